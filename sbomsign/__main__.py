@@ -1,0 +1,7 @@
+"""`python -m sbomsign` runs the command-line interface."""
+
+import sys
+
+from sbomsign._cli import main
+
+sys.exit(main())

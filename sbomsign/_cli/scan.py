@@ -1,0 +1,201 @@
+"""`sbomsign scan`: print what is inside binaries."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import sys
+from typing import assert_never
+
+from sbomsign._cli import env_default
+from sbomsign._cli._output import emit
+from sbomsign.errors import EXIT_OK, EXIT_USAGE
+from sbomsign.models import Artifact, Binary, Inventory
+
+
+class ScanFormat(enum.StrEnum):
+    """Output formats of `scan`."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add `scan`'s arguments."""
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    parser.add_argument(
+        "--format",
+        choices=[f.value for f in ScanFormat],
+        default=env_default("format", ScanFormat.TABLE.value),
+        help="human table, or the inventory as JSON",
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE ('-' = stdout)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=int(env_default("jobs", "0") or 0),
+        metavar="N",
+        help="worker processes (0 = all cores)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=float(env_default("timeout", "300") or 300),
+        metavar="SECONDS",
+        help="give up on one file after this long",
+    )
+
+
+def progress_printer() -> object | None:
+    """A progress callback for multi-file work when stderr is a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total > 1:
+            end = "\n" if done == total else ""
+            sys.stderr.write(f"\rscanning {done}/{total} files{end}")
+            sys.stderr.flush()
+
+    return show
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan and print; exit 2 when any file could not be inspected."""
+    from sbomsign.scan import scan_paths
+
+    if args.jobs < 0:
+        from sbomsign.errors import InputError
+
+        raise InputError("--jobs must be 0 or more")
+    inventory = scan_paths(
+        args.paths,
+        jobs=args.jobs or None,
+        timeout=args.timeout,
+        progress=progress_printer(),  # type: ignore[arg-type]
+    )
+    fmt = ScanFormat(args.format)
+    if fmt is ScanFormat.JSON:
+        data = json.dumps(inventory.to_json(), indent=2, sort_keys=False).encode() + b"\n"
+    elif fmt is ScanFormat.TABLE:
+        data = render_table(inventory).encode()
+    else:  # pragma: no cover
+        assert_never(fmt)
+    emit(data, args.output)
+    for problem in inventory.problems:
+        print(f"sbomsign scan: error: {problem.path}: {problem.message}", file=sys.stderr)
+    report_artifact_messages(inventory, "scan")
+    return exit_code(inventory)
+
+
+def report_artifact_messages(inventory: Inventory, command: str) -> None:
+    """Print each artifact's damaged-metadata errors and warnings, one line each."""
+    for artifact in inventory.artifacts:
+        for b in artifact.binaries:
+            for e in b.errors:
+                print(f"sbomsign {command}: error: {artifact.path}: {e}", file=sys.stderr)
+            for w in b.warnings:
+                print(f"sbomsign {command}: warning: {artifact.path}: {w}", file=sys.stderr)
+
+
+def exit_code(inventory: Inventory) -> int:
+    """2 when a file could not be inspected or carried damaged metadata, else 0."""
+    codes = [p.exit_code for p in inventory.problems]
+    codes += [EXIT_USAGE for a in inventory.artifacts if a.errors]
+    return max(codes, default=EXIT_OK)
+
+
+def _yn(value: bool | None) -> str:
+    return "n/a" if value is None else ("yes" if value else "no")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)  # pragma: no cover
+
+
+def _binary_lines(b: Binary) -> list[str]:
+    lines = [
+        f"  {b.format} {b.arch} {b.bits}-bit {b.endianness}-endian {b.os} ({b.os_abi}) "
+        f"{b.file_type}, {'static' if b.linkage.static else 'dynamic'}"
+        + (f", interpreter {b.linkage.interpreter}" if b.linkage.interpreter else "")
+    ]
+    if b.build_id:
+        lines.append(f"  build-id   {b.build_id}")
+    if b.pe_timestamp is not None:
+        lines.append(f"  timestamp  {b.pe_timestamp}")
+    h = b.hardening
+    parts = [f"PIE {_yn(h.pie)}", f"NX {_yn(h.nx)}"]
+    if b.format == "elf":
+        parts += [
+            f"RELRO {h.relro}",
+            f"stack-protector {_yn(h.stack_protector)}",
+            f"FORTIFY {_yn(h.fortify)}",
+        ]
+    if b.format == "pe":
+        parts += [
+            f"ASLR {_yn(h.aslr)}",
+            f"DEP {_yn(h.dep)}",
+            f"CFG {_yn(h.cfg)}",
+            f"high-entropy-VA {_yn(h.high_entropy_va)}",
+        ]
+    if b.format == "macho":
+        parts.append(f"code-signature {_yn(h.code_signature)}")
+    parts.append(f"stripped {_yn(h.stripped)}")
+    lines.append("  hardening  " + ", ".join(parts))
+    lines.extend(f"  links      {lib.name} ({lib.how})" for lib in b.linkage.libraries)
+    lines.extend(f"  rpath      {rp}" for rp in b.linkage.rpath)
+    lines.extend(f"  runpath    {rp}" for rp in b.linkage.runpath)
+    if b.go is not None:
+        g = b.go
+        ver = g.go_version + "".join(f" X:{x}" for x in g.experiments)
+        lines.append(f"  go         {ver} ({g.evidence})")
+        if g.path:
+            lines.append(f"  go path    {g.path}")
+        if g.main is not None:
+            src = f" [{g.main_version_source}]" if g.main_version_source else ""
+            lines.append(f"  go main    {g.main.path} {g.main_version or g.main.version}{src}")
+        for k, v in g.settings:
+            lines.append(f"  go build   {k}={v}")
+    if b.rust is not None:
+        lines.append(
+            f"  rust       cargo-auditable format {b.rust.format}, {len(b.rust.packages)} crates"
+        )
+    for note in b.package_notes:
+        desc = " ".join(f"{k}={v}" for k, v in note.fields)
+        lines.append(f"  package    {desc} ({note.location})")
+    return lines
+
+
+def _artifact_lines(a: Artifact) -> list[str]:
+    lines = [f"{a.path}  {_size(a.size)}", f"  sha256     {a.digests.sha256}"]
+    for b in a.binaries:
+        if len(a.binaries) > 1:
+            lines.append(f"  slice at offset {b.slice_offset}:")
+        lines.extend(_binary_lines(b))
+    if a.components:
+        rows = [("KIND", "NAME", "VERSION", "FOUND BY", "PURL")] + [
+            (c.kind.value, c.name, c.version or "-", c.found_by or "-", c.purl or "-")
+            for c in a.components
+        ]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines.append(f"  components ({len(a.components)}):")
+        lines.extend(
+            "    " + "  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows
+        )
+    return lines
+
+
+def render_table(inventory: Inventory) -> str:
+    """The human-readable report."""
+    out: list[str] = []
+    for a in inventory.artifacts:
+        out.extend(_artifact_lines(a))
+        out.append("")
+    if not inventory.artifacts:
+        out.append("no binaries found")
+    return "\n".join(out).rstrip("\n") + "\n"

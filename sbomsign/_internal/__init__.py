@@ -1,0 +1,1 @@
+"""Internal implementation modules: unstable, no compatibility guarantees."""

@@ -1,0 +1,129 @@
+"""The only package that imports lief: one reader per executable format.
+
+`inspect_file` opens a file once, hashes it in a streaming pass over a read-only map, and hands
+the same map to the format reader, so a binary is never held in Python memory as a whole.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import stat
+from pathlib import PurePath
+from typing import BinaryIO
+
+from sbomsign._internal.binary._common import FileView
+from sbomsign.errors import InputError, InspectionError
+from sbomsign.models import Artifact, Binary, Component, Digests
+
+ELF_MAGIC = b"\x7fELF"
+MACHO_MAGICS = {
+    b"\xfe\xed\xfa\xce",
+    b"\xce\xfa\xed\xfe",
+    b"\xfe\xed\xfa\xcf",
+    b"\xcf\xfa\xed\xfe",
+}
+FAT_MAGICS = {b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"}
+
+
+def sniff(stream: BinaryIO) -> str | None:
+    """The executable format of an open file from its magic bytes, or None.
+
+    Reads at most a few hundred bytes: cheap enough to skip non-binaries in a directory walk.
+    """
+    head = stream.read(64)
+    if head[:4] == ELF_MAGIC:
+        return "elf"
+    if head[:4] in MACHO_MAGICS:
+        return "macho"
+    if head[:4] in FAT_MAGICS and len(head) >= 8:
+        # NOTE: Java class files share 0xCAFEBABE; there the next word is the class-file
+        # version (>= 45), here the number of slices, which is small.
+        count = int.from_bytes(head[4:8], "big")
+        return "macho" if 0 < count <= 32 else None
+    if head[:2] == b"MZ" and len(head) >= 64:
+        pe_offset = int.from_bytes(head[60:64], "little")
+        if pe_offset < 64 * 1024:
+            stream.seek(pe_offset)
+            if stream.read(4) == b"PE\0\0":
+                return "pe"
+    return None
+
+
+def inspect_file(path: str, display: str | None = None) -> Artifact:
+    """Inspect one file: digests, then every image in it.
+
+    Raises:
+        InputError: the file cannot be read.
+        InspectionError: it is not an ELF, PE or Mach-O file, or it is damaged.
+    """
+    from sbomsign._internal.hashing import digest_stream
+
+    shown = display or path
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise InspectionError("not a regular file")
+            size = st.st_size
+            if size == 0:
+                raise InspectionError("empty file")
+            fmt = sniff(f)
+            if fmt is None:
+                raise InspectionError("not an ELF, PE or Mach-O file")
+            f.seek(0)
+            digests, size = digest_stream(f)
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                binaries = _inspect(fmt, path, FileView(mm))
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}") from e
+    return _artifact(shown, size, digests, binaries)
+
+
+def _inspect(fmt: str, path: str, view: FileView) -> list[tuple[Binary, tuple[Component, ...]]]:
+    import lief
+
+    # NOTE: lief logs parse problems to stderr itself; our own one-line errors replace them.
+    lief.logging.disable()
+    from sbomsign._internal.binary._common import check_elf_header, check_macho_header
+
+    size = len(view.mm)
+    head = view.read(0, 64)
+    if fmt == "elf":
+        check_elf_header(head, size)
+    elif fmt == "macho" and head[:4] in MACHO_MAGICS:
+        check_macho_header(head, size)
+    try:
+        if fmt == "elf":
+            from sbomsign._internal.binary import elf
+
+            return [elf.inspect(path, view)]
+        if fmt == "pe":
+            from sbomsign._internal.binary import pe
+
+            return [pe.inspect(path, view)]
+        from sbomsign._internal.binary import macho
+
+        return macho.inspect(path, view)
+    except (RuntimeError, ValueError, IndexError, OverflowError, UnicodeDecodeError) as e:
+        raise InspectionError(f"lief cannot parse this {fmt.upper()} file: {e}") from e
+
+
+def _artifact(
+    path: str,
+    size: int,
+    digests: Digests,
+    found: list[tuple[Binary, tuple[Component, ...]]],
+) -> Artifact:
+    components: dict[str, Component] = {}
+    for _, comps in found:
+        for c in comps:
+            components.setdefault(c.ref, c)
+    return Artifact(
+        path=path,
+        name=PurePath(path).name,
+        size=size,
+        digests=digests,
+        binaries=tuple(b for b, _ in found),
+        components=tuple(components[k] for k in sorted(components)),
+    )

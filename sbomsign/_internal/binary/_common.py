@@ -1,0 +1,276 @@
+"""Pieces shared by the ELF, PE and Mach-O readers: file view, address space, Go/Rust hooks."""
+
+from __future__ import annotations
+
+import mmap
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sbomsign.errors import Error, InspectionError
+from sbomsign.models import (
+    Component,
+    ComponentKind,
+    Evidence,
+    GoBuildInfo,
+    LinkedLibrary,
+    Linking,
+    RustAudit,
+)
+
+#: Go's debug/buildinfo searches this much data from the start of the data segment.
+GO_SEARCH_SIZE = 64 * 1024
+
+
+class FileView:
+    """Read-only random access to a file's bytes through one `mmap`, shared by all readers.
+
+    Slices copy only what is asked for; whole-file searches run on the map itself, so a large
+    binary is never held in Python memory.
+    """
+
+    def __init__(self, mm: mmap.mmap, base: int = 0) -> None:
+        self.mm = mm
+        self.base = base
+        """Offset of this image inside the file (a fat Mach-O slice), added to every read."""
+
+    def read(self, offset: int, size: int) -> bytes:
+        """Up to `size` bytes at image offset `offset` (fewer at the end of the file)."""
+        start = self.base + offset
+        if offset < 0 or size < 0 or start > len(self.mm):
+            return b""
+        return self.mm[start : start + size]
+
+    def at(self, base: int) -> FileView:
+        """A view of the same file whose offsets start at `base` (a fat slice)."""
+        return FileView(self.mm, base)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A file-backed memory range: virtual address, file offset and size."""
+
+    vaddr: int
+    offset: int
+    size: int
+
+
+class SegmentSpace:
+    """Virtual-address reads through a binary's loadable segments (Go's old pointer format)."""
+
+    def __init__(self, view: FileView, mappings: Sequence[Mapping]) -> None:
+        self._view = view
+        self._mappings = tuple(m for m in mappings if m.size > 0)
+
+    def read(self, vaddr: int, size: int) -> bytes | None:
+        """`size` bytes at `vaddr`, or None when the range is not entirely file-backed."""
+        for m in self._mappings:
+            if m.vaddr <= vaddr and vaddr + size <= m.vaddr + m.size:
+                data = self._view.read(m.offset + (vaddr - m.vaddr), size)
+                return data if len(data) == size else None
+        return None
+
+
+@dataclass(frozen=True)
+class GoFindings:
+    """What the Go readers found in one image."""
+
+    info: GoBuildInfo | None
+    components: tuple[Component, ...]
+    warning: str = ""
+    error: str = ""
+
+
+def go_inventory(
+    view: FileView,
+    data: bytes,
+    data_offset: int | None,
+    location: str,
+    mappings: Sequence[Mapping],
+    whole_file: mmap.mmap | None,
+) -> GoFindings:
+    """Decode Go build info from the data start, falling back to the module-info sentinels.
+
+    `whole_file` is searched for the sentinels only when the header is absent or damaged.
+    """
+    from sbomsign._internal import golang
+
+    warning = error = ""
+    info: GoBuildInfo | None = None
+    try:
+        info = golang.find_buildinfo(data, data_offset, SegmentSpace(view, mappings))
+    except Error as e:
+        error = f"Go build info is damaged: {e.diagnostics()}"
+    if info is None and whole_file is not None:
+        try:
+            info = golang.recover_from_blob(whole_file)
+        except Error as e:
+            error = error or f"Go module info is damaged: {e.diagnostics()}"
+        if info is not None:
+            location = "go modinfo"
+            warning = (
+                "Go modules recovered from the module-info blob and the Go version from the "
+                "runtime version string, not from the build-info header (weaker evidence)"
+            )
+    if info is None:
+        return GoFindings(None, (), warning, error)
+    return GoFindings(info, golang.go_components(info, location), warning, error)
+
+
+def rust_inventory(data: bytes, offset: int | None) -> tuple[RustAudit, tuple[Component, ...]]:
+    """Decode a cargo-auditable `.dep-v0` section.
+
+    Raises:
+        InspectionError: the section is malformed, too large, or not a valid dependency tree.
+    """
+    from sbomsign._internal import rust
+
+    audit = rust.parse_dep_v0(data, offset)
+    return audit, rust.rust_components(audit)
+
+
+def library_components(libraries: Iterable[LinkedLibrary], location: str) -> tuple[Component, ...]:
+    """One component per linked library, recording how the binary names it."""
+    out: dict[str, Component] = {}
+    for lib in libraries:
+        linking = Linking.DLOPEN if lib.how == "FDO dlopen note" else Linking.DYNAMIC
+        props: list[tuple[str, str]] = []
+        if lib.priority:
+            props.append(("sbomsign:dlopen:priority", lib.priority))
+        if lib.feature:
+            props.append(("sbomsign:dlopen:feature", lib.feature))
+        comp = Component(
+            kind=ComponentKind.SHARED_LIBRARY,
+            name=lib.name,
+            linking=linking,
+            scope="optional" if linking is Linking.DLOPEN else "runtime",
+            found_by=lib.how,
+            properties=tuple(sorted(props)),
+            evidence=(
+                Evidence(
+                    technique="binary-analysis",
+                    confidence=1.0 if linking is Linking.DYNAMIC else 0.8,
+                    source=lib.how,
+                    location=location if linking is Linking.DYNAMIC else ".note.dlopen",
+                ),
+            ),
+        )
+        out.setdefault(comp.ref, comp)
+    return tuple(out.values())
+
+
+_STACK_CHK = re.compile(rb"\x00_{2,3}stack_chk_(?:fail|guard)\x00")
+_FORTIFY = re.compile(rb"\x00_{2,3}[a-z0-9_]+_chk\x00")
+
+
+def string_table_flags(view: FileView, tables: Iterable[tuple[int, int]]) -> tuple[bool, bool]:
+    """(stack protector, FORTIFY) judged from symbol names in string tables.
+
+    Searching the raw string tables finds `__stack_chk_fail` and `__*_chk` without asking lief
+    to build symbol objects, which is the slow part of parsing a large binary.
+    """
+    stack = fortify = False
+    for offset, size in tables:
+        if size <= 0:
+            continue
+        start = view.base + offset
+        end = min(start + size, len(view.mm))
+        if not stack and _STACK_CHK.search(view.mm, start, end):
+            stack = True
+        if not fortify:
+            for m in _FORTIFY.finditer(view.mm, start, end):
+                if b"stack_chk" not in m.group(0):
+                    fortify = True
+                    break
+        if stack and fortify:
+            break
+    return stack, fortify
+
+
+def text(value: str | bytes) -> str:
+    """A name lief returns as `str`, or as `bytes` when it is not valid UTF-8."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return value
+
+
+def check_bounds(offset: int, size: int, file_size: int, what: str) -> None:
+    """Refuse a structure that claims to lie outside the file.
+
+    Raises:
+        InspectionError: the range is not inside the file.
+    """
+    if offset < 0 or size < 0 or offset + size > file_size:
+        raise InspectionError(f"{what} lies outside the file (offset {offset}, size {size})")
+
+
+def check_elf_header(head: bytes, file_size: int) -> None:
+    """Refuse an ELF file whose header is inconsistent with its size before lief sees it.
+
+    lief is lenient: it builds an object out of random bytes behind a valid magic. The checks
+    are the ones any loader makes: known class, data encoding and version, and program and
+    section header tables that lie inside the file.
+
+    Raises:
+        InspectionError: the header is truncated or inconsistent.
+    """
+    if len(head) < 52:
+        raise InspectionError("truncated ELF header")
+    cls, data, version = head[4], head[5], head[6]
+    if cls not in (1, 2) or data not in (1, 2) or version != 1:
+        raise InspectionError("invalid ELF identification bytes (class, encoding or version)")
+    order: Literal["little", "big"] = "little" if data == 1 else "big"
+
+    def u(off: int, n: int) -> int:
+        return int.from_bytes(head[off : off + n], order)
+
+    if cls == 2:
+        if len(head) < 64:
+            raise InspectionError("truncated ELF header")
+        phoff, shoff = u(32, 8), u(40, 8)
+        ehsize, phentsize, phnum, shentsize, shnum = (
+            u(52, 2),
+            u(54, 2),
+            u(56, 2),
+            u(58, 2),
+            u(60, 2),
+        )
+        min_eh, min_ph, min_sh = 64, 56, 64
+    else:
+        phoff, shoff = u(28, 4), u(32, 4)
+        ehsize, phentsize, phnum, shentsize, shnum = (
+            u(40, 2),
+            u(42, 2),
+            u(44, 2),
+            u(46, 2),
+            u(48, 2),
+        )
+        min_eh, min_ph, min_sh = 52, 32, 40
+    if u(20, 4) != 1 or ehsize < min_eh:
+        raise InspectionError("invalid ELF header (version or header size)")
+    if phnum and (phentsize < min_ph or phoff + phnum * phentsize > file_size):
+        raise InspectionError("ELF program headers lie outside the file")
+    if shnum and (shentsize < min_sh or shoff + shnum * shentsize > file_size):
+        raise InspectionError("ELF section headers lie outside the file")
+    if not phnum and not shnum:
+        raise InspectionError("ELF file has neither program nor section headers")
+
+
+def check_macho_header(head: bytes, file_size: int) -> None:
+    """Refuse a thin Mach-O file whose load commands cannot fit in it.
+
+    Raises:
+        InspectionError: the header is truncated or inconsistent.
+    """
+    if len(head) < 28:
+        raise InspectionError("truncated Mach-O header")
+    order: Literal["little", "big"] = (
+        "little" if head[:4] in (b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe") else "big"
+    )
+    is64 = head[:4] in (b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf")
+    header_size = 32 if is64 else 28
+    ncmds = int.from_bytes(head[16:20], order)
+    sizeofcmds = int.from_bytes(head[20:24], order)
+    if ncmds == 0 or sizeofcmds < 8 * ncmds or header_size + sizeofcmds > file_size:
+        raise InspectionError("Mach-O load commands lie outside the file")

@@ -1,0 +1,187 @@
+"""PE/COFF images through lief: identity, imports, hardening, `.pkgnote`, Go and Rust data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lief
+
+from sbomsign._internal import notes
+from sbomsign._internal.binary._common import (
+    GO_SEARCH_SIZE,
+    FileView,
+    Mapping,
+    go_inventory,
+    library_components,
+    rust_inventory,
+    text,
+)
+from sbomsign.errors import Error, InspectionError
+from sbomsign.models import Binary, Component, Hardening, Linkage, LinkedLibrary, PackageNote
+
+_ARCH = {
+    "AMD64": "x86_64",
+    "I386": "i386",
+    "ARM64": "aarch64",
+    "ARM64EC": "aarch64",
+    "ARM64X": "aarch64",
+    "ARMNT": "arm",
+    "ARM": "arm",
+    "THUMB": "arm",
+    "IA64": "ia64",
+    "LOONGARCH64": "loongarch64",
+    "LOONGARCH32": "loongarch32",
+    "RISCV64": "riscv64",
+    "POWERPC": "ppcle",
+}
+
+_DYNAMIC_BASE = 0x40
+_HIGH_ENTROPY_VA = 0x20
+_NX_COMPAT = 0x100
+_GUARD_CF = 0x4000
+_DLL = 0x2000
+
+# Go's debug/buildinfo: the first section whose flags, ignoring IMAGE_SCN_ALIGN_32BYTES, are
+# exactly initialized data + read + write.
+_GO_DATA_FLAGS = 0x00000040 | 0x40000000 | 0x80000000
+_ALIGN_32BYTES = 0x00600000
+
+
+def _config() -> Any:
+    cfg = lief.PE.ParserConfig()
+    cfg.parse_rsrc = False
+    cfg.parse_reloc = False
+    cfg.parse_signature = False
+    cfg.parse_exports = False
+    cfg.parse_exceptions = False
+    return cfg
+
+
+def _name(enum_value: Any) -> str:
+    return str(enum_value).rsplit(".", 1)[-1]
+
+
+def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
+    """Inspect one PE file: the binary's facts and the components found in it.
+
+    Raises:
+        InspectionError: lief cannot parse it.
+    """
+    binary = lief.PE.parse(path, _config())
+    if binary is None:
+        raise InspectionError("not a parsable PE file")
+    header = binary.header
+    opt = binary.optional_header
+    machine = _name(header.machine)
+    arch = _ARCH.get(machine, machine.lower())
+    bits = 64 if _name(opt.magic) == "PE32_PLUS" else 32
+    warnings: list[str] = []
+    errors: list[str] = []
+    sections = list(binary.sections)
+    imagebase = int(opt.imagebase)
+
+    libraries: list[LinkedLibrary] = [
+        LinkedLibrary(name=text(imp.name), how="PE import") for imp in binary.imports
+    ]
+    if binary.has_delay_imports:
+        libraries.extend(
+            LinkedLibrary(name=text(imp.name), how="PE delay import")
+            for imp in binary.delay_imports
+        )
+
+    dll_chars = int(opt.dll_characteristics)
+    # NOTE: relocations are not parsed (speed); the base-relocation directory tells whether
+    # the image can actually be moved, which DYNAMIC_BASE alone does not guarantee.
+    reloc_dir = binary.data_directory(lief.PE.DataDirectory.TYPES.BASE_RELOCATION_TABLE)
+    relocatable = (
+        bool(dll_chars & _DYNAMIC_BASE) and reloc_dir is not None and int(reloc_dir.size) > 0
+    )
+    kind = "shared-library" if int(header.characteristics) & _DLL else "executable"
+    # NOTE: `go build -ldflags=-s` leaves a `.symtab` section holding only the 4-byte size of
+    # an empty string table; that is stripped.
+    names = {text(s.name) for s in sections if s.name != ".symtab" or int(s.virtual_size) > 4}
+    hardening = Hardening(
+        pie=relocatable,
+        nx=bool(dll_chars & _NX_COMPAT),
+        aslr=relocatable,
+        dep=bool(dll_chars & _NX_COMPAT),
+        cfg=bool(dll_chars & _GUARD_CF),
+        high_entropy_va=bool(dll_chars & _HIGH_ENTROPY_VA) if bits == 64 else None,
+        # NOTE: a PE "stripped" of symbols has no COFF symbol table and no DWARF sections;
+        # mingw and Go both leave `.symtab` or `/NN` debug sections behind otherwise.
+        stripped=int(header.numberof_symbols) == 0
+        and ".symtab" not in names
+        and not any(n.startswith("/") or n.startswith(".debug") for n in names),
+    )
+
+    package_notes: list[PackageNote] = []
+    for s in sections:
+        if s.name != ".pkgnote":
+            continue
+        raw = view.read(s.offset, min(int(s.size), int(s.virtual_size) or int(s.size)))
+        pos = 0
+        for chunk in raw.split(b"\0"):
+            if chunk.strip():
+                try:
+                    package_notes.append(notes.package_note(chunk, ".pkgnote", s.offset + pos))
+                except Error as e:
+                    errors.append(f".pkgnote: {e.diagnostics()}")
+            pos += len(chunk) + 1
+
+    mappings = [
+        Mapping(
+            vaddr=imagebase + s.virtual_address,
+            offset=s.offset,
+            size=min(int(s.size), int(s.virtual_size) or int(s.size)),
+        )
+        for s in sections
+    ]
+    data_section = next(
+        (s for s in sections if int(s.characteristics) & ~_ALIGN_32BYTES == _GO_DATA_FLAGS),
+        None,
+    )
+    go_data, go_off = b"", None
+    if data_section is not None:
+        go_off = int(data_section.offset)
+        go_data = view.read(go_off, min(int(data_section.size), GO_SEARCH_SIZE))
+    go = go_inventory(
+        view, go_data, go_off, text(data_section.name) if data_section else "", mappings, view.mm
+    )
+    if go.warning:
+        warnings.append(go.warning)
+    if go.error:
+        errors.append(go.error)
+
+    rust = None
+    rust_components: tuple[Component, ...] = ()
+    dep = next((s for s in sections if s.name == ".dep-v0"), None)
+    if dep is not None:
+        try:
+            size = min(int(dep.size), int(dep.virtual_size) or int(dep.size))
+            rust, rust_components = rust_inventory(view.read(dep.offset, size), dep.offset)
+        except Error as e:
+            errors.append(f".dep-v0: {e.diagnostics()}")
+
+    components = (
+        go.components
+        + rust_components
+        + notes.package_components(tuple(package_notes), arch)
+        + library_components(libraries, ".idata")
+    )
+    return Binary(
+        format="pe",
+        arch=arch,
+        bits=bits,
+        endianness="little",
+        os="windows",
+        os_abi=_name(opt.subsystem).lower(),
+        file_type=kind,
+        pe_timestamp=int(header.time_date_stamps),
+        linkage=Linkage(static=not libraries, libraries=tuple(libraries)),
+        hardening=hardening,
+        go=go.info,
+        rust=rust,
+        package_notes=tuple(package_notes),
+        warnings=tuple(warnings),
+        errors=tuple(errors),
+    ), components

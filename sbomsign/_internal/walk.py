@@ -1,0 +1,81 @@
+"""Expand the paths given on the command line into candidate binaries."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sbomsign.models import ScanProblem
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file to inspect: its real path and the path shown to the user."""
+
+    path: str
+    display: str
+
+
+def expand(paths: Iterable[str]) -> tuple[list[Candidate], list[ScanProblem]]:
+    """Files as given, and directories walked recursively.
+
+    Files named explicitly are always inspected (a non-binary is then reported). Inside a
+    directory, files whose magic bytes are not ELF, PE or Mach-O are skipped quietly, symlinked
+    directories are not entered, and a symlinked file is taken only when it resolves inside the
+    tree and was not already seen. Unreadable entries become problems; the walk goes on.
+    """
+    candidates: list[Candidate] = []
+    problems: list[ScanProblem] = []
+    seen: set[str] = set()
+    for given in paths:
+        p = Path(given)
+        try:
+            if p.is_dir():
+                for cand, problem in _walk(p):
+                    if problem is not None:
+                        problems.append(problem)
+                    elif cand is not None:
+                        real = os.path.realpath(cand.path)
+                        if real not in seen:
+                            seen.add(real)
+                            candidates.append(cand)
+            elif p.exists():
+                real = os.path.realpath(given)
+                if real not in seen:
+                    seen.add(real)
+                    candidates.append(Candidate(given, given))
+            else:
+                problems.append(ScanProblem(given, "no such file or directory"))
+        except OSError as e:
+            problems.append(ScanProblem(given, f"cannot read: {e.strerror or e}"))
+    return candidates, problems
+
+
+def _walk(root: Path) -> Iterator[tuple[Candidate | None, ScanProblem | None]]:
+    from sbomsign._internal.binary import sniff
+
+    real_root = os.path.realpath(root)
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
+        dirnames.sort()
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full):
+                target = os.path.realpath(full)
+                if os.path.commonpath([real_root, target]) != real_root:
+                    continue
+            try:
+                if not os.path.isfile(full):
+                    continue
+                with open(full, "rb") as f:
+                    if sniff(f) is None:
+                        continue
+            except OSError as e:
+                yield None, ScanProblem(full, f"cannot read: {e.strerror or e}")
+                continue
+            yield Candidate(full, full), None
+        while errors:
+            err = errors.pop()
+            yield None, ScanProblem(str(err.filename), f"cannot read: {err.strerror or err}")

@@ -1,0 +1,3 @@
+module example.com/lib/local
+
+go 1.19

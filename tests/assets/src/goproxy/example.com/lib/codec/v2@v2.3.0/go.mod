@@ -1,0 +1,3 @@
+module example.com/lib/codec/v2
+
+go 1.19

@@ -1,0 +1,3 @@
+module example.com/lib/fork
+
+go 1.19

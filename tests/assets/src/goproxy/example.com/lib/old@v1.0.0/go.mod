@@ -1,0 +1,3 @@
+module example.com/lib/old
+
+go 1.19

@@ -1,0 +1,3 @@
+module example.com/lib/strutil
+
+go 1.19
