@@ -33,11 +33,21 @@ def scan_paths(
     """Scan files and directories; bad files become `Inventory.problems`, never exceptions."""
     from sbomsign._internal import walk, worker
 
-    candidates, problems = walk.expand(paths)
-    tasks = [worker.Task(i, c.path, c.display) for i, c in enumerate(candidates)]
+    problems: list[ScanProblem] = []
+
+    def tasks() -> list[worker.Task]:
+        candidates, found_problems = walk.expand(paths)
+        problems.extend(found_problems)
+        return [worker.Task(i, c.path, c.display) for i, c in enumerate(candidates)]
+
+    # NOTE: only directories can hold more files than were named; don't start more workers
+    # than there can be files.
+    wanted = jobs or default_jobs()
+    if not any(os.path.isdir(p) for p in paths):
+        wanted = min(wanted, max(1, len(paths)))
     results = worker.run_tasks(
         tasks,
-        jobs=jobs or default_jobs(),
+        jobs=wanted,
         timeout=timeout or worker.DEFAULT_TIMEOUT,
         memory_limit=worker.DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit,
         progress=progress,

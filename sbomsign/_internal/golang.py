@@ -40,8 +40,6 @@ BUILDINFO_MAGIC = b"\xff Go buildinf:"
 INFO_START = bytes.fromhex("3077af0c9274080241e1c107e6d618e6")
 #: `cmd/go/internal/modload.infoEnd`: the sentinel after the module-info text.
 INFO_END = bytes.fromhex("f932433186182072008242104116d8f2")
-#: Go searches this much data from the data start for the header.
-SEARCH_SIZE = 64 * 1024
 #: Largest version or module-info string accepted. Real module info is tens of KiB even for
 #: the largest programs; anything bigger is damage or an attempt to exhaust memory.
 MAX_STRING = 4 * 1024 * 1024
@@ -79,11 +77,14 @@ def find_buildinfo(
     """Find and decode the Go build-info header.
 
     `data` holds the bytes from Go's data start: the `.go.buildinfo` / `__go_buildinfo` section,
-    else the first writable segment or section. The header is searched for, 16-byte aligned, in
-    the first 64 KiB, as Go does; the pointer-free format's inline strings are read from all of
-    `data`, so passing the whole section lets module info longer than 64 KiB decode.
-    `data_offset` is the file offset of `data[0]` (it only serves to report `offset`). `space`
-    resolves the pointers of the pre-1.18 format.
+    else the first writable segment (ELF, Mach-O) or section (PE); it must start at a 16-byte
+    aligned address, as sections and segments do. The header is searched for in all of `data`,
+    at 16-byte aligned positions, and the pointer-free format's inline strings are read from it.
+    Current Go (`searchMagic`) searches the whole section or segment and reads the strings
+    wherever they end; Go 1.22 and older read only the first 64 KiB. Passing the whole section
+    or segment therefore finds everything either finds. `data_offset` is the file offset of
+    `data[0]` (it only serves to report `offset`). `space` resolves the pointers of the
+    pre-1.18 format.
 
     Returns None when there is no header.
 
@@ -91,10 +92,9 @@ def find_buildinfo(
         InspectionError: a header is present but truncated or damaged, or the module
             information in it cannot be parsed.
     """
-    limit = min(len(data), SEARCH_SIZE)
     pos = 0
     while True:
-        i = data.find(BUILDINFO_MAGIC, pos, limit)
+        i = data.find(BUILDINFO_MAGIC, pos)
         if i < 0:
             return None
         if i % _ALIGN == 0:
@@ -116,8 +116,6 @@ def find_buildinfo(
         if space is None:
             raise InspectionError("Go build info uses pointers but no address space was given")
         order: _ByteOrder = "big" if flags & _FLAG_BIG_ENDIAN else "little"
-        if len(data) - i < 16 + 2 * ptr_size:
-            raise InspectionError("Go build-info header is truncated")
         version_ptr = int.from_bytes(data[i + 16 : i + 16 + ptr_size], order)
         mod_ptr = int.from_bytes(data[i + 16 + ptr_size : i + 16 + 2 * ptr_size], order)
         raw_version = _pointed_string(space, ptr_size, order, version_ptr, "Go version")
@@ -126,7 +124,7 @@ def find_buildinfo(
     version = raw_version.decode("utf-8", "replace")
     if not version:
         raise InspectionError("Go build-info header records no Go version")
-    modinfo = _strip_framing(raw_mod)
+    modinfo = parse_modinfo(_strip_framing(raw_mod))
     return _build_info(
         version,
         modinfo,
@@ -222,10 +220,13 @@ def _join_version(info: GoBuildInfo) -> str:
     return info.go_version
 
 
+_ModInfo = tuple[str, GoModule | None, tuple[GoModule, ...], tuple[tuple[str, str], ...]]
+
+
 def _build_info(
-    version: str, modinfo: str, *, evidence: str, pointer_free: bool, offset: int | None
+    version: str, modinfo: _ModInfo, *, evidence: str, pointer_free: bool, offset: int | None
 ) -> GoBuildInfo:
-    path, main, deps, settings = parse_modinfo(modinfo)
+    path, main, deps, settings = modinfo
     go_version, experiments = _split_version(version)
     info = GoBuildInfo(
         go_version=go_version,
@@ -256,9 +257,7 @@ def _quote_value(value: str) -> bool:
     return any(c in value for c in ' \t\r\n"`')
 
 
-def parse_modinfo(
-    text: str,
-) -> tuple[str, GoModule | None, tuple[GoModule, ...], tuple[tuple[str, str], ...]]:
+def parse_modinfo(text: str) -> _ModInfo:
     """Parse module-info text as Go's `debug.ParseBuildInfo` does.
 
     Returns (main package path, main module or None, dependencies, build settings). Unknown
@@ -284,11 +283,9 @@ def parse_modinfo(
         sum_ = fields[2] if len(fields) == 3 else ""
         return GoModule(path=fields[0], version=fields[1], sum=sum_)
 
-    rest = text
-    while rest:
-        line, newline, rest = rest.partition("\n")
-        if not newline:
-            break
+    # NOTE: the piece after the last newline is an unterminated line (or empty); Go stops
+    # before it. Splitting once keeps this linear in the size of the text.
+    for line in text.split("\n")[:-1]:
         if line.startswith("path\t"):
             path = line[5:]
         elif line.startswith("mod\t"):
@@ -316,6 +313,12 @@ def parse_modinfo(
         # NOTE: Go prints the main module only when it is not the zero Module.
         main = None
     return path, main, tuple(deps), tuple(settings)
+
+
+class _Fail(Protocol):
+    """Builds the error for a malformed line (it knows the line number)."""
+
+    def __call__(self, reason: str) -> InspectionError: ...
 
 
 def _build_setting(kv: str, fail: _Fail) -> tuple[str, str]:
@@ -352,10 +355,6 @@ def _build_setting(kv: str, fail: _Fail) -> tuple[str, str]:
             if _quote_value(value):
                 raise fail(f"unquoted value {go_quote(value)} must be quoted")
     return key, value
-
-
-class _Fail(Protocol):
-    def __call__(self, reason: str) -> InspectionError: ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,7 +410,7 @@ def _unquote_prefix(s: str) -> tuple[str, int]:
         if c == "\n":
             raise ValueError("newline in string")
         if c != "\\":
-            out += c.encode("utf-8")
+            out += c.encode("utf-8", "surrogatepass")
             i += 1
             continue
         if i + 1 >= n:
@@ -673,9 +672,12 @@ def derive_main_version(info: GoBuildInfo) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 # Recovery from the module-info blob
 
-_GO_VERSION_SCAN = re.compile(
-    rb"(?<![A-Za-z0-9_./-])go1\.(\d{1,3})(?:\.(\d{1,3}))?(?:(rc|beta)(\d{1,3}))?"
-    rb"(?: X:([a-z0-9_,]+))?"
+_GO_VERSION_AT = re.compile(
+    rb"go1\.(\d{1,3})(?:\.(\d{1,3}))?(?:(rc|beta)(\d{1,3}))?(?: X:([a-z0-9_,]+))?"
+)
+# A version string does not continue a word or a path ("ago1.2", "dl/go1.21.0").
+_NOT_BEFORE_VERSION = frozenset(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-"
 )
 _INLINE_VERSION = re.compile(rb"(?:go1\.|devel )[\x20-\x7e]{1,200}")
 
@@ -703,8 +705,8 @@ def recover_from_blob(buf: bytes | mmap.mmap) -> GoBuildInfo | None:
 
     Returns None when no usable blob is found.
     """
-    first: tuple[int, str] | None = None
-    inline: tuple[int, str, str] | None = None
+    first: tuple[int, _ModInfo] | None = None
+    inline: tuple[int, _ModInfo, str] | None = None
     pos = 0
     for _ in range(_MAX_BLOB_TRIES):
         start = buf.find(INFO_START, pos)
@@ -715,27 +717,26 @@ def recover_from_blob(buf: bytes | mmap.mmap) -> GoBuildInfo | None:
         end = buf.find(INFO_END, body, body + MAX_STRING + 1)
         if end <= body or buf[end - 1 : end] != b"\n":
             continue
-        text = bytes(buf[body:end]).decode("utf-8", "replace")
         try:
-            parse_modinfo(text)
+            parsed = parse_modinfo(bytes(buf[body:end]).decode("utf-8", "replace"))
         except InspectionError:
             continue
         version = _inline_version(buf, start, end + _SENTINEL_SIZE - start)
         if version is not None:
-            inline = (start, text, version)
+            inline = (start, parsed, version)
             break
         if first is None:
-            first = (start, text)
+            first = (start, parsed)
     if inline is not None:
-        offset, text, version = inline
+        offset, parsed, version = inline
     elif first is not None:
-        offset, text = first
+        offset, parsed = first
         version = _scan_go_version(buf)
     else:
         return None
     return _build_info(
         version,
-        text,
+        parsed,
         evidence="modinfo-sentinels",
         pointer_free=inline is not None,
         offset=offset,
@@ -765,9 +766,16 @@ def _scan_go_version(buf: bytes | mmap.mmap) -> str:
     """The most plausible runtime version string in the file, or ""."""
     best: tuple[int, int, int, int, int] | None = None
     best_text = ""
-    for count, m in enumerate(_GO_VERSION_SCAN.finditer(buf)):
-        if count >= _MAX_VERSION_CANDIDATES:
+    pos = 0
+    for _ in range(_MAX_VERSION_CANDIDATES):
+        # NOTE: find() runs at memchr speed; a regex with a look-behind in front would not.
+        i = buf.find(b"go1.", pos)
+        if i < 0:
             break
+        pos = i + 1
+        m = _GO_VERSION_AT.match(buf, i)
+        if m is None or (i > 0 and buf[i - 1] in _NOT_BEFORE_VERSION):
+            continue
         minor, patch, pre, pre_num, experiments = m.groups()
         # Releases sort above their release candidates, which sort above betas.
         pre_rank = {None: 2, b"rc": 1, b"beta": 0}[pre]

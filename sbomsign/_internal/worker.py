@@ -55,12 +55,22 @@ INSPECT = "sbomsign._internal.binary:inspect_file"
 
 def _work(conn: multiprocessing.connection.Connection, memory_limit: int, target: str) -> None:
     """Worker loop: receive tasks, send back an Artifact or a problem, until told to stop."""
+    import faulthandler
     import importlib
 
+    # NOTE: a crash here is reported by the supervisor in one line; an inherited fault handler
+    # (pytest, python -X faulthandler) would also dump a traceback to the shared stderr.
+    faulthandler.disable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_memory(memory_limit)
     module, _, func = target.partition(":")
-    inspect_file = getattr(importlib.import_module(module), func)
+    mod = importlib.import_module(module)
+    inspect_file = getattr(mod, func)
+    # NOTE: loading lief takes longer than parsing most files; do it now, while the parent is
+    # still walking directories, rather than on the first task.
+    warm_up = getattr(mod, "warm_up", None)
+    if warm_up is not None:
+        warm_up()
 
     while True:
         try:
@@ -116,7 +126,7 @@ class _Worker:
 
 
 def run_tasks(
-    tasks: Sequence[Task],
+    tasks: Sequence[Task] | Callable[[], Sequence[Task]],
     *,
     jobs: int,
     timeout: float = DEFAULT_TIMEOUT,
@@ -124,21 +134,39 @@ def run_tasks(
     progress: Callable[[int, int], None] | None = None,
     target: str = INSPECT,
 ) -> list[Artifact | ScanProblem]:
-    """Inspect every task in worker processes; results come back in task order."""
-    results: list[Artifact | ScanProblem | None] = [None] * len(tasks)
-    if not tasks:
-        return []
+    """Inspect every task in worker processes; results come back in task order.
+
+    `tasks` may be a function producing them: the workers are started first, so they load the
+    parser while the tasks are being found.
+    """
     # NOTE: fork keeps start-up cheap (no re-import of the parent); the parent has not
     # imported lief, so each worker loads it once for all its files.
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    pending = deque(tasks)
-    workers = [_Worker(ctx, memory_limit, target) for _ in range(max(1, min(jobs, len(tasks))))]
+    expected = None if callable(tasks) else len(tasks)
+    if expected == 0:
+        return []
+    count = max(1, jobs if expected is None else min(jobs, expected))
+    workers = [_Worker(ctx, memory_limit, target) for _ in range(count)]
+    try:
+        found = tasks() if callable(tasks) else tasks
+    except BaseException:
+        for w in workers:
+            w.stop()
+        raise
+    for w in workers[len(found) or 1 :]:
+        w.stop()
+    del workers[len(found) or 1 :]
+    results: list[Artifact | ScanProblem | None] = [None] * len(found)
+    pending = deque(found)
     done = 0
+    if not found:
+        workers[0].stop()
+        return []
     try:
         for w in workers:
             if pending:
                 w.give(pending.popleft())
-        while done < len(tasks):
+        while done < len(found):
             busy = [w for w in workers if w.task is not None]
             waitables: list[Any] = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
             now = time.monotonic()
@@ -169,7 +197,7 @@ def run_tasks(
                 results[task.index] = finished
                 done += 1
                 if progress is not None:
-                    progress(done, len(tasks))
+                    progress(done, len(found))
                 w.task = None
                 if replace:
                     w.kill()

@@ -50,6 +50,13 @@ def sniff(stream: BinaryIO) -> str | None:
     return None
 
 
+def warm_up() -> None:
+    """Load lief ahead of the first file (called by the scan workers when they start)."""
+    import lief
+
+    lief.logging.disable()
+
+
 def inspect_file(path: str, display: str | None = None) -> Artifact:
     """Inspect one file: digests, then every image in it.
 

@@ -19,8 +19,12 @@ from sbomsign.models import (
     RustAudit,
 )
 
-#: Go's debug/buildinfo searches this much data from the start of the data segment.
+#: Go's debug/buildinfo (up to Go 1.22) searches this much data from the start of a data
+#: segment when there is no build-info section.
 GO_SEARCH_SIZE = 64 * 1024
+#: A dedicated build-info section is read whole (newer Go does), up to this bound: its module
+#: list can pass 64 KiB in a large program, but never megabytes.
+GO_SECTION_MAX = 16 << 20
 
 
 class FileView:

@@ -9,6 +9,7 @@ import lief
 from sbomsign._internal import notes
 from sbomsign._internal.binary._common import (
     GO_SEARCH_SIZE,
+    GO_SECTION_MAX,
     FileView,
     Mapping,
     go_inventory,
@@ -205,7 +206,9 @@ def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
         )
     go = go_inventory(
         view,
-        view.read(go_off, min(go_size, GO_SEARCH_SIZE)) if go_size else b"",
+        view.read(go_off, min(go_size, GO_SECTION_MAX if go_section else GO_SEARCH_SIZE))
+        if go_size
+        else b"",
         go_off if go_size else None,
         go_loc,
         mappings,

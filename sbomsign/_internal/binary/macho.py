@@ -8,6 +8,7 @@ import lief
 
 from sbomsign._internal.binary._common import (
     GO_SEARCH_SIZE,
+    GO_SECTION_MAX,
     FileView,
     Mapping,
     go_inventory,
@@ -86,7 +87,7 @@ def _slice(binary: Any, file_view: FileView) -> tuple[Binary, tuple[Component, .
     go_data, go_off, go_loc = b"", None, ""
     if go_section is not None:
         go_off, go_loc = int(go_section.offset), "__DATA,__go_buildinfo"
-        go_data = view.read(go_off, min(int(go_section.size), GO_SEARCH_SIZE))
+        go_data = view.read(go_off, min(int(go_section.size), GO_SECTION_MAX))
     else:
         seg = next(
             (

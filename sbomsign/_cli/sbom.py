@@ -1,0 +1,222 @@
+"""`sbomsign sbom`: write CycloneDX / SPDX SBOMs for binaries."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from sbomsign._cli import env_default
+from sbomsign._cli._output import atomic_write, emit
+from sbomsign.errors import EXIT_OK, InputError
+from sbomsign.models import Artifact, Inventory
+from sbomsign.sbom import SbomFormat
+
+logger = logging.getLogger("sbomsign")
+
+_EPILOG = """\
+file names:
+  one document per artifact and format, named <artifact-file-name>.cdx.json, .cdx.xml,
+  .spdx.json or .spdx, in DIR (--output-dir) or beside the artifact.
+  With --merge, one document per format describes every artifact (e.g. the amd64, arm64 and
+  loong64 builds of one service) with shared components listed once. It is named
+  <prefix>.merged.cdx.json (and so on), where <prefix> is the artifacts' common file-name
+  prefix without trailing '-', '_' or '.' ("demo-svc-linux" for demo-svc-linux-amd64 and
+  demo-svc-linux-arm64; "artifacts" when they share none), in DIR, else in the artifacts'
+  closest common directory, else in the current directory.
+  -o FILE names the single document written (one format; one artifact or --merge);
+  -o - writes it to stdout.
+
+reproducibility:
+  with the same inputs and SOURCE_DATE_EPOCH the documents are byte-identical; without it
+  they carry the current time.
+
+supplier and author (NTIA minimum elements):
+  NAME is 'Name', 'Organization: Name (email)' or 'Person: Name (email)'. Without them the
+  documents are valid and say NOASSERTION.
+"""
+
+
+def _formats(text: str) -> list[SbomFormat]:
+    out: list[SbomFormat] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            fmt = SbomFormat(part)
+        except ValueError:
+            choices = ", ".join(f.value for f in SbomFormat)
+            raise argparse.ArgumentTypeError(
+                f"unknown format {part!r} (choose from {choices})"
+            ) from None
+        if fmt not in out:
+            out.append(fmt)
+    if not out:
+        raise argparse.ArgumentTypeError("no format given")
+    return out
+
+
+def _default_formats() -> str:
+    # NOTE: SBOMSIGN_FORMAT is shared with `scan` (table/json); it is a default here only when
+    # it names SBOM formats, so a value meant for `scan` does not break `sbom`.
+    value = env_default("format")
+    if value:
+        try:
+            _formats(value)
+        except argparse.ArgumentTypeError:
+            value = None
+    return value or SbomFormat.CYCLONEDX_JSON.value
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add `sbom`'s arguments."""
+    parser.epilog = _EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    parser.add_argument(
+        "--format",
+        dest="formats",
+        type=_formats,
+        action="append",
+        metavar="FMT[,FMT...]",
+        help="cyclonedx-json, cyclonedx-xml, spdx-json, spdx-tv; comma-separated or repeated "
+        f"(default: {_default_formats()})",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="FILE",
+                       help="write the one document to FILE ('-' = stdout)")
+    where.add_argument("--output-dir", metavar="DIR", type=Path,
+                       help="write the documents into DIR (created if missing)")
+    parser.add_argument("--merge", action="store_true",
+                        help="one document describing all artifacts (per format)")
+    parser.add_argument("--supplier", default=env_default("supplier"), metavar="NAME",
+                        help="supplier of the artifacts (env SBOMSIGN_SUPPLIER)")
+    parser.add_argument("--author", default=env_default("author"), metavar="NAME",
+                        help="author of the SBOM data (env SBOMSIGN_AUTHOR)")
+    parser.add_argument(
+        "--spec-version",
+        default=env_default("spec-version"),
+        metavar="VERSION",
+        help="CycloneDX spec version: 1.6 (default) or 1.5; SPDX is always 2.3",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=int(env_default("jobs", "0") or 0),
+        metavar="N",
+        help="worker processes for scanning (0 = all cores, the default)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=float(env_default("timeout", "300") or 300),
+        metavar="SECONDS",
+        help="give up on one file after this long (default: 300)",
+    )
+
+
+def merged_directory(artifacts: list[Artifact]) -> Path:
+    """Where a merged document goes without --output-dir: the artifacts' closest common
+    directory, or the current directory when they have none."""
+    parents = [os.path.dirname(a.path) or "." for a in artifacts]
+    try:
+        return Path(os.path.commonpath(parents))
+    except ValueError:  # absolute and relative paths mixed, or different drives
+        return Path(".")
+
+
+def _spec_for(fmt: SbomFormat, spec: str | None, formats: list[SbomFormat]) -> str | None:
+    if not spec:
+        return None
+    if fmt.is_cyclonedx:
+        return spec
+    if spec.removeprefix("SPDX-") == "2.3":
+        return spec
+    if any(f.is_cyclonedx for f in formats):
+        return None  # the version was meant for the CycloneDX documents
+    raise InputError(f"--spec-version {spec}: SPDX documents are always SPDX 2.3")
+
+
+def _plan(args: argparse.Namespace, inventory: Inventory,
+          formats: list[SbomFormat]) -> list[tuple[list[Artifact], SbomFormat, str | None]]:
+    """(artifacts, format, destination) for each document; destination None = stdout."""
+    from sbomsign.sbom import merged_name
+
+    artifacts = list(inventory.artifacts)
+    plan: list[tuple[list[Artifact], SbomFormat, str | None]] = []
+    if args.output is not None:
+        if not args.merge and len(artifacts) > 1:
+            raise InputError(f"-o names one document, but there are {len(artifacts)} "
+                             f"artifacts: use --merge or --output-dir")
+        dest = None if args.output == "-" else args.output
+        return [(artifacts, formats[0], dest)]
+    if args.merge:
+        directory = args.output_dir or merged_directory(artifacts)
+        stem = merged_name(artifacts) + ".merged"
+        return [(artifacts, f, str(directory / (stem + f.suffix))) for f in formats]
+    for a in artifacts:
+        directory = args.output_dir or Path(os.path.dirname(a.path) or ".")
+        plan.extend(([a], f, str(directory / (a.name + f.suffix))) for f in formats)
+    return plan
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan, write the documents, and exit 2 when any file could not be inspected."""
+    from sbomsign._cli.scan import progress_printer
+    from sbomsign._internal.writers import resolve_timestamp
+    from sbomsign.sbom import write
+    from sbomsign.scan import scan_paths
+
+    formats: list[SbomFormat] = []
+    for group in args.formats or [_formats(_default_formats())]:
+        formats.extend(f for f in group if f not in formats)
+    if args.output is not None and len(formats) > 1:
+        raise InputError("-o names one document: give one --format, or use --output-dir")
+    if args.jobs < 0:
+        raise InputError("--jobs must be 0 or more")
+    for fmt in formats:
+        _spec_for(fmt, args.spec_version, formats)
+    # NOTE: one time for every document of the run, so the JSON and XML of a BOM agree.
+    timestamp = resolve_timestamp(None)
+
+    inventory = scan_paths(
+        args.paths,
+        jobs=args.jobs or None,
+        timeout=args.timeout,
+        progress=progress_printer(),  # type: ignore[arg-type]
+    )
+    for problem in inventory.problems:
+        print(f"sbomsign sbom: error: {problem.path}: {problem.message}", file=sys.stderr)
+    for artifact in inventory.artifacts:
+        for b in artifact.binaries:
+            for w in b.warnings:
+                print(f"sbomsign sbom: warning: {artifact.path}: {w}", file=sys.stderr)
+    exit_code = max((p.exit_code for p in inventory.problems), default=EXIT_OK)
+    if not inventory.artifacts:
+        if inventory.problems:
+            return exit_code
+        raise InputError("no binaries found in " + " ".join(args.paths))
+
+    # NOTE: every document is built before any is written, so a refusal (a bad --supplier,
+    # an unsupported spec version) leaves no partial set of files behind.
+    documents = [
+        (dest, write(arts, fmt, supplier=args.supplier, author=args.author,
+                     spec_version=_spec_for(fmt, args.spec_version, formats),
+                     timestamp=timestamp, merge=args.merge))
+        for arts, fmt, dest in _plan(args, inventory, formats)
+    ]
+    if args.output_dir is not None:
+        try:
+            args.output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"{args.output_dir}: cannot create: {e.strerror}") from e
+    for dest, data in documents:
+        if dest is None:
+            emit(data, None)
+        else:
+            atomic_write(Path(dest), data)
+            logger.info("wrote %s", dest)
+    return exit_code

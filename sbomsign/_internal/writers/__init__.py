@@ -1,0 +1,678 @@
+"""Format-neutral pieces of the SBOM writers and readers.
+
+Only the standard library and `sbomsign.models` are used here; the CycloneDX and SPDX library
+types live in `cyclonedx.py` and `spdx.py` beside this module. What both formats share is
+decided once, here:
+
+- the *subject* of a document (one artifact, or several merged into one release),
+- the dependency graph (`dependency_edges`), which both writers emit and both readers restore,
+- the property bags: sbomsign's facts as namespaced `(name, value)` pairs, written as CycloneDX
+  `properties` and as `name=value` lines of an SPDX package `comment`, and read back from either,
+- deterministic identifiers (uuid5 of the artifact digests and the options) and timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+
+from sbomsign.errors import SbomError
+from sbomsign.models import (
+    Artifact,
+    Binary,
+    Component,
+    ComponentKind,
+    Evidence,
+    GoBuildInfo,
+    GoModule,
+    Hardening,
+    Linkage,
+    LinkedLibrary,
+    Linking,
+    Replacement,
+)
+
+#: Namespace of every uuid5 sbomsign derives (CycloneDX serial numbers, SPDX namespaces).
+UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://sbomsign.dev/sbom")
+
+#: Prefix of SPDX document namespaces.
+SPDX_NAMESPACE_BASE = "https://sbomsign.dev/spdx/"
+
+CYCLONEDX_VERSIONS = ("1.6", "1.5")
+DEFAULT_CYCLONEDX_VERSION = "1.6"
+SPDX_VERSION = "2.3"
+
+# --- property names --------------------------------------------------------------------------
+# One namespace, `sbomsign:`, registered nowhere but stable: readers depend on these names.
+P_KIND = "sbomsign:kind"
+P_LINKING = "sbomsign:linking"
+P_SCOPE = "sbomsign:scope"
+P_FOUND_BY = "sbomsign:found-by"
+P_SOURCE = "sbomsign:source"
+P_GO_H1 = "sbomsign:go:h1"
+P_GO_REPLACE_PATH = "sbomsign:go:replace:path"
+P_GO_REPLACE_VERSION = "sbomsign:go:replace:version"
+P_GO_REPLACE_H1 = "sbomsign:go:replace:h1"
+P_ARTIFACT = "sbomsign:artifact"
+"""On a component of a merged document: `sha256:<hex>` of an artifact it was found in."""
+P_FILE_SIZE = "sbomsign:file:size"
+P_MERGED = "sbomsign:merged"
+
+#: Property names the writer derives from `Component` fields; readers turn them back into
+#: fields instead of keeping them in `Component.properties`.
+COMPONENT_FIELD_PROPERTIES = frozenset({
+    P_KIND, P_LINKING, P_SCOPE, P_FOUND_BY, P_SOURCE, P_GO_H1,
+    P_GO_REPLACE_PATH, P_GO_REPLACE_VERSION, P_GO_REPLACE_H1, P_ARTIFACT,
+})
+
+_ENV_EPOCH = "SOURCE_DATE_EPOCH"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a document says besides the inventory."""
+
+    timestamp: datetime
+    tool_version: str
+    supplier: str = ""
+    author: str = ""
+    spec_version: str = ""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What one document describes: one artifact, or a release of several merged."""
+
+    artifacts: tuple[Artifact, ...]
+    merged: bool
+    name: str
+    version: str
+    components: tuple[Component, ...]
+    """Every artifact's components, deduplicated by `ref` and sorted by it."""
+    owners: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Component ref -> `artifact_ref`s of the artifacts it was found in."""
+
+    @property
+    def digest(self) -> str:
+        """A digest naming the subject: the artifact's sha256, or one over all of them."""
+        if len(self.artifacts) == 1 and not self.merged:
+            return self.artifacts[0].digests.sha256
+        joined = "\n".join(sorted(a.digests.sha256 for a in self.artifacts))
+        return hashlib.sha256(joined.encode()).hexdigest()
+
+
+# --- subjects ------------------------------------------------------------------------------------
+
+
+def artifact_ref(artifact: Artifact) -> str:
+    """The document-local identifier of an artifact (a CycloneDX bom-ref)."""
+    if artifact.digests.sha256:
+        return f"artifact:sha256:{artifact.digests.sha256}"
+    return f"artifact:{artifact.name}"
+
+
+def artifact_version(artifact: Artifact) -> str:
+    """The version to state for an artifact.
+
+    The Go main module's version when it is known, else the version of the package a single
+    package note names, else `sha256:<hex>` of the file, as syft does for a file: NTIA asks for
+    a version, and the digest is an honest one when nothing better is recorded.
+    """
+    for c in artifact.components:
+        if c.kind is ComponentKind.GO_MAIN_MODULE and c.version and c.version != "(devel)":
+            return c.version
+    notes = [c for c in artifact.components if c.kind is ComponentKind.PACKAGE and c.version]
+    if len(notes) == 1:
+        return notes[0].version
+    return f"sha256:{artifact.digests.sha256}" if artifact.digests.sha256 else ""
+
+
+def artifact_purl(artifact: Artifact) -> str:
+    """The artifact's purl when one is known: that of the one package its package note names."""
+    notes = [c for c in artifact.components if c.kind is ComponentKind.PACKAGE and c.purl]
+    return notes[0].purl if len(notes) == 1 else ""
+
+
+def release_name(artifacts: Sequence[Artifact]) -> str:
+    """A name for several artifacts: their common file-name prefix (`demo-svc-linux` for
+    `demo-svc-linux-amd64` and `demo-svc-linux-arm64`), else `artifacts`."""
+    names = sorted({a.name for a in artifacts})
+    if len(names) == 1:
+        return names[0]
+    prefix = os.path.commonprefix(names)
+    # NOTE: cut at a word boundary: "demo-linux-amd64" + "demo-linux-arm64" -> "demo-linux",
+    # not "demo-linux-a".
+    if not all(len(n) == len(prefix) or n[len(prefix)] in _SEPARATORS for n in names):
+        prefix = re.sub(r"[^-_. ]*$", "", prefix)
+    return prefix.rstrip(_SEPARATORS) or "artifacts"
+
+
+_SEPARATORS = "-_. "
+
+
+def make_subject(artifacts: Sequence[Artifact], *, merge: bool) -> Subject:
+    """The subject of one document.
+
+    Raises:
+        SbomError: there is no artifact, or several without `merge`.
+    """
+    if not artifacts:
+        raise SbomError("nothing to describe: no artifact")
+    if len(artifacts) > 1 and not merge:
+        raise SbomError("several artifacts need a merged document (--merge) or one each")
+    # NOTE: the same bytes found under two paths are one artifact; keep the first name.
+    unique: dict[str, Artifact] = {}
+    for a in artifacts:
+        unique.setdefault(artifact_ref(a), a)
+    arts = tuple(sorted(unique.values(), key=lambda a: (a.name, a.digests.sha256)))
+    components: dict[str, Component] = {}
+    owners: dict[str, list[str]] = {}
+    for a in arts:
+        for c in a.components:
+            prev = components.get(c.ref)
+            components[c.ref] = c if prev is None else _merge_component(prev, c)
+            owners.setdefault(c.ref, []).append(artifact_ref(a))
+    if merge:
+        name = release_name(arts)
+        versions = {artifact_version(a) for a in arts}
+        version = versions.pop() if len(versions) == 1 else ""
+        subject = Subject(arts, True, name, version, (), {})
+        if not version or version.startswith("sha256:"):
+            version = f"sha256:{subject.digest}"
+    else:
+        name, version = arts[0].name, artifact_version(arts[0])
+    return Subject(
+        artifacts=arts,
+        merged=merge,
+        name=name,
+        version=version,
+        components=tuple(components[k] for k in sorted(components)),
+        owners={k: tuple(v) for k, v in owners.items()},
+    )
+
+
+def _merge_component(a: Component, b: Component) -> Component:
+    """One component found in two artifacts: the union of what each says."""
+    return replace(
+        a,
+        depends_on=tuple(dict.fromkeys(a.depends_on + b.depends_on)),
+        properties=tuple(sorted(set(a.properties) | set(b.properties))),
+        evidence=tuple(dict.fromkeys(a.evidence + b.evidence)),
+        licenses=tuple(dict.fromkeys(a.licenses + b.licenses)),
+    )
+
+
+# --- the dependency graph ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    """One relationship of the graph: `source` depends on (or contains) `target`."""
+
+    source: str
+    target: str
+    kind: str
+    """`depends` (a component's own dependency), `static`, `dynamic`, `build` (artifact to a
+    build-time component) or `contains` (a package named by a package note contains the
+    artifact)."""
+
+
+def dependency_edges(artifact: Artifact) -> list[Edge]:
+    """The artifact's dependency graph, as both formats write it.
+
+    - artifact -> the Go main module -> every module and `stdlib` (the main module's
+      `depends_on`); without a main module, artifact -> every Go module directly;
+    - artifact -> the cargo-auditable root crate(s) -> their dependencies;
+    - artifact -> every linked shared library (dynamic or dlopen);
+    - package-note package -> artifact (`contains`): the package is not code in the binary;
+    - any other component nothing reaches hangs off the artifact, so none is left orphaned.
+
+    Edges between components come from `Component.depends_on` only, so a reader that restores
+    `depends_on` restores the whole graph.
+    """
+    aref = artifact_ref(artifact)
+    by_ref = {c.ref: c for c in artifact.components}
+    edges: set[Edge] = set()
+    for c in artifact.components:
+        for dep in c.depends_on:
+            if dep in by_ref and dep != c.ref:
+                edges.add(Edge(c.ref, dep, "depends"))
+    has_parent = {e.target for e in edges}
+    mains = [c for c in artifact.components if c.kind is ComponentKind.GO_MAIN_MODULE]
+    for c in artifact.components:
+        if c.linking is Linking.NONE:
+            edges.add(Edge(c.ref, aref, "contains"))
+        elif c.linking in (Linking.DYNAMIC, Linking.DLOPEN):
+            edges.add(Edge(aref, c.ref, "dynamic"))
+        elif c.ref in has_parent:
+            continue
+        elif c.kind in (ComponentKind.GO_MODULE, ComponentKind.GO_STDLIB) and mains:
+            # NOTE: a module the build info lists belongs to the main module's build even when
+            # the main module's depends_on does not say so (older scanners, other producers).
+            edges.add(Edge(mains[0].ref, c.ref, "depends"))
+        else:
+            edges.add(Edge(aref, c.ref, "build" if c.scope == "build" else "static"))
+    return sorted(edges)
+
+
+def linked_refs(artifact: Artifact) -> list[tuple[str, str]]:
+    """(component ref, `static`|`dynamic`|`build`) for the SPDX link relationships: every
+    component compiled into the artifact is statically linked, each library dynamically."""
+    out = []
+    for c in artifact.components:
+        if c.linking is Linking.NONE:
+            continue
+        if c.linking in (Linking.DYNAMIC, Linking.DLOPEN):
+            out.append((c.ref, "dynamic"))
+        else:
+            out.append((c.ref, "build" if c.scope == "build" else "static"))
+    return sorted(out)
+
+
+def composition_complete(artifact: Artifact) -> bool:
+    """Whether the artifact's list of components is complete.
+
+    Only for a Go program built with `CGO_ENABLED=0`: the build info lists every module linked
+    in, and no C code can be. Anything else may hold statically linked C/C++ (or Rust's own
+    standard library) that no metadata records.
+    """
+    go = artifact.go
+    if go is None or go.evidence != "buildinfo":
+        return False
+    return go.setting("CGO_ENABLED") == "0" and all(b.rust is None for b in artifact.binaries)
+
+
+# --- property bags -----------------------------------------------------------------------------
+
+
+def component_properties(
+    c: Component, owners: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """sbomsign's facts about a component as namespaced (name, value) pairs, sorted."""
+    props: list[tuple[str, str]] = [
+        (P_KIND, c.kind.value),
+        (P_LINKING, c.linking.value),
+        (P_SCOPE, c.scope),
+    ]
+    if c.found_by:
+        props.append((P_FOUND_BY, c.found_by))
+    if c.source:
+        props.append((P_SOURCE, c.source))
+    if c.go_sum:
+        # NOTE: a Go `h1:` sum is a hash over a module's file tree (dirhash), not over any
+        # bytes we could name: never a SHA-256 hash of the component.
+        props.append((P_GO_H1, c.go_sum))
+    if c.replacement is not None:
+        props.append((P_GO_REPLACE_PATH, c.replacement.path))
+        if c.replacement.version:
+            props.append((P_GO_REPLACE_VERSION, c.replacement.version))
+        if c.replacement.sum:
+            props.append((P_GO_REPLACE_H1, c.replacement.sum))
+    props.extend((P_ARTIFACT, o.removeprefix("artifact:")) for o in owners)
+    props.extend(c.properties)
+    return sorted(set(props))
+
+
+def _bool(v: bool) -> str:
+    return "true" if v else "false"
+
+
+_HARDENING_FIELDS = tuple(f.name for f in fields(Hardening))
+
+
+def binary_properties(b: Binary, prefix: str) -> list[tuple[str, str]]:
+    """The facts of one image, names prefixed with `prefix` (`sbomsign:`)."""
+    p = prefix
+    props = [
+        (p + "binary:format", b.format),
+        (p + "binary:arch", b.arch),
+        (p + "binary:bits", str(b.bits)),
+        (p + "binary:endianness", b.endianness),
+        (p + "binary:os", b.os),
+        (p + "binary:os-abi", b.os_abi),
+        (p + "binary:file-type", b.file_type),
+        (p + "binary:static", _bool(b.linkage.static)),
+    ]
+    if b.build_id:
+        props.append((p + "binary:build-id", b.build_id))
+    if b.pe_timestamp is not None:
+        props.append((p + "binary:pe-timestamp", str(b.pe_timestamp)))
+    if b.slice_offset:
+        props.append((p + "binary:slice-offset", str(b.slice_offset)))
+    if b.linkage.interpreter:
+        props.append((p + "binary:interpreter", b.linkage.interpreter))
+    props.extend((p + "binary:rpath", r) for r in b.linkage.rpath)
+    props.extend((p + "binary:runpath", r) for r in b.linkage.runpath)
+    for name in _HARDENING_FIELDS:
+        value = getattr(b.hardening, name)
+        if value is not None:
+            text = value if isinstance(value, str) else _bool(value)
+            props.append((p + "hardening:" + name.replace("_", "-"), text))
+    if b.go is not None:
+        g = b.go
+        props.append((p + "go:version", g.go_version))
+        props.extend((p + "go:experiment", x) for x in g.experiments)
+        if g.path:
+            props.append((p + "go:path", g.path))
+        props.append((p + "go:evidence", g.evidence))
+        # NOTE: every build setting (GOOS, GOARCH, CGO_ENABLED, -ldflags, vcs.*, ...) is kept
+        # under its own name, as `go version -m` prints it.
+        props.extend((p + "go:build:" + k, v) for k, v in g.settings)
+    if b.rust is not None:
+        props.append((p + "rust:audit-format", str(b.rust.format)))
+    return props
+
+
+def artifact_properties(artifact: Artifact) -> list[tuple[str, str]]:
+    """The facts of an artifact file and of each image in it, sorted.
+
+    A single image uses `sbomsign:binary:*`, `sbomsign:hardening:*`, `sbomsign:go:*`; the
+    slices of a fat Mach-O file use `sbomsign:slice:<n>:binary:*` and so on, n from 0.
+    """
+    props = [(P_FILE_SIZE, str(artifact.size))]
+    if len(artifact.binaries) == 1:
+        props.extend(binary_properties(artifact.binaries[0], "sbomsign:"))
+    else:
+        for i, b in enumerate(artifact.binaries):
+            props.extend(binary_properties(b, f"sbomsign:slice:{i}:"))
+    return sorted(set(props))
+
+
+# --- reading property bags back ----------------------------------------------------------------
+
+
+def _first(props: Sequence[tuple[str, str]], name: str) -> str:
+    return next((v for k, v in props if k == name), "")
+
+
+def _all(props: Sequence[tuple[str, str]], name: str) -> list[str]:
+    return [v for k, v in props if k == name]
+
+
+def component_from_facts(
+    *,
+    kind: ComponentKind,
+    name: str,
+    version: str,
+    purl: str,
+    cpe: str,
+    supplier: str,
+    licenses: Sequence[str],
+    properties: Sequence[tuple[str, str]],
+    evidence: Sequence[Evidence],
+    default_linking: Linking,
+) -> Component:
+    """A model `Component` from what a document says, sbomsign's own properties first."""
+    props = list(properties)
+    if kind_text := _first(props, P_KIND):
+        try:
+            kind = ComponentKind(kind_text)
+        except ValueError:
+            pass
+    try:
+        linking = Linking(_first(props, P_LINKING) or default_linking.value)
+    except ValueError:
+        linking = default_linking
+    replacement = None
+    if rpath := _first(props, P_GO_REPLACE_PATH):
+        replacement = Replacement(
+            rpath, _first(props, P_GO_REPLACE_VERSION), _first(props, P_GO_REPLACE_H1)
+        )
+    scope = _first(props, P_SCOPE) or (
+        "optional" if linking is Linking.DLOPEN else "runtime"
+    )
+    return Component(
+        kind=kind,
+        name=name,
+        version=version,
+        purl=purl,
+        linking=linking,
+        scope=scope,
+        go_sum=_first(props, P_GO_H1) or _first(props, "syft:metadata:h1Digest"),
+        replacement=replacement,
+        found_by=_first(props, P_FOUND_BY),
+        source=_first(props, P_SOURCE),
+        cpe=cpe,
+        supplier=supplier,
+        licenses=tuple(licenses),
+        properties=tuple(sorted({
+            (k, v) for k, v in props
+            if k.startswith("sbomsign:") and k not in COMPONENT_FIELD_PROPERTIES
+        })),
+        evidence=tuple(evidence),
+    )
+
+
+def unique_components(components: Iterable[Component]) -> tuple[Component, ...]:
+    """Components deduplicated by `ref` (a document may list one twice) and sorted by it, as
+    `Artifact.components` promises."""
+    out: dict[str, Component] = {}
+    for c in components:
+        prev = out.get(c.ref)
+        out[c.ref] = c if prev is None else _merge_component(prev, c)
+    return tuple(out[k] for k in sorted(out))
+
+
+def owners_of(properties: Sequence[tuple[str, str]]) -> list[str]:
+    """The `artifact_ref`s a merged document says a component was found in."""
+    return ["artifact:" + v for v in _all(properties, P_ARTIFACT)]
+
+
+def guess_kind(purl: str, name: str, *, main_module: str = "") -> ComponentKind:
+    """A component kind for a document that does not say it (another producer's)."""
+    ptype = purl[4:].split("/", 1)[0].lower() if purl.startswith("pkg:") else ""
+    if ptype == "golang":
+        if name == "stdlib" or purl.startswith("pkg:golang/stdlib@"):
+            return ComponentKind.GO_STDLIB
+        if main_module and name == main_module:
+            return ComponentKind.GO_MAIN_MODULE
+        return ComponentKind.GO_MODULE
+    if ptype == "cargo":
+        return ComponentKind.RUST_CRATE
+    if not purl and re.search(r"\.(so(\.\d+)*|dll|dylib)$", name, re.IGNORECASE):
+        return ComponentKind.SHARED_LIBRARY
+    return ComponentKind.PACKAGE
+
+
+def default_linking(kind: ComponentKind) -> Linking:
+    """How a component of this kind usually reaches the artifact."""
+    if kind is ComponentKind.SHARED_LIBRARY:
+        return Linking.DYNAMIC
+    if kind is ComponentKind.PACKAGE:
+        return Linking.NONE
+    return Linking.STATIC
+
+
+def _opt_bool(text: str) -> bool | None:
+    return {"true": True, "false": False}.get(text)
+
+
+def binaries_from_properties(
+    props: Sequence[tuple[str, str]], components: Sequence[Component]
+) -> tuple[Binary, ...]:
+    """The images an artifact's properties describe (empty when they do not).
+
+    The result is partial by nature: what the document does not record (package notes, the
+    cargo-auditable tree) stays empty; Go build info and linked libraries are rebuilt from
+    the properties and the components.
+    """
+    prefixes = sorted(
+        {k[: -len("binary:format")] for k, _ in props if k.endswith("binary:format")}
+    )
+    if not prefixes:
+        return ()
+    out = []
+    for p in prefixes:
+        b = _binary_from(props, p, components if len(prefixes) == 1 else ())
+        if b is not None:
+            out.append(b)
+    return tuple(out)
+
+
+def _binary_from(
+    props: Sequence[tuple[str, str]], p: str, components: Sequence[Component]
+) -> Binary | None:
+    def get(name: str) -> str:
+        return _first(props, p + name)
+
+    try:
+        bits = int(get("binary:bits") or 0)
+        pe_ts = int(get("binary:pe-timestamp")) if get("binary:pe-timestamp") else None
+        slice_offset = int(get("binary:slice-offset") or 0)
+    except ValueError:
+        return None
+    hardening = {}
+    for name in _HARDENING_FIELDS:
+        text = get("hardening:" + name.replace("_", "-"))
+        if text:
+            hardening[name] = text if name == "relro" else _opt_bool(text)
+    libraries = tuple(
+        LinkedLibrary(
+            name=c.name,
+            how=c.found_by,
+            priority=dict(c.properties).get("sbomsign:dlopen:priority", ""),
+            feature=dict(c.properties).get("sbomsign:dlopen:feature", ""),
+        )
+        for c in components
+        if c.kind is ComponentKind.SHARED_LIBRARY
+    )
+    go = None
+    if go_version := get("go:version"):
+        main = next((c for c in components if c.kind is ComponentKind.GO_MAIN_MODULE), None)
+        go = GoBuildInfo(
+            go_version=go_version,
+            experiments=tuple(_all(props, p + "go:experiment")),
+            path=get("go:path"),
+            main=_go_module(main) if main is not None else None,
+            deps=tuple(
+                _go_module(c) for c in components if c.kind is ComponentKind.GO_MODULE
+            ),
+            # NOTE: the properties were sorted when written; file order is not recorded.
+            settings=tuple(
+                (k[len(p + "go:build:"):], v) for k, v in props if k.startswith(p + "go:build:")
+            ),
+            main_version=main.version if main is not None else "",
+            main_version_source=(
+                dict(main.properties).get("sbomsign:go:version-source", "") if main else ""
+            ),
+            evidence=get("go:evidence") or "buildinfo",
+            offset=next((e.offset for e in main.evidence if e.offset is not None), None)
+            if main is not None else None,
+        )
+    return Binary(
+        format=get("binary:format"),
+        arch=get("binary:arch") or "unknown",
+        bits=bits,
+        endianness=get("binary:endianness"),
+        os=get("binary:os") or "unknown",
+        os_abi=get("binary:os-abi"),
+        file_type=get("binary:file-type"),
+        build_id=get("binary:build-id"),
+        pe_timestamp=pe_ts,
+        linkage=Linkage(
+            static=get("binary:static") != "false",
+            interpreter=get("binary:interpreter"),
+            libraries=libraries,
+            rpath=tuple(_all(props, p + "binary:rpath")),
+            runpath=tuple(_all(props, p + "binary:runpath")),
+        ),
+        hardening=Hardening(**hardening),  # type: ignore[arg-type]
+        go=go,
+        slice_offset=slice_offset,
+    )
+
+
+def _go_module(c: Component) -> GoModule:
+    recorded = dict(c.properties).get("sbomsign:go:recorded-version", "")
+    return GoModule(c.name, recorded or c.version, c.go_sum, c.replacement)
+
+
+# --- identifiers, time, actors -----------------------------------------------------------------
+
+
+def document_uuid(subject: Subject, fmt: str, options: Options) -> uuid.UUID:
+    """A serial number / namespace that is the same for the same inputs, and only then.
+
+    Derived from the artifact digest(s) and from everything else the document states, so two
+    runs over the same files with the same `SOURCE_DATE_EPOCH` agree to the byte.
+    """
+    material = "\n".join([
+        fmt,
+        options.spec_version,
+        options.tool_version,
+        options.supplier,
+        options.author,
+        options.timestamp.isoformat(),
+        "merged" if subject.merged else "single",
+        *sorted(a.digests.sha256 for a in subject.artifacts),
+    ])
+    return uuid.uuid5(UUID_NAMESPACE, material)
+
+
+def resolve_timestamp(timestamp: datetime | None) -> datetime:
+    """The document time: the given one, else `SOURCE_DATE_EPOCH`, else now; UTC, seconds.
+
+    Raises:
+        SbomError: `SOURCE_DATE_EPOCH` is set but not a non-negative integer.
+    """
+    if timestamp is None:
+        epoch = os.environ.get(_ENV_EPOCH, "").strip()
+        if epoch:
+            if not epoch.isdigit():
+                raise SbomError(f"{_ENV_EPOCH} must be a number of seconds, not {epoch!r}")
+            try:
+                timestamp = datetime.fromtimestamp(int(epoch), UTC)
+            except (OverflowError, OSError, ValueError) as e:
+                raise SbomError(f"{_ENV_EPOCH} is out of range: {epoch}") from e
+        else:
+            timestamp = datetime.now(UTC)
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=UTC)
+    return timestamp.astimezone(UTC).replace(microsecond=0)
+
+
+_ACTOR = re.compile(r"^(?:(?P<type>Person|Organization|Organisation):\s*)?"
+                    r"(?P<name>[^()<>]*?)\s*(?:[(<](?P<email>[^()<>]*)[)>])?\s*$")
+
+
+def parse_actor(text: str) -> tuple[str, str, str]:
+    """(`person`|`organization`, name, email) from `[Person: |Organization: ]Name [(email)]`.
+
+    Without a prefix the actor is an organization: suppliers and SBOM authors usually are.
+
+    Raises:
+        SbomError: the name is empty.
+    """
+    m = _ACTOR.match(text.strip())
+    if not m or not m.group("name"):
+        raise SbomError(f"not a name: {text!r} (use 'Name', 'Person: Name (email)' or "
+                        f"'Organization: Name (email)')")
+    kind = "person" if (m.group("type") or "").lower() == "person" else "organization"
+    return kind, m.group("name"), (m.group("email") or "").strip()
+
+
+def spdx_id(prefix: str, name: str, key: str) -> str:
+    """A readable, unique SPDX identifier: `SPDXRef-<prefix>-<name>-<8 hex of key>`."""
+    clean = re.sub(r"[^A-Za-z0-9.]+", "-", name).strip("-")[:60] or "x"
+    return f"SPDXRef-{prefix}-{clean}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+def parse_comment_properties(comment: str) -> list[tuple[str, str]]:
+    """The `sbomsign:` name=value lines of an SPDX comment."""
+    out = []
+    for line in comment.splitlines():
+        name, sep, value = line.strip().partition("=")
+        if sep and name.startswith("sbomsign:"):
+            out.append((name, value))
+    return out
+
+
+def format_comment_properties(props: Iterable[tuple[str, str]]) -> str:
+    """SPDX comment text holding properties, one `name=value` per line."""
+    # NOTE: values are single-line; a newline would split a property, so it is escaped.
+    return "\n".join(f"{k}={v.replace(chr(10), ' ')}" for k, v in props)

@@ -1,0 +1,623 @@
+"""CycloneDX 1.5/1.6 (JSON and XML) through cyclonedx-python-lib: `Subject` <-> `Bom`.
+
+This module and `spdx.py` are the only places cyclonedx-python-lib types appear; everything
+else sees the inventory model. The library has no model for `compositions`, so they are added
+to its output text (see `_add_compositions`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import quoteattr
+
+from sbomsign._internal.writers import (
+    DEFAULT_CYCLONEDX_VERSION,
+    P_MERGED,
+    Options,
+    Subject,
+    artifact_properties,
+    artifact_purl,
+    artifact_ref,
+    artifact_version,
+    binaries_from_properties,
+    component_from_facts,
+    component_properties,
+    composition_complete,
+    default_linking,
+    dependency_edges,
+    document_uuid,
+    guess_kind,
+    owners_of,
+    parse_actor,
+    unique_components,
+)
+from sbomsign.errors import SbomError
+from sbomsign.models import (
+    Artifact,
+    Component,
+    ComponentKind,
+    Digests,
+    Evidence,
+    Inventory,
+)
+
+if TYPE_CHECKING:
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component as CdxComponent
+    from cyclonedx.model.component_evidence import ComponentEvidence
+    from cyclonedx.schema import SchemaVersion
+
+_SCOPES = {"runtime": "required", "optional": "optional", "build": "excluded"}
+
+
+def schema_version(spec: str) -> SchemaVersion:
+    """The library's enum for a spec version string (`1.5`, `1.6`).
+
+    Raises:
+        SbomError: the version is not one sbomsign writes.
+    """
+    from cyclonedx.schema import SchemaVersion
+
+    table = {"1.5": SchemaVersion.V1_5, "1.6": SchemaVersion.V1_6}
+    if spec not in table:
+        raise SbomError(f"CycloneDX spec version {spec!r} is not supported (use 1.6 or 1.5)")
+    return table[spec]
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def write(subject: Subject, options: Options, *, xml: bool) -> bytes:
+    """Serialise a subject as CycloneDX JSON or XML.
+
+    Raises:
+        SbomError: the spec version is not supported, or the library refused the document.
+    """
+    from cyclonedx.output import make_outputter
+    from cyclonedx.schema import OutputFormat
+
+    spec = options.spec_version or DEFAULT_CYCLONEDX_VERSION
+    version = schema_version(spec)
+    bom = _bom(subject, options, spec)
+    fmt = OutputFormat.XML if xml else OutputFormat.JSON
+    try:
+        with warnings.catch_warnings():
+            # NOTE: the library warns about 1.5 dropping a second identity; we never give one.
+            warnings.simplefilter("ignore")
+            text = make_outputter(bom, fmt, version).output_as_string(indent=2)
+    except Exception as e:  # the library raises many unrelated types; all mean "cannot write"
+        raise SbomError(f"cannot write CycloneDX {spec}: {e}") from e
+    return _add_compositions(text, _compositions(subject), xml=xml).encode("utf-8")
+
+
+def _bom(subject: Subject, options: Options, spec: str) -> Bom:
+    from cyclonedx.model import Property
+    from cyclonedx.model.bom import Bom, BomMetaData
+    from cyclonedx.model.component import Component as CdxComponent
+    from cyclonedx.model.component import ComponentType
+    from cyclonedx.model.contact import OrganizationalContact, OrganizationalEntity
+    from cyclonedx.model.dependency import Dependency
+    from cyclonedx.model.lifecycle import LifecyclePhase, PredefinedLifecycle
+    from cyclonedx.model.tool import ToolRepository
+
+    supplier = None
+    if options.supplier:
+        _, sname, _ = parse_actor(options.supplier)
+        supplier = OrganizationalEntity(name=sname)
+    authors = []
+    if options.author:
+        _, aname, email = parse_actor(options.author)
+        authors.append(OrganizationalContact(name=aname, email=email or None))
+
+    artifacts = [_artifact_component(a, supplier) for a in subject.artifacts]
+    if subject.merged:
+        root = CdxComponent(
+            type=ComponentType.APPLICATION,
+            name=subject.name,
+            version=subject.version or None,
+            bom_ref=f"release:sha256:{subject.digest}",
+            supplier=supplier,
+            properties=[Property(name=P_MERGED, value="true")],
+            components=artifacts,
+        )
+    else:
+        root = artifacts[0]
+    tool = CdxComponent(
+        type=ComponentType.APPLICATION,
+        name="sbomsign",
+        version=options.tool_version or None,
+        bom_ref="tool:sbomsign",
+    )
+    components = [
+        _component(c, subject.owners.get(c.ref, ()) if subject.merged else (), spec)
+        for c in subject.components
+    ]
+    bom = Bom(
+        serial_number=document_uuid(subject, "cyclonedx", options),
+        version=1,
+        metadata=BomMetaData(
+            timestamp=options.timestamp,
+            tools=ToolRepository(components=[tool]),
+            authors=authors,
+            component=root,
+            supplier=supplier,
+            lifecycles=[PredefinedLifecycle(LifecyclePhase.POST_BUILD)],
+        ),
+        components=components,
+    )
+    # NOTE: the graph is built from plain strings and handed over as Dependency objects, so
+    # bom-refs are exactly our refs (the library would otherwise invent some).
+    graph: dict[str, set[str]] = {}
+    for a in subject.artifacts:
+        graph.setdefault(artifact_ref(a), set())
+        for e in dependency_edges(a):
+            graph.setdefault(e.source, set()).add(e.target)
+            graph.setdefault(e.target, set())
+    if subject.merged:
+        graph[str(root.bom_ref.value)] = {artifact_ref(a) for a in subject.artifacts}
+    bom.dependencies = [
+        Dependency(ref=_ref(src), dependencies=[Dependency(ref=_ref(t)) for t in sorted(tgts)])
+        for src, tgts in sorted(graph.items())
+    ]
+    return bom
+
+
+def _ref(value: str) -> Any:
+    from cyclonedx.model.bom_ref import BomRef
+
+    return BomRef(value)
+
+
+def _hashes(digests: Digests) -> list[Any]:
+    from cyclonedx.model import HashAlgorithm, HashType
+
+    algs = {"sha1": HashAlgorithm.SHA_1, "sha256": HashAlgorithm.SHA_256,
+            "sha512": HashAlgorithm.SHA_512}
+    return [HashType(alg=algs[k], content=v) for k, v in sorted(digests.as_dict().items())]
+
+
+def _purl(text: str) -> Any:
+    if not text:
+        return None
+    from packageurl import PackageURL
+
+    try:
+        return PackageURL.from_string(text)
+    except ValueError as e:
+        raise SbomError(f"cannot write purl {text!r}: {e}") from e
+
+
+def _properties(pairs: Iterable[tuple[str, str]]) -> list[Any]:
+    from cyclonedx.model import Property
+
+    return [Property(name=k, value=v) for k, v in pairs]
+
+
+def _artifact_component(a: Artifact, supplier: Any) -> CdxComponent:
+    from cyclonedx.model.component import Component as CdxComponent
+    from cyclonedx.model.component import ComponentType
+
+    return CdxComponent(
+        type=ComponentType.LIBRARY if a.is_library and a.binaries else ComponentType.APPLICATION,
+        name=a.name,
+        version=artifact_version(a) or None,
+        bom_ref=artifact_ref(a),
+        supplier=supplier,
+        hashes=_hashes(a.digests),
+        purl=_purl(artifact_purl(a)),
+        properties=_properties(artifact_properties(a)),
+    )
+
+
+def _component(c: Component, owners: Sequence[str], spec: str) -> CdxComponent:
+    from cyclonedx.model.component import Component as CdxComponent
+    from cyclonedx.model.component import ComponentScope, ComponentType, Pedigree
+    from cyclonedx.model.contact import OrganizationalEntity
+    from cyclonedx.model.license import LicenseExpression
+
+    pedigree = None
+    if c.replacement is not None:
+        target = " ".join(x for x in (c.replacement.path, c.replacement.version) if x)
+        pedigree = Pedigree(notes=f"go.mod replace directive: {c.name} {c.version} => {target}")
+    return CdxComponent(
+        type=ComponentType.LIBRARY,
+        name=c.name,
+        version=c.version or None,
+        bom_ref=c.ref,
+        purl=_purl(c.purl),
+        cpe=c.cpe or None,
+        scope=ComponentScope(_SCOPES.get(c.scope, "required")),
+        supplier=OrganizationalEntity(name=c.supplier) if c.supplier else None,
+        licenses=[LicenseExpression(" AND ".join(c.licenses))] if c.licenses else None,
+        pedigree=pedigree,
+        properties=_properties(component_properties(c, owners)),
+        evidence=_evidence(c, spec),
+    )
+
+
+def _evidence(c: Component, spec: str) -> ComponentEvidence:
+    from cyclonedx.model.component_evidence import (
+        AnalysisTechnique,
+        ComponentEvidence,
+        Identity,
+        IdentityField,
+        Method,
+        Occurrence,
+    )
+
+    found = c.evidence or (
+        # NOTE: every component gets evidence; one without a recorded finding was still found
+        # by reading the binary, but how sure that is was not recorded: say so.
+        Evidence("binary-analysis", 0.5, c.found_by or "binary analysis",
+                 note="no confidence recorded"),
+    )
+    techniques = {t.value for t in AnalysisTechnique}
+    methods = []
+    for e in found:
+        value = e.source + (f" ({e.note})" if e.note else "")
+        technique = e.technique if e.technique in techniques else "other"
+        methods.append(Method(technique=AnalysisTechnique(technique),
+                              confidence=_confidence(e.confidence), value=value))
+    identity = Identity(
+        field=IdentityField.PURL if c.purl else IdentityField.NAME,
+        confidence=max(_confidence(e.confidence) for e in found),
+        concluded_value=(c.purl or c.name) if spec != "1.5" else None,
+        methods=methods,
+    )
+    # NOTE: the library sorts occurrences by bom-ref first, and occurrences without one
+    # compare neither less nor equal, which leaves their order to chance; numbered bom-refs
+    # keep the document reproducible (and make each occurrence addressable).
+    located = [e for e in found if e.location or e.offset is not None]
+    occurrences = [
+        Occurrence(
+            bom_ref=f"{c.ref}#occurrence-{i:04d}",
+            location=e.location or e.source,
+            offset=e.offset,
+            additional_context=e.source if e.location else None,
+        )
+        for i, e in enumerate(located)
+    ]
+    return ComponentEvidence(identity=[identity], occurrences=occurrences)
+
+
+def _confidence(value: float) -> Decimal:
+    return Decimal(str(round(min(max(value, 0.0), 1.0), 3)))
+
+
+# --- compositions ------------------------------------------------------------------------------
+
+
+def _compositions(subject: Subject) -> list[dict[str, Any]]:
+    """What is complete and what is not, as CycloneDX `compositions`.
+
+    - an artifact's components are `complete` only for a pure-Go program (see
+      `composition_complete`), else `incomplete`: statically linked C/C++ code leaves no record;
+    - the Go main module's dependencies are `complete` (the build info lists every module), as
+      are Rust crates' (cargo-auditable records the whole resolved tree);
+    - the dependencies of everything else (Go modules, libraries, packages) are `unknown`;
+    - a merged release is `complete` as an assembly of exactly the artifacts listed.
+    """
+    complete: set[str] = set()
+    incomplete: set[str] = set()
+    unknown: set[str] = set()
+    for a in subject.artifacts:
+        (complete if composition_complete(a) else incomplete).add(artifact_ref(a))
+    for c in subject.components:
+        if c.kind in (ComponentKind.GO_MAIN_MODULE, ComponentKind.RUST_CRATE):
+            complete.add(c.ref)
+        else:
+            unknown.add(c.ref)
+    out: list[dict[str, Any]] = []
+    if subject.merged:
+        out.append({"aggregate": "complete", "assemblies": [f"release:sha256:{subject.digest}"]})
+    for aggregate, refs in (("complete", complete), ("incomplete", incomplete),
+                            ("unknown", unknown)):
+        if refs:
+            out.append({"aggregate": aggregate, "dependencies": sorted(refs)})
+    return out
+
+
+_JSON_ORDER = ("$schema", "bomFormat", "specVersion", "serialNumber", "version", "metadata",
+               "components", "dependencies", "compositions")
+
+
+def _add_compositions(text: str, compositions: list[dict[str, Any]], *, xml: bool) -> str:
+    if not xml:
+        doc = json.loads(text)
+        doc["compositions"] = compositions
+        # NOTE: the library appends the identifying keys last; readers (and people) look for
+        # them first, so the top level is put in the schema's order.
+        ordered = {k: doc[k] for k in _JSON_ORDER if k in doc}
+        ordered.update((k, v) for k, v in doc.items() if k not in ordered)
+        return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+    lines = ["  <compositions>"]
+    for comp in compositions:
+        lines.append("    <composition>")
+        lines.append(f"      <aggregate>{comp['aggregate']}</aggregate>")
+        for group, item in (("assemblies", "assembly"), ("dependencies", "dependency")):
+            if group in comp:
+                lines.append(f"      <{group}>")
+                lines.extend(f"        <{item} ref={quoteattr(r)}/>" for r in comp[group])
+                lines.append(f"      </{group}>")
+        lines.append("    </composition>")
+    lines.append("  </compositions>")
+    block = "\n".join(lines) + "\n"
+    # NOTE: the schema orders <compositions> right after the top-level <dependencies>; our
+    # documents have nothing between them and </bom>, and no nested <dependencies> element.
+    ends = [m.end() for m in re.finditer(r"</dependencies>[ \t]*\n?", text)]
+    at = ends[-1] if ends else text.rindex("</bom>")
+    out = text[:at] + ("" if text[:at].endswith("\n") else "\n") + block + text[at:].lstrip(" ")
+    return out if out.endswith("\n") else out + "\n"
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def load(data: bytes | dict[str, Any], name: str, *, xml: bool) -> Bom:
+    """Parse CycloneDX JSON (bytes, or already decoded) or XML into the library's `Bom`.
+
+    XML is checked by `xmlsafe` first (no DTD, no entities).
+
+    Raises:
+        SbomError: the document is not well-formed or not CycloneDX the library understands.
+    """
+    from cyclonedx.model.bom import Bom
+
+    try:
+        if xml:
+            from sbomsign._internal.writers.xmlsafe import parse
+
+            if not isinstance(data, bytes):
+                raise SbomError(f"{name}: CycloneDX XML must be given as bytes")
+            root = parse(data, name)
+            if not root.tag.startswith("{http://cyclonedx.org/schema/bom/"):
+                raise SbomError(f"{name}: not a CycloneDX XML document (root {root.tag})")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return Bom.from_xml(root)  # type: ignore[attr-defined, no-any-return]
+        doc = json.loads(data) if isinstance(data, bytes) else data
+        if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
+            raise SbomError(f"{name}: not a CycloneDX document (no bomFormat CycloneDX)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Bom.from_json(doc)  # type: ignore[attr-defined, no-any-return]
+    except SbomError:
+        raise
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SbomError(f"{name}: malformed CycloneDX JSON: {e}") from e
+    except Exception as e:  # the deserialiser raises whatever its input provokes
+        kind = "XML" if xml else "JSON"
+        raise SbomError(f"{name}: invalid CycloneDX {kind}: {type(e).__name__}: {e}") from e
+
+
+def _props(c: CdxComponent) -> list[tuple[str, str]]:
+    return [(p.name, p.value or "") for p in c.properties]
+
+
+def _digests(c: CdxComponent) -> Digests:
+    found = {h.alg.value: h.content for h in c.hashes}
+    sha256 = found.get("SHA-256", "")
+    if not sha256 and (c.version or "").startswith("sha256:"):
+        # NOTE: syft names a scanned file's digest in the version of metadata.component.
+        sha256 = (c.version or "")[7:]
+    return Digests(sha256=sha256.lower(), sha512=found.get("SHA-512", "").lower(),
+                   sha1=found.get("SHA-1", "").lower())
+
+
+def to_inventory(bom: Bom, name: str) -> Inventory:
+    """The inventory a `Bom` describes.
+
+    The described artifact is `metadata.component` (or, for a merged document, the artifacts
+    nested in it; for a document without one, an artifact named after the document); every
+    other component becomes a model `Component` of the artifact(s) it belongs to, with
+    `depends_on` from `dependencies`.
+    """
+    meta = bom.metadata.component
+    merged = meta is not None and any(
+        p.name == P_MERGED and p.value == "true" for p in meta.properties
+    )
+    art_comps: list[CdxComponent] = list(meta.components) if merged and meta else (
+        [meta] if meta is not None else []
+    )
+    art_ids = {id(c) for c in art_comps} | ({id(meta)} if meta is not None else set())
+
+    # NOTE: bom-refs are optional; a component without one gets a key no reference can name.
+    keys: dict[int, str] = {}
+
+    def key(c: CdxComponent) -> str:
+        if id(c) not in keys:
+            keys[id(c)] = str(c.bom_ref.value) if c.bom_ref.value else f"\0anonymous-{len(keys)}"
+        return keys[id(c)]
+
+    flat: list[CdxComponent] = []
+    stack = list(reversed(bom.components))
+    while stack:
+        c = stack.pop()
+        if id(c) not in art_ids:
+            flat.append(c)
+        stack.extend(reversed(c.components))
+
+    graph: dict[str, list[str]] = {}
+    for d in bom.dependencies:
+        graph.setdefault(str(d.ref.value), []).extend(str(x.ref.value) for x in d.dependencies)
+
+    # Another producer's Go main module: syft names it in a property; otherwise it is the Go
+    # module that depends on `stdlib`.
+    main_modules = {v for c in flat for k, v in _props(c) if k == "syft:metadata:mainModule"}
+    stdlib = {key(c) for c in flat if c.name == "stdlib"}
+    models: dict[str, Component] = {}
+    owners: dict[str, list[str]] = {}
+    for c in flat:
+        k = key(c)
+        props = _props(c)
+        owners[k] = owners_of(props)
+        purl = c.purl.to_string() if c.purl is not None else ""
+        kind = guess_kind(purl, c.name, main_module=c.name if c.name in main_modules else "")
+        if kind is ComponentKind.GO_MODULE and stdlib.intersection(graph.get(k, ())):
+            kind = ComponentKind.GO_MAIN_MODULE
+        models[k] = component_from_facts(
+            kind=kind,
+            name=c.name,
+            version=c.version or "",
+            purl=purl,
+            cpe=c.cpe or "",
+            supplier=(c.supplier.name or "") if c.supplier is not None else "",
+            licenses=_licenses(c),
+            properties=props,
+            evidence=_evidence_back(c),
+            default_linking=default_linking(kind),
+        )
+    artifacts = [
+        _artifact(ac, _members(key(ac), models, owners, graph, len(art_comps)), models, graph)
+        for ac in art_comps
+    ]
+    if not art_comps and models:
+        from cyclonedx.model.component import Component as CdxComponent
+
+        # NOTE: nothing says what was described; keep the components under the document name.
+        anonymous = CdxComponent(name=name)
+        artifacts.append(_artifact(anonymous, sorted(models), models, graph))
+    tool_version = next(
+        (t.version or "" for t in bom.metadata.tools.components if t.name == "sbomsign"), ""
+    )
+    return Inventory(artifacts=tuple(artifacts), tool_version=tool_version)
+
+
+def _members(aref: str, models: dict[str, Component], owners: dict[str, list[str]],
+             graph: dict[str, list[str]], n_artifacts: int) -> list[str]:
+    """The bom-refs of the components found in one artifact."""
+    if any(owners.values()):
+        # NOTE: our merged documents say which artifacts each component was found in.
+        return sorted(b for b in models if aref in owners.get(b, ()))
+    if n_artifacts == 1:
+        return sorted(models)
+    # NOTE: another producer's multi-artifact document: what each artifact reaches.
+    seen: set[str] = set()
+    todo = [aref] + [b for b, deps in graph.items() if aref in deps and b in models]
+    while todo:
+        ref = todo.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        todo.extend(t for t in graph.get(ref, ()) if t in models)
+    return sorted(seen & set(models))
+
+
+def _artifact(ac: CdxComponent, members: Sequence[str], models: dict[str, Component],
+              graph: dict[str, list[str]]) -> Artifact:
+    from dataclasses import replace
+
+    by_bomref = {b: models[b] for b in members}
+    refs = {b: m.ref for b, m in by_bomref.items()}
+    comps = []
+    for b, m in by_bomref.items():
+        deps = tuple(dict.fromkeys(refs[t] for t in graph.get(b, ()) if t in refs and t != b))
+        comps.append(replace(m, depends_on=deps))
+    comps = list(unique_components(comps))
+    props = _props(ac)
+    size = next((v for k, v in props if k == "sbomsign:file:size"), "0")
+    return Artifact(
+        path=ac.name,
+        name=ac.name,
+        size=int(size) if size.isdigit() else 0,
+        digests=_digests(ac),
+        binaries=binaries_from_properties(props, comps),
+        components=tuple(comps),
+    )
+
+
+def _licenses(c: CdxComponent) -> list[str]:
+    out = []
+    for lic in c.licenses:
+        value = getattr(lic, "value", None) or getattr(lic, "id", None) or getattr(
+            lic, "name", None)
+        if value:
+            out.append(str(value))
+    return out
+
+
+def _evidence_back(c: CdxComponent) -> list[Evidence]:
+    ev = c.evidence
+    if ev is None:
+        return []
+    methods = [m for i in ev.identity for m in i.methods]
+    if not methods:
+        return []
+    first = methods[0]
+    out = [
+        Evidence(
+            technique=str(first.technique.value),
+            confidence=float(first.confidence),
+            source=occ.additional_context or first.value or "",
+            location=occ.location if occ.additional_context else "",
+            offset=occ.offset,
+        )
+        for occ in ev.occurrences
+    ]
+    if not out:
+        out = [Evidence(str(m.technique.value), float(m.confidence), m.value or "")
+               for m in methods]
+    return out
+
+
+# --- NTIA minimum elements ---------------------------------------------------------------------
+
+
+def ntia(bom: Bom, *, has_timestamp: bool) -> list[str]:
+    """NTIA minimum-element problems of a CycloneDX document (see `sbomsign.sbom.ntia_problems`).
+
+    `has_timestamp` comes from the document text: the library fills a missing
+    `metadata.timestamp` with the current time when it loads a document.
+    """
+    problems = []
+    meta = bom.metadata
+    if not meta.authors:
+        problems.append("no author of the SBOM data (metadata.authors)")
+    if not has_timestamp:
+        problems.append("no timestamp (metadata.timestamp)")
+    root = meta.component
+    if root is None:
+        return [*problems, "no described component (metadata.component)"]
+    primaries = [root, *root.components]
+    for c in primaries:
+        label = f"described component {c.name!r}"
+        if c.supplier is None and meta.supplier is None:
+            problems.append(f"{label}: no supplier")
+        if not c.version:
+            problems.append(f"{label}: no version")
+        # NOTE: a merged release is identified by the artifacts nested in it.
+        identified = c.purl is not None or c.cpe or c.hashes or c.swid is not None or (
+            c is root and c.components)
+        if not identified:
+            problems.append(f"{label}: no unique identifier (purl, CPE, SWID or hash)")
+    problems.extend(_relationship_problems(bom, primaries))
+    return problems
+
+
+def _relationship_problems(bom: Bom, primaries: Sequence[CdxComponent]) -> list[str]:
+    linked: set[str] = set()
+    for d in bom.dependencies:
+        targets = [str(x.ref.value) for x in d.dependencies]
+        if targets:
+            linked.add(str(d.ref.value))
+            linked.update(targets)
+    problems = []
+    everything: list[CdxComponent] = [*primaries]
+    stack = list(bom.components)
+    while stack:
+        c = stack.pop()
+        everything.append(c)
+        stack.extend(c.components)
+    for c in everything:
+        if not c.name:
+            problems.append(f"component {c.bom_ref.value}: no name")
+        if bom.components and str(c.bom_ref.value) not in linked:
+            problems.append(f"component {c.name!r}: in no dependency relationship")
+    return problems
+
+

@@ -1,0 +1,496 @@
+"""SPDX 2.3 (JSON and tag-value) through spdx-tools: `Subject` <-> `Document`.
+
+The artifact is a file-level package (SHA-1/256/512, `primaryPackagePurpose`) the document
+DESCRIBES; every component is a package with `filesAnalyzed: false`. SPDX packages have no
+properties, so sbomsign's facts travel as `name=value` lines of the package `comment`
+(the same names as the CycloneDX properties) and come back from there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from sbomsign._internal.writers import (
+    SPDX_NAMESPACE_BASE,
+    SPDX_VERSION,
+    Options,
+    Subject,
+    artifact_properties,
+    artifact_purl,
+    artifact_ref,
+    artifact_version,
+    binaries_from_properties,
+    component_from_facts,
+    component_properties,
+    default_linking,
+    dependency_edges,
+    document_uuid,
+    format_comment_properties,
+    guess_kind,
+    linked_refs,
+    owners_of,
+    parse_actor,
+    parse_comment_properties,
+    spdx_id,
+    unique_components,
+)
+from sbomsign.errors import SbomError
+from sbomsign.models import Artifact, Component, ComponentKind, Digests, Inventory, Linking
+
+_PREFIX = {
+    ComponentKind.GO_MAIN_MODULE: "GoMain",
+    ComponentKind.GO_MODULE: "GoModule",
+    ComponentKind.GO_STDLIB: "GoStdlib",
+    ComponentKind.RUST_CRATE: "Crate",
+    ComponentKind.PACKAGE: "Package",
+    ComponentKind.SHARED_LIBRARY: "SharedLib",
+}
+
+# Edge kinds of `dependency_edges`/`linked_refs` -> SPDX relationship, and whether the SPDX
+# relationship points the other way (`BUILD_DEPENDENCY_OF` names the dependency first).
+_RELATIONSHIPS = {
+    "depends": ("DEPENDS_ON", False),
+    "static": ("STATIC_LINK", False),
+    "dynamic": ("DYNAMIC_LINK", False),
+    "build": ("BUILD_DEPENDENCY_OF", True),
+    "contains": ("CONTAINS", False),
+}
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def write(subject: Subject, options: Options, *, tag_value: bool) -> bytes:
+    """Serialise a subject as SPDX 2.3 JSON or tag-value, validated by spdx-tools first.
+
+    Raises:
+        SbomError: the spec version is not 2.3, or the document does not validate (a bug).
+    """
+    import io
+
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    if options.spec_version not in ("", SPDX_VERSION, f"SPDX-{SPDX_VERSION}"):
+        raise SbomError(f"SPDX spec version {options.spec_version!r} is not supported (2.3)")
+    document = _document(subject, options)
+    messages = validate_full_spdx_document(document, f"SPDX-{SPDX_VERSION}")
+    if messages:
+        raise SbomError(f"cannot write SPDX: {messages[0].validation_message}")
+    out = io.StringIO()
+    if tag_value:
+        from spdx_tools.spdx.writer.tagvalue.tagvalue_writer import write_document_to_stream
+
+        write_document_to_stream(document, out, validate=False, drop_duplicates=False)
+        return out.getvalue().encode("utf-8")
+    from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream as write_json
+
+    write_json(document, out, validate=False, drop_duplicates=False)
+    doc = json.loads(out.getvalue())
+    # NOTE: spdx-tools writes the category as PACKAGE_MANAGER, which the 2.3 schema allows but
+    # many consumers (and the spec's own examples) know only as PACKAGE-MANAGER.
+    for package in doc.get("packages", []):
+        for ref in package.get("externalRefs", []):
+            ref["referenceCategory"] = ref["referenceCategory"].replace("_", "-")
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _actor(text: str) -> Any:
+    from spdx_tools.spdx.model.actor import Actor, ActorType
+
+    kind, name, email = parse_actor(text)
+    actor_type = ActorType.PERSON if kind == "person" else ActorType.ORGANIZATION
+    return Actor(actor_type, name, email or None)
+
+
+def _document(subject: Subject, options: Options) -> Any:
+    from spdx_tools.spdx.model.actor import Actor, ActorType
+    from spdx_tools.spdx.model.document import CreationInfo, Document
+    from spdx_tools.spdx.model.relationship import Relationship, RelationshipType
+
+    creators = [Actor(ActorType.TOOL, f"sbomsign-{options.tool_version or 'unknown'}")]
+    if options.author:
+        creators.append(_actor(options.author))
+    uid = document_uuid(subject, "spdx", options)
+    info = CreationInfo(
+        spdx_version=f"SPDX-{SPDX_VERSION}",
+        spdx_id="SPDXRef-DOCUMENT",
+        name=subject.name,
+        document_namespace=f"{SPDX_NAMESPACE_BASE}{quote(subject.name, safe='')}-{uid}",
+        creators=creators,
+        created=options.timestamp,
+    )
+    supplier = _actor(options.supplier) if options.supplier else None
+    ids: dict[str, str] = {}
+    packages = []
+    for a in subject.artifacts:
+        ids[artifact_ref(a)] = spdx_id("Artifact", a.name, artifact_ref(a))
+        packages.append(_artifact_package(a, ids[artifact_ref(a)], supplier))
+    for c in subject.components:
+        ids[c.ref] = spdx_id(_PREFIX[c.kind], c.name, c.ref)
+        owners = subject.owners.get(c.ref, ()) if subject.merged else ()
+        packages.append(_component_package(c, ids[c.ref], owners))
+
+    triples: set[tuple[str, str, str]] = set()
+    for a in subject.artifacts:
+        triples.add(("SPDXRef-DOCUMENT", "DESCRIBES", ids[artifact_ref(a)]))
+        aref = artifact_ref(a)
+        edges = [(e.source, e.target, e.kind) for e in dependency_edges(a)]
+        # NOTE: besides the graph, the artifact statically links everything compiled into it
+        # (every Go module, not only the main module) and dynamically links each library.
+        edges += [(aref, ref, kind) for ref, kind in linked_refs(a)]
+        for src, tgt, kind in edges:
+            rel, reverse = _RELATIONSHIPS[kind]
+            if src == aref and kind == "depends":
+                rel = "DEPENDS_ON"
+            a_id, b_id = ids[src], ids[tgt]
+            triples.add((b_id, rel, a_id) if reverse else (a_id, rel, b_id))
+    relationships = [
+        Relationship(s, RelationshipType[r], t) for s, r, t in sorted(triples)
+    ]
+    return Document(creation_info=info, packages=packages, relationships=relationships)
+
+
+def _checksums(d: Digests) -> list[Any]:
+    from spdx_tools.spdx.model.checksum import Checksum, ChecksumAlgorithm
+
+    algs = {"sha1": ChecksumAlgorithm.SHA1, "sha256": ChecksumAlgorithm.SHA256,
+            "sha512": ChecksumAlgorithm.SHA512}
+    return [Checksum(algs[k], v) for k, v in sorted(d.as_dict().items())]
+
+
+def _purl_ref(purl: str) -> Any:
+    from spdx_tools.spdx.model.package import ExternalPackageRef, ExternalPackageRefCategory
+
+    return ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", purl)
+
+
+def _artifact_package(a: Artifact, sid: str, supplier: Any) -> Any:
+    from spdx_tools.spdx.model.package import Package, PackagePurpose
+    from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+
+    purl = artifact_purl(a)
+    return Package(
+        spdx_id=sid,
+        name=a.name,
+        download_location=SpdxNoAssertion(),
+        version=artifact_version(a) or None,
+        file_name=a.name,
+        supplier=supplier or SpdxNoAssertion(),
+        files_analyzed=False,
+        checksums=_checksums(a.digests),
+        license_concluded=SpdxNoAssertion(),
+        license_declared=SpdxNoAssertion(),
+        copyright_text=SpdxNoAssertion(),
+        comment=format_comment_properties(artifact_properties(a)),
+        external_references=[_purl_ref(purl)] if purl else [],
+        primary_package_purpose=(
+            PackagePurpose.LIBRARY if a.is_library and a.binaries else PackagePurpose.APPLICATION
+        ),
+    )
+
+
+def _component_package(c: Component, sid: str, owners: Sequence[str]) -> Any:
+    from spdx_tools.spdx.model.package import (
+        ExternalPackageRef,
+        ExternalPackageRefCategory,
+        Package,
+        PackagePurpose,
+    )
+    from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+
+    refs = [_purl_ref(c.purl)] if c.purl else []
+    if c.cpe:
+        cpe_type = "cpe23Type" if c.cpe.startswith("cpe:2.3:") else "cpe22Type"
+        refs.append(ExternalPackageRef(ExternalPackageRefCategory.SECURITY, cpe_type, c.cpe))
+    return Package(
+        spdx_id=sid,
+        name=c.name,
+        download_location=SpdxNoAssertion(),
+        version=c.version or None,
+        supplier=_actor(c.supplier) if c.supplier else SpdxNoAssertion(),
+        files_analyzed=False,
+        source_info=_source_info(c) or None,
+        license_concluded=SpdxNoAssertion(),
+        license_declared=_license(c.licenses),
+        copyright_text=SpdxNoAssertion(),
+        comment=format_comment_properties(component_properties(c, owners)),
+        external_references=refs,
+        primary_package_purpose=(
+            PackagePurpose.INSTALL if c.kind is ComponentKind.PACKAGE else PackagePurpose.LIBRARY
+        ),
+    )
+
+
+def _license(licenses: Sequence[str]) -> Any:
+    from spdx_tools.common.spdx_licensing import spdx_licensing
+    from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+
+    if not licenses:
+        return SpdxNoAssertion()
+    try:
+        return spdx_licensing.parse(" AND ".join(licenses), validate=True)
+    except Exception:  # license-expression raises its own hierarchy; unknown means unknown
+        return SpdxNoAssertion()
+
+
+def _source_info(c: Component) -> str:
+    """Where the component was found, in words: SPDX's place for evidence."""
+    parts = []
+    for e in c.evidence:
+        where = f" in {e.location}" if e.location else ""
+        at = f" at offset {e.offset:#x}" if e.offset is not None else ""
+        note = f"; {e.note}" if e.note else ""
+        parts.append(f"{e.technique}: {e.source}{where}{at} (confidence {e.confidence:g}){note}")
+    if not parts and c.found_by:
+        parts.append(f"binary-analysis: {c.found_by}")
+    return "\n".join(parts)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def load(data: bytes | dict[str, Any], name: str, *, tag_value: bool) -> Any:
+    """Parse SPDX 2.x JSON (bytes, or already decoded) or tag-value into an spdx-tools
+    `Document`.
+
+    Raises:
+        SbomError: the document is malformed or not SPDX.
+    """
+    from spdx_tools.spdx.parser.error import SPDXParsingError
+
+    text = ""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise SbomError(f"{name}: SPDX document is not UTF-8 ({e.reason})") from e
+    try:
+        if tag_value:
+            from ply import yacc  # type: ignore[import-untyped]
+            from spdx_tools.spdx.parser.tagvalue.parser import Parser
+
+            # NOTE: ply would write its tables and a 1.5 MB debug file into site-packages and
+            # print "Generating LALR tables" to stderr; rebuilding them costs ~0.3 s.
+            parser = Parser(  # type: ignore[no-untyped-call]
+                write_tables=False, debug=False, errorlog=yacc.NullLogger()
+            )
+            return parser.parse(text)  # type: ignore[no-untyped-call]
+        doc = json.loads(text) if isinstance(data, bytes) else data
+        if not isinstance(doc, dict) or "spdxVersion" not in doc:
+            raise SbomError(f"{name}: not an SPDX document (no spdxVersion)")
+        from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
+
+        return JsonLikeDictParser().parse(doc)  # type: ignore[no-untyped-call]
+    except SbomError:
+        raise
+    except json.JSONDecodeError as e:
+        raise SbomError(f"{name}: malformed SPDX JSON: {e}") from e
+    except SPDXParsingError as e:
+        messages = e.get_messages()  # type: ignore[no-untyped-call]
+        first = messages[0] if messages else "unknown problem"
+        more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
+        raise SbomError(f"{name}: invalid SPDX: {first}{more}") from e
+    except Exception as e:  # the parsers raise whatever their input provokes
+        raise SbomError(f"{name}: invalid SPDX: {type(e).__name__}: {e}") from e
+
+
+def _text(value: Any) -> str:
+    """A plain string from an spdx-tools value, '' for NOASSERTION/NONE/None."""
+    from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+    from spdx_tools.spdx.model.spdx_none import SpdxNone
+
+    if value is None or isinstance(value, SpdxNoAssertion | SpdxNone):
+        return ""
+    return str(value)
+
+
+def _ext(package: Any, category: str, types: Sequence[str]) -> str:
+    for ref in package.external_references:
+        if ref.category.name == category and ref.reference_type in types:
+            return str(ref.locator)
+    return ""
+
+
+def _described(document: Any) -> list[str]:
+    ids = {p.spdx_id for p in document.packages}
+    described = []
+    for r in document.relationships:
+        kind = r.relationship_type.name
+        if kind == "DESCRIBES" and r.spdx_element_id == "SPDXRef-DOCUMENT":
+            described.append(str(r.related_spdx_element_id))
+        elif kind == "DESCRIBED_BY" and r.related_spdx_element_id == "SPDXRef-DOCUMENT":
+            described.append(str(r.spdx_element_id))
+    described = [d for d in dict.fromkeys(described) if d in ids]
+    if not described and document.packages:
+        # NOTE: a document that does not say what it describes: take its first package.
+        described = [document.packages[0].spdx_id]
+    return described
+
+
+def to_inventory(document: Any, name: str) -> Inventory:
+    """The inventory an SPDX document describes: the DESCRIBES targets are the artifacts."""
+    described = _described(document)
+    by_id = {p.spdx_id: p for p in document.packages}
+    graph: dict[str, list[str]] = {}
+    dynamic: set[str] = set()
+    contains: set[str] = set()
+    for r in document.relationships:
+        kind = r.relationship_type.name
+        src, tgt = str(r.spdx_element_id), _text(r.related_spdx_element_id)
+        if kind in ("DEPENDS_ON", "STATIC_LINK", "DYNAMIC_LINK", "CONTAINS"):
+            graph.setdefault(src, []).append(tgt)
+        elif kind in ("DEPENDENCY_OF", "BUILD_DEPENDENCY_OF", "CONTAINED_BY"):
+            graph.setdefault(tgt, []).append(src)
+        if kind == "DYNAMIC_LINK":
+            dynamic.add(tgt)
+        if kind == "CONTAINS" and tgt in described:
+            contains.add(src)
+    # Component-to-component dependencies only: the edges a model `Component` keeps.
+    deps: dict[str, list[str]] = {}
+    for r in document.relationships:
+        kind = r.relationship_type.name
+        src, tgt = str(r.spdx_element_id), _text(r.related_spdx_element_id)
+        if kind == "DEPENDENCY_OF":
+            src, tgt = tgt, src
+        elif kind != "DEPENDS_ON":
+            continue
+        if src in by_id and tgt in by_id and src not in described and tgt not in described:
+            deps.setdefault(src, []).append(tgt)
+
+    models: dict[str, Component] = {}
+    owners: dict[str, list[str]] = {}
+    for sid, p in by_id.items():
+        if sid in described:
+            continue
+        props = parse_comment_properties(p.comment or "")
+        owners[sid] = owners_of(props)
+        purl = _ext(p, "PACKAGE_MANAGER", ("purl",))
+        kind = guess_kind(purl, p.name)
+        if kind is ComponentKind.GO_MODULE and any(
+            by_id[t].name == "stdlib" for t in deps.get(sid, ()) if t in by_id
+        ):
+            kind = ComponentKind.GO_MAIN_MODULE
+        if not purl and sid in dynamic:
+            kind = ComponentKind.SHARED_LIBRARY
+        linking = default_linking(kind)
+        if sid in dynamic:
+            linking = Linking.DYNAMIC
+        elif sid in contains:
+            linking = Linking.NONE
+        supplier = p.supplier
+        models[sid] = component_from_facts(
+            kind=kind,
+            name=p.name,
+            version=p.version or "",
+            purl=purl,
+            cpe=_ext(p, "SECURITY", ("cpe23Type", "cpe22Type")),
+            supplier=supplier.name if supplier is not None and hasattr(supplier, "name") else "",
+            licenses=[t] if (t := _text(p.license_declared)) else [],
+            properties=props,
+            evidence=(),
+            default_linking=linking,
+        )
+    artifacts = []
+    for aid in described:
+        ap = by_id[aid]
+        aref = _artifact_ref_of(ap)
+        members = _members(aid, aref, models, owners, graph, len(described))
+        artifacts.append(_artifact(ap, members, models, deps))
+    tool_version = ""
+    for creator in document.creation_info.creators:
+        if creator.actor_type.name == "TOOL" and creator.name.startswith("sbomsign-"):
+            tool_version = creator.name.removeprefix("sbomsign-")
+    return Inventory(artifacts=tuple(artifacts), tool_version=tool_version)
+
+
+def _digests(p: Any) -> Digests:
+    found = {c.algorithm.name: c.value.lower() for c in p.checksums}
+    return Digests(sha256=found.get("SHA256", ""), sha512=found.get("SHA512", ""),
+                   sha1=found.get("SHA1", ""))
+
+
+def _artifact_ref_of(p: Any) -> str:
+    sha256 = _digests(p).sha256
+    return f"artifact:sha256:{sha256}" if sha256 else f"artifact:{p.name}"
+
+
+def _members(aid: str, aref: str, models: dict[str, Component], owners: dict[str, list[str]],
+             graph: dict[str, list[str]], n_artifacts: int) -> list[str]:
+    if any(owners.values()):
+        return sorted(s for s in models if aref in owners.get(s, ()))
+    if n_artifacts == 1:
+        return sorted(models)
+    seen: set[str] = set()
+    todo = [aid] + [s for s, ts in graph.items() if aid in ts and s in models]
+    while todo:
+        sid = todo.pop()
+        if sid in seen:
+            continue
+        seen.add(sid)
+        todo.extend(t for t in graph.get(sid, ()) if t in models)
+    return sorted(seen & set(models))
+
+
+def _artifact(p: Any, members: Sequence[str], models: dict[str, Component],
+              deps: dict[str, list[str]]) -> Artifact:
+    from dataclasses import replace
+
+    refs = {s: models[s].ref for s in members}
+    comps = []
+    for s in members:
+        targets = tuple(dict.fromkeys(refs[t] for t in deps.get(s, ()) if t in refs and t != s))
+        comps.append(replace(models[s], depends_on=targets))
+    comps = list(unique_components(comps))
+    props = parse_comment_properties(p.comment or "")
+    size = next((v for k, v in props if k == "sbomsign:file:size"), "0")
+    return Artifact(
+        path=p.file_name or p.name,
+        name=p.name,
+        size=int(size) if size.isdigit() else 0,
+        digests=_digests(p),
+        binaries=binaries_from_properties(props, comps),
+        components=tuple(comps),
+    )
+
+
+# --- NTIA minimum elements ---------------------------------------------------------------------
+
+
+def ntia(document: Any) -> list[str]:
+    """NTIA minimum-element problems of an SPDX document (see `sbomsign.sbom.ntia_problems`)."""
+    problems = []
+    info = document.creation_info
+    if not any(c.actor_type.name in ("PERSON", "ORGANIZATION") for c in info.creators):
+        problems.append("no author of the SBOM data (a Person or Organization creator)")
+    if info.created is None:
+        problems.append("no timestamp (created)")
+    described = set(_described(document)) if document.packages else set()
+    if not described:
+        problems.append("the document DESCRIBES no package")
+    related: set[str] = set()
+    for r in document.relationships:
+        if r.relationship_type.name in ("DESCRIBES", "DESCRIBED_BY"):
+            continue
+        related.add(str(r.spdx_element_id))
+        related.add(_text(r.related_spdx_element_id))
+    for p in document.packages:
+        label = f"package {p.name!r}"
+        if not p.name:
+            problems.append(f"package {p.spdx_id}: no name")
+        if p.spdx_id in described:
+            label = f"described {label}"
+            if not _text(p.supplier) or not hasattr(p.supplier, "name"):
+                problems.append(f"{label}: no supplier")
+            if not p.version:
+                problems.append(f"{label}: no version")
+            if not p.external_references and not p.checksums:
+                problems.append(f"{label}: no unique identifier (purl, CPE or checksum)")
+        elif p.supplier is None:
+            problems.append(f"{label}: no supplier (not even NOASSERTION)")
+        if (document.relationships and p.spdx_id not in related
+                and len(document.packages) > 1):
+            problems.append(f"{label}: in no relationship")
+    return problems
