@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.softhsm import softhsm_token  # noqa: F401  (a fixture)
+
 ASSETS = Path(__file__).parent / "assets"
 BIN = ASSETS / "bin"
 

@@ -1,0 +1,296 @@
+"""`sbomsign sign`: sign artifacts into Sigstore bundles (`<artifact>.sigstore.json`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from sbomsign import sign as _sign
+from sbomsign._cli import env_default
+from sbomsign._cli._output import atomic_write
+from sbomsign._internal import keys
+from sbomsign._internal.hashing import sha256_file
+from sbomsign._internal.pkcs11 import read_pin
+from sbomsign.errors import EXIT_OK, EXIT_USAGE, Error, InputError
+
+logger = logging.getLogger("sbomsign")
+
+BUNDLE_SUFFIX = ".sigstore.json"
+
+#: The keyless part of `sign`'s and `attest`'s help.
+KEYLESS_HELP = """\
+Without --key, signing is keyless (Sigstore): Fulcio certifies an ephemeral key for the
+OIDC identity, and Rekor logs the signature. The identity token is --identity-token (or
+SBOMSIGN_IDENTITY_TOKEN), else SIGSTORE_ID_TOKEN, else the CI's ambient credential (GitHub
+Actions with `permissions: id-token: write`; Google Cloud, Buildkite, GitLab, CircleCI), else
+with --oauth a browser sign-in. --trust-config FILE (a Sigstore client trust config) selects
+a private instance; the default is Sigstore's public instance (--staging: its staging
+instance).
+"""
+
+_EPILOG = """\
+KEY is a private key file (cosign's encrypted format, or PEM PKCS#8 / EC, optionally
+encrypted) or a PKCS#11 URI such as
+  pkcs11:token=release;object=signing-key?module-path=/usr/lib/softhsm/libsofthsm2.so
+Key file password: SBOMSIGN_KEY_PASSWORD, else COSIGN_PASSWORD, else a prompt on a terminal.
+Token PIN: the URI's pin-value or pin-source, else SBOMSIGN_PKCS11_PIN, else a prompt.
+Key-signed bundles carry no transparency-log entry; verify them offline with the public key.
+
+""" + KEYLESS_HELP
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the option help, and the epilog kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        # NOTE: "(default: None)" / "(default: False)" says nothing; show real defaults only.
+        if action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the `sign` arguments."""
+    parser.epilog = _EPILOG
+    parser.formatter_class = _Formatter
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="artifacts to sign")
+    parser.add_argument(
+        "--key",
+        default=env_default("key"),
+        help="managed key: key file or pkcs11: URI; without it, keyless Sigstore",
+    )
+    parser.add_argument(
+        "--bundle",
+        metavar="FILE",
+        help=f"bundle to write (one PATH only; default: <PATH>{BUNDLE_SUFFIX})",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing bundles")
+    add_keyless_options(parser)
+
+
+def add_keyless_options(parser: argparse.ArgumentParser) -> None:
+    """The options of keyless signing, shared by `sign` and `attest`."""
+    # NOTE: no env_default here: `--help` prints defaults, and this one is a secret.
+    # SBOMSIGN_IDENTITY_TOKEN is read when the token is looked for (keyless_signer).
+    parser.add_argument(
+        "--identity-token",
+        metavar="TOKEN",
+        help="OIDC identity token for keyless signing (else SBOMSIGN_IDENTITY_TOKEN,"
+        " SIGSTORE_ID_TOKEN, the CI's ambient credential)",
+    )
+    parser.add_argument(
+        "--oauth",
+        action="store_true",
+        help="without a token, sign in with a browser (needs a terminal)",
+    )
+    parser.add_argument(
+        "--trust-config",
+        metavar="FILE",
+        default=env_default("trust-config"),
+        help="Sigstore client trust config for keyless signing (a private instance)",
+    )
+    parser.add_argument(
+        "--staging", action="store_true", help="keyless signing against Sigstore's staging"
+    )
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
+    """(artifact, bundle) pairs, all checked before anything is signed.
+
+    Raises:
+        InputError: `--bundle` with several paths, two artifacts sharing a bundle, or an
+            existing bundle without `--overwrite`.
+    """
+    paths = [Path(p) for p in args.paths]
+    if args.bundle is not None and len(paths) != 1:
+        raise InputError("--bundle needs exactly one PATH")
+    pairs = []
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        out = Path(args.bundle) if args.bundle is not None else Path(str(path) + BUNDLE_SUFFIX)
+        key = Path(os.path.abspath(out))
+        if key in seen:
+            raise InputError(f"{path}: given twice (both would write {out})")
+        seen[key] = path
+        if not args.overwrite and out.exists():
+            raise InputError(f"{out}: already exists (use --overwrite to replace it)")
+        pairs.append((path, out))
+    return pairs
+
+
+def _report(problem: Error) -> None:
+    # NOTE: the same one-line shape as the fatal errors `main` prints, so scripts and the
+    # GitHub Action can treat every failure line alike.
+    print(f"sbomsign sign: error: {problem.diagnostics()}", file=sys.stderr)
+
+
+def keyless_signer(args: argparse.Namespace, command: str) -> _sign.KeylessSigner:
+    """The keyless signer the options ask for; reports the identity on stderr.
+
+    In order: the trust config file is read and checked, the identity token found (see
+    `sbomsign._internal.ci`) and checked; nothing is signed yet and, unless the token comes
+    from a CI's token endpoint or a browser sign-in, nothing has been sent anywhere.
+
+    Raises:
+        InputError: the trust config cannot be read or is malformed.
+        NetworkError: no identity token, or a bad one.
+    """
+    from sbomsign._internal import ci
+
+    trust_config: bytes | None = None
+    name: str = args.trust_config or "trust config"
+    if args.trust_config:
+        try:
+            trust_config = Path(args.trust_config).read_bytes()
+        except OSError as e:
+            raise InputError(f"{args.trust_config}: cannot read: {e.strerror}") from e
+        from sbomsign._internal import sigstore as _sigstore
+
+        # NOTE: checked before the token is fetched: a bad file is the user's to fix first.
+        _sigstore.parse_trust_config(trust_config, name)
+
+    def browser() -> str:
+        from sbomsign._internal import sigstore as _sigstore
+
+        config = _sigstore.load_trust_config(trust_config, staging=args.staging, name=name)
+        return _sigstore.browser_identity_token(config)
+
+    explicit = args.identity_token or env_default("identity-token")
+    found = ci.find_identity_token(explicit, browser=browser if args.oauth else None)
+    logger.info("identity token from %s", found.source)
+    signer = _sign.KeylessSigner(
+        found.token, staging=args.staging, trust_config=trust_config, trust_config_name=name
+    )
+    if args.trust_config:
+        instance = f"the Sigstore instance of {args.trust_config}"
+    else:
+        instance = "Sigstore's staging instance" if args.staging else "Sigstore's public instance"
+    print(
+        f"sbomsign {command}: signing as {signer.identity} (issuer {signer.issuer}) with"
+        f" {instance}",
+        file=sys.stderr,
+    )
+    return signer
+
+
+def _readable(path: Path) -> Error | None:
+    if not path.exists():
+        return InputError(f"{path}: no such file")
+    if not path.is_file():
+        return InputError(f"{path}: not a regular file")
+    return None
+
+
+def _sign_all(
+    todo: list[tuple[Path, Path]], sign: Callable[[BinaryIO], bytes], *, overwrite: bool
+) -> bool:
+    """Sign each artifact and write its bundle; True if all went well.
+
+    An artifact that cannot be read or a bundle that cannot be written is reported and
+    skipped; any other error (the key, the token, the network) stops everything.
+    """
+    ok = True
+    for path, out in todo:
+        try:
+            with path.open("rb") as stream:
+                data = sign(stream)
+        except OSError as e:
+            _report(InputError(f"{path}: cannot read: {e.strerror}"))
+            ok = False
+            continue
+        try:
+            atomic_write(out, data, overwrite=overwrite)
+        except InputError as e:
+            _report(e)
+            ok = False
+            continue
+        logger.info("wrote %s", out)
+    return ok
+
+
+def _sign_keyless(
+    todo: list[tuple[Path, Path]], signer: _sign.KeylessSigner, *, overwrite: bool
+) -> bool:
+    """Hash every artifact, sign them all with one certificate, write the bundles.
+
+    Unreadable artifacts and unwritable bundles are reported and skipped (False). A signing
+    failure is raised once the bundles that were signed are written: each bundle is whole,
+    and it records a log entry that exists anyway.
+
+    Raises:
+        NetworkError: Fulcio, Rekor or the network failed.
+    """
+    ok = True
+    hashed: list[tuple[Path, Path, _sign.ArtifactDigest]] = []
+    for path, out in todo:
+        try:
+            with path.open("rb") as stream:
+                hashed.append((path, out, _sign.ArtifactDigest.sha256(sha256_file(stream))))
+        except OSError as e:
+            _report(InputError(f"{path}: cannot read: {e.strerror}"))
+            ok = False
+    if not hashed:
+        return ok
+    with signer:
+        results = signer.sign_artifacts([digest for _, _, digest in hashed])
+    failures: list[Error] = []
+    for (_, out, _), result in zip(hashed, results, strict=True):
+        if isinstance(result, Error):
+            failures.append(result)
+            continue
+        try:
+            atomic_write(out, result, overwrite=overwrite)
+        except InputError as e:
+            _report(e)
+            ok = False
+            continue
+        logger.info("wrote %s", out)
+    if failures:
+        if len(failures) > 1:
+            logger.warning("%d of %d artifacts were not signed", len(failures), len(hashed))
+        raise failures[0]
+    return ok
+
+
+def run(args: argparse.Namespace) -> int:
+    """Sign every PATH; exit 2 at the end if some could not be read or written."""
+    pairs = _outputs(args)
+    if args.key is not None and (
+        args.identity_token or args.staging or args.trust_config or args.oauth
+    ):
+        logger.warning(
+            "--identity-token, --oauth, --trust-config and --staging are ignored with --key"
+        )
+
+    todo = []
+    for path, out in pairs:
+        problem = _readable(path)
+        if problem is not None:
+            _report(problem)
+        else:
+            todo.append((path, out))
+    ok = len(todo) == len(pairs)
+    if not todo:
+        return EXIT_USAGE
+
+    if args.key is None:
+        # NOTE: the outputs and the artifacts are checked before the token is looked for
+        # (which may mean a request to the CI's token endpoint or a browser sign-in).
+        signer = keyless_signer(args, "sign")
+        ok = _sign_keyless(todo, signer, overwrite=args.overwrite) and ok
+        return EXIT_OK if ok else EXIT_USAGE
+
+    key_ref: str = args.key
+    with keys.load_signing_key(
+        key_ref,
+        password=lambda: keys.read_password(key_ref),
+        pin=lambda: read_pin(key_ref.partition("?")[0]),
+    ) as key:
+        logger.info("signing with %s key %s", key.algorithm, key.hint)
+        ok = _sign_all(todo, lambda s: _sign.sign_artifact(s, key), overwrite=args.overwrite) and ok
+    return EXIT_OK if ok else EXIT_USAGE
