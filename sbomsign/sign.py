@@ -31,7 +31,7 @@ from sbomsign._internal.keys import SigningKey
 from sbomsign.errors import Error, InputError, SigningError
 
 if TYPE_CHECKING:  # sigstore-python is imported only when signing keylessly
-    from sbomsign._internal.sigstore import KeylessSession, TrustConfig
+    from sbomsign._internal.sigstore.sign import KeylessSession, TrustConfig
 
 __all__ = [
     "ArtifactDigest",
@@ -169,7 +169,7 @@ class KeylessSigner:
         trust_config: bytes | None = None,
         trust_config_name: str = "trust config",
     ) -> None:
-        from sbomsign._internal import sigstore as _sigstore
+        from sbomsign._internal.sigstore import sign as _sigstore
 
         self._token = identity_token
         self._staging = staging
@@ -189,7 +189,7 @@ class KeylessSigner:
         Raises:
             NetworkError: TUF, Fulcio or the network failed, or Fulcio refused the token.
         """
-        from sbomsign._internal import sigstore as _sigstore
+        from sbomsign._internal.sigstore import sign as _sigstore
 
         config = self._trust_config
         if config is None:

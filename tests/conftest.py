@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.sigstore_local.fixture import sigstore_local  # noqa: F401  (a fixture)
 from tests.softhsm import softhsm_token  # noqa: F401  (a fixture)
 
 ASSETS = Path(__file__).parent / "assets"

@@ -149,13 +149,13 @@ def keyless_signer(args: argparse.Namespace, command: str) -> _sign.KeylessSigne
             trust_config = Path(args.trust_config).read_bytes()
         except OSError as e:
             raise InputError(f"{args.trust_config}: cannot read: {e.strerror}") from e
-        from sbomsign._internal import sigstore as _sigstore
+        from sbomsign._internal.sigstore import sign as _sigstore
 
         # NOTE: checked before the token is fetched: a bad file is the user's to fix first.
         _sigstore.parse_trust_config(trust_config, name)
 
     def browser() -> str:
-        from sbomsign._internal import sigstore as _sigstore
+        from sbomsign._internal.sigstore import sign as _sigstore
 
         config = _sigstore.load_trust_config(trust_config, staging=args.staging, name=name)
         return _sigstore.browser_identity_token(config)

@@ -160,7 +160,7 @@ def find_identity_token(
             return FoundToken(token, "GitHub Actions")
     else:
         if other_ci is None:
-            from sbomsign._internal.sigstore import detect_ambient_credential
+            from sbomsign._internal.sigstore.sign import detect_ambient_credential
 
             other_ci = detect_ambient_credential
         token = other_ci()

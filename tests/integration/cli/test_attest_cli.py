@@ -652,7 +652,7 @@ class _FakeSigner:
 
 @pytest.fixture
 def fake_sigstore(monkeypatch: pytest.MonkeyPatch) -> _FakeSigner:
-    from sbomsign._internal import sigstore as ss  # imports sigstore: only in these tests
+    from sbomsign._internal.sigstore import sign as ss  # imports sigstore: only in these tests
 
     fake = _FakeSigner()
 

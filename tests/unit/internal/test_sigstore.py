@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from sbomsign import sign
 from sbomsign._internal import intoto
-from sbomsign._internal import sigstore as ss
+from sbomsign._internal.sigstore import sign as ss
 from sbomsign.errors import InputError, NetworkError, SigningError
 
 GITHUB = "https://token.actions.githubusercontent.com"

@@ -131,10 +131,16 @@ def _certificate_identity(issuer: str, claims: Mapping[str, Any], fallback: str)
     # NOTE: for GitHub Actions the SAN is the server URL + `job_workflow_ref` (the workflow
     # that runs the job, which for a reusable workflow is not the caller) and for GitLab
     # "https://" + `ci_config_ref_uri` (fulcio docs/oidc.md); `sub` says neither.
-    if issuer == GITHUB_ISSUER and isinstance(claims.get("job_workflow_ref"), str):
+    # A private deployment's issuer is not GitHub's URL, but its workflow tokens have the same
+    # claims and its Fulcio names the same SAN; people's tokens are named by verified email.
+    if isinstance(claims.get("job_workflow_ref"), str) and (
+        issuer == GITHUB_ISSUER or "repository" in claims
+    ):
         return f"https://github.com/{claims['job_workflow_ref']}"
     if issuer == GITLAB_ISSUER and isinstance(claims.get("ci_config_ref_uri"), str):
         return f"https://{claims['ci_config_ref_uri']}"
+    if isinstance(claims.get("email"), str) and claims.get("email_verified") is True:
+        return str(claims["email"])
     return fallback
 
 

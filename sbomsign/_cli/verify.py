@@ -1,0 +1,426 @@
+"""`sbomsign verify`: the gate — signatures, attestations and a policy, offline, fail closed."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, assert_never
+
+from sbomsign._cli import env_default
+from sbomsign._cli._output import atomic_write, emit
+from sbomsign.errors import EXIT_FAILURE, EXIT_OK, Error, InputError
+
+if TYPE_CHECKING:
+    from sbomsign.models import Artifact
+    from sbomsign.policy import Policy, RuleResult
+    from sbomsign.verify import ArtifactEvidence, TrustMaterial
+
+logger = logging.getLogger("sbomsign")
+
+#: Identifier of the JSON report's shape (`--format json`).
+REPORT_SCHEMA = "https://sbomsign.dev/schemas/verify-report/v1"
+#: `verifier.id` in the verification summary attestations we write.
+VERIFIER_ID = "https://sbomsign.dev/verifier"
+_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
+
+
+class ReportFormat(enum.StrEnum):
+    """Output formats of `verify`."""
+
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add `verify`'s arguments."""
+    parser.add_argument(
+        "artifacts",
+        nargs="+",
+        metavar="ARTIFACT",
+        help="a file, or sha256:<64 hex> to verify a digest without the file",
+    )
+    parser.add_argument("--policy", metavar="FILE", default=env_default("policy"),
+                        help="policy YAML (see policies/)")
+    parser.add_argument("--bundle", metavar="FILE",
+                        help="the artifact's signature bundle (default: <artifact>.sigstore.json)")
+    parser.add_argument("--attestation", metavar="FILE", action="append", default=[],
+                        help="an attestation bundle (repeatable; default: "
+                             "<artifact>.*.sigstore.json beside the artifact)")
+    parser.add_argument("--key", metavar="PUBKEY", action="append", default=[],
+                        help="a managed public key (PEM) that may sign (repeatable)")
+    ident = parser.add_mutually_exclusive_group()
+    ident.add_argument("--certificate-identity", metavar="ID",
+                       help="keyless: the exact signer identity (email or URI)")
+    ident.add_argument("--certificate-identity-regexp", metavar="RE",
+                       help="keyless: a regular expression the signer identity must match")
+    parser.add_argument("--certificate-oidc-issuer", metavar="URL",
+                        help="keyless: the OIDC issuer of the signer identity")
+    parser.add_argument("--trusted-root", metavar="FILE", default=env_default("trusted_root"),
+                        help="Sigstore trusted_root.json of a private instance "
+                             "(default: the production root shipped with sigstore)")
+    parser.add_argument("--offline", action="store_true", default=True,
+                        help="never use the network (the default; accepted for compatibility)")
+    parser.add_argument("--format", choices=[f.value for f in ReportFormat],
+                        default=env_default("format", ReportFormat.TEXT.value),
+                        help="report format")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--vsa", metavar="FILE",
+                        help="also write a signed SLSA verification summary attestation bundle")
+    parser.add_argument("--vsa-key", metavar="KEY",
+                        help="managed key that signs the VSA (default: keyless)")
+    parser.add_argument("--identity-token", metavar="TOKEN",
+                        help="OIDC token for signing the VSA keyless")
+    parser.add_argument("--trust-config", metavar="FILE",
+                        help="Sigstore client trust config for signing the VSA keyless")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --vsa file")
+
+
+@dataclass
+class _Target:
+    """One artifact to verify and the files that belong to it."""
+
+    label: str
+    path: Path | None
+    sha256: str = ""
+    bundles: list[Path] = field(default_factory=list)
+    artifact: Artifact | None = None
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: cannot read {what}: {e.strerror or e}") from e
+
+
+def _targets(args: argparse.Namespace) -> list[_Target]:
+    """Resolve artifacts and their bundles; digest files in one streaming pass each."""
+    from sbomsign._internal.hashing import sha256_file
+
+    if args.bundle and len(args.artifacts) > 1:
+        raise InputError("--bundle names one artifact's bundle: give one ARTIFACT with it")
+    if args.attestation and len(args.artifacts) > 1:
+        raise InputError("--attestation belongs to one artifact: give one ARTIFACT with it")
+    targets: list[_Target] = []
+    for given in args.artifacts:
+        m = _DIGEST.fullmatch(given)
+        if m:
+            t = _Target(label=given, path=None, sha256=m.group(1))
+        else:
+            path = Path(given)
+            try:
+                with open(path, "rb") as f:
+                    digest = sha256_file(f)
+            except OSError as e:
+                raise InputError(f"{given}: cannot read the artifact: {e.strerror or e}") from e
+            t = _Target(label=given, path=path, sha256=digest)
+            sig = path.with_name(path.name + ".sigstore.json")
+            if not args.bundle and sig.is_file():
+                t.bundles.append(sig)
+            if not args.attestation:
+                t.bundles.extend(
+                    sorted(p for p in path.parent.glob(glob_escape(path.name) + ".*.sigstore.json")
+                           if p.is_file())
+                )
+        if args.bundle:
+            t.bundles.insert(0, Path(args.bundle))
+        t.bundles.extend(Path(a) for a in args.attestation)
+        targets.append(t)
+    return targets
+
+
+def glob_escape(name: str) -> str:
+    """A file name with glob metacharacters escaped."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _policy(args: argparse.Namespace) -> Policy:
+    from sbomsign import policy as policy_mod
+
+    if args.policy:
+        source = Path(args.policy)
+        pol = policy_mod.load(_read(source, "the policy"), source=str(source))
+        keys: dict[str, bytes] = {}
+        for rel in pol.key_files():
+            keys[rel] = _read((source.parent / rel), "a policy key")
+        if keys:
+            pol = pol.with_keys(keys)
+        if args.certificate_identity or args.certificate_identity_regexp or args.key:
+            raise InputError("--policy names the allowed signers: do not combine it with "
+                             "--key or --certificate-identity*")
+        return pol
+    return policy_mod.from_flags(
+        identity=args.certificate_identity,
+        identity_regexp=args.certificate_identity_regexp,
+        issuer=args.certificate_oidc_issuer,
+        keys=list(args.key),
+    )
+
+
+def _trust(args: argparse.Namespace, pol: Policy) -> TrustMaterial:
+    from sbomsign.verify import TrustMaterial
+
+    root = _read(Path(args.trusted_root), "the trusted root") if args.trusted_root else None
+    keys = [(k, _read(Path(k), "the public key")) for k in args.key]
+    keys.extend(pol.keys())
+    return TrustMaterial(trusted_root=root, keys=tuple(keys))
+
+
+def _evidence(t: _Target, trust: TrustMaterial) -> ArtifactEvidence:
+    from sbomsign import verify
+    from sbomsign.models import Inventory
+
+    signatures: list[verify.VerifiedSignature] = []
+    attestations: list[verify.VerifiedAttestation] = []
+    failures: list[verify.BundleFailure] = []
+    for path in t.bundles:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            failures.append(verify.BundleFailure(str(path), f"cannot read: {e.strerror or e}"))
+            continue
+        try:
+            result = verify.verify_bundle(data, sha256=t.sha256, trust=trust, name=str(path))
+        except Error as e:
+            failures.append(verify.BundleFailure(str(path), e.diagnostics()))
+            continue
+        if isinstance(result, verify.VerifiedSignature):
+            signatures.append(result)
+        else:
+            attestations.append(result)
+    inventory = Inventory(artifacts=(t.artifact,)) if t.artifact is not None else None
+    return verify.ArtifactEvidence(
+        name=t.label,
+        sha256=t.sha256,
+        inventory=inventory,
+        signatures=tuple(signatures),
+        attestations=tuple(attestations),
+        failures=tuple(failures),
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict on one artifact."""
+
+    evidence: ArtifactEvidence
+    results: tuple[RuleResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        """True when every rule passed (and there was at least one)."""
+        return bool(self.results) and all(r.passed for r in self.results)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify every artifact; exit 0 when all pass, 1 when any fails."""
+    from sbomsign import policy as policy_mod
+    from sbomsign.scan import scan_paths
+
+    fmt = ReportFormat(args.format)
+    if args.vsa and not args.overwrite and Path(args.vsa).exists():
+        raise InputError(f"{args.vsa}: already exists (use --overwrite to replace it)")
+    pol = _policy(args)
+    trust = _trust(args, pol)
+    targets = _targets(args)
+    # Inventory every artifact file in one parallel, crash-isolated scan: the binary rules
+    # are checked on the artifact itself.
+    files = [t for t in targets if t.path is not None]
+    if files:
+        inv = scan_paths([str(t.path) for t in files])
+        by_path = {a.path: a for a in inv.artifacts}
+        for t in files:
+            t.artifact = by_path.get(str(t.path))
+        for problem in inv.problems:
+            logger.warning("%s: %s", problem.path, problem.message)
+    now = datetime.now(UTC)
+    outcomes: list[Outcome] = []
+    for t in targets:
+        evidence = _evidence(t, trust)
+        results = tuple(policy_mod.evaluate(pol, evidence, now=now))
+        outcomes.append(Outcome(evidence, results))
+    if fmt is ReportFormat.TEXT:
+        data = render_text(outcomes, pol).encode()
+    elif fmt is ReportFormat.JSON:
+        data = json.dumps(report_json(outcomes, pol, now), indent=2).encode() + b"\n"
+    elif fmt is ReportFormat.SARIF:
+        data = json.dumps(report_sarif(outcomes, pol), indent=2).encode() + b"\n"
+    else:  # pragma: no cover
+        assert_never(fmt)
+    emit(data, args.output)
+    if args.vsa:
+        _write_vsa(args, outcomes, pol, now)
+    return EXIT_OK if all(o.passed for o in outcomes) else EXIT_FAILURE
+
+
+def render_text(outcomes: list[Outcome], pol: Policy) -> str:
+    """One line per rule, grouped per artifact."""
+    lines: list[str] = [f"policy {pol.name} (sha256:{pol.digest})"]
+    for o in outcomes:
+        verdict = "PASSED" if o.passed else "FAILED"
+        lines.append(f"{o.evidence.name}  sha256:{o.evidence.sha256}  {verdict}")
+        for r in o.results:
+            mark = "pass" if r.passed else "FAIL"
+            where = f" [{r.bundle}]" if r.bundle else ""
+            lines.append(f"  {mark}  {r.rule}: {r.message}{where}")
+        if not o.results:
+            lines.append("  FAIL  policy: the policy checked nothing")
+    passed = sum(o.passed for o in outcomes)
+    lines.append(f"{passed} of {len(outcomes)} artifacts passed")
+    return "\n".join(lines) + "\n"
+
+
+def _signer_json(s: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": s.kind}
+    if s.kind == "keyless":
+        out.update(identity=s.identity, issuer=s.issuer, claims=dict(s.claims))
+    else:
+        out.update(keyHint=s.key_hint, key=s.key_name)
+    out.update(signedAt=s.signed_at, transparencyLog=s.transparency_log,
+               timestamped=s.timestamped)
+    return out
+
+
+def report_json(outcomes: list[Outcome], pol: Policy, now: datetime) -> dict[str, Any]:
+    """The machine-readable report (schema `REPORT_SCHEMA`)."""
+    from sbomsign import __version__
+
+    return {
+        "schema": REPORT_SCHEMA,
+        "tool": {"name": "sbomsign", "version": __version__},
+        "timeVerified": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "policy": {"name": pol.name, "digest": {"sha256": pol.digest}},
+        "verdict": "PASSED" if all(o.passed for o in outcomes) else "FAILED",
+        "artifacts": [
+            {
+                "name": o.evidence.name,
+                "digest": {"sha256": o.evidence.sha256},
+                "verdict": "PASSED" if o.passed else "FAILED",
+                "results": [
+                    {"rule": r.rule, "passed": r.passed, "message": r.message,
+                     **({"bundle": r.bundle} if r.bundle else {})}
+                    for r in o.results
+                ],
+                "signatures": [
+                    {"bundle": s.bundle, "signer": _signer_json(s.signer)}
+                    for s in o.evidence.signatures
+                ],
+                "attestations": [
+                    {"bundle": a.bundle, "predicateType": a.predicate_type,
+                     "kind": a.predicate_kind, "signer": _signer_json(a.signer),
+                     "payloadDigest": {"sha256": a.payload_sha256}}
+                    for a in o.evidence.attestations
+                ],
+                "failures": [{"bundle": f.bundle, "reason": f.reason}
+                             for f in o.evidence.failures],
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema of the `--format json` report (shipped with the package)."""
+    from importlib import resources
+
+    text = resources.files("sbomsign._internal").joinpath("verify_report_schema.json")
+    loaded: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return loaded
+
+
+def report_sarif(outcomes: list[Outcome], pol: Policy) -> dict[str, Any]:
+    """SARIF 2.1.0: one result per failed rule, located at the artifact, for code scanning."""
+    from sbomsign import __version__
+
+    rule_ids = sorted({r.rule for o in outcomes for r in o.results})
+    results: list[dict[str, Any]] = []
+    for o in outcomes:
+        for r in o.results:
+            if r.passed:
+                continue
+            results.append({
+                "ruleId": r.rule,
+                "ruleIndex": rule_ids.index(r.rule),
+                "level": "error",
+                "message": {"text": f"{o.evidence.name}: {r.message}"},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(r.bundle or o.evidence.name)},
+                    }
+                }],
+                "partialFingerprints": {
+                    "artifactDigest/v1": o.evidence.sha256,
+                },
+            })
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "sbomsign",
+                "version": __version__,
+                "informationUri": "https://sbomsign.dev",
+                "rules": [{"id": rid, "shortDescription": {"text": rid}} for rid in rule_ids],
+            }},
+            "properties": {"policy": pol.name, "policyDigest": f"sha256:{pol.digest}"},
+            "results": results,
+        }],
+    }
+
+
+def _uri(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="/:@")
+
+
+def vsa_statement(outcomes: list[Outcome], pol: Policy, now: datetime) -> bytes:
+    """An in-toto Statement v1 with a SLSA VSA v1 predicate recording the verdict."""
+    from sbomsign._internal import intoto
+
+    passed = all(o.passed for o in outcomes)
+    inputs: list[dict[str, Any]] = []
+    for o in outcomes:
+        inputs.extend(
+            {"uri": a.bundle, "digest": {"sha256": a.payload_sha256}}
+            for a in o.evidence.attestations
+        )
+    predicate = {
+        "verifier": {"id": VERIFIER_ID},
+        "timeVerified": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "resourceUri": outcomes[0].evidence.name if len(outcomes) == 1 else "",
+        "policy": {"uri": pol.source, "digest": {"sha256": pol.digest}},
+        "inputAttestations": inputs,
+        "verificationResult": "PASSED" if passed else "FAILED",
+        "verifiedLevels": ["SBOMSIGN_POLICY_PASSED" if passed else "SBOMSIGN_POLICY_FAILED"],
+    }
+    subjects = [(Path(o.evidence.name).name, {"sha256": o.evidence.sha256}) for o in outcomes]
+    return intoto.build_statement(subjects, intoto.PREDICATE_VSA, predicate)
+
+
+def _write_vsa(args: argparse.Namespace, outcomes: list[Outcome], pol: Policy,
+               now: datetime) -> None:
+    from sbomsign import sign
+    from sbomsign._internal import keys
+
+    statement = vsa_statement(outcomes, pol, now)
+    if args.vsa_key:
+        with keys.load_signing_key(args.vsa_key) as key:
+            bundle = sign.attest(statement, key)
+    else:
+        bundle = sign.attest_keyless(
+            statement,
+            args.identity_token,
+            trust_config=_read(Path(args.trust_config), "the trust config")
+            if args.trust_config else None,
+        )
+    atomic_write(Path(args.vsa), bundle, overwrite=args.overwrite)
+    logger.info("wrote %s (sha256:%s)", args.vsa, hashlib.sha256(bundle).hexdigest())
