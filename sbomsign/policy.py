@@ -282,6 +282,24 @@ class Policy:
     """sha256 (lowercase hex) of the exact policy bytes, for reports and the VSA."""
     _spec: _Spec = field(repr=False)
 
+    @property
+    def needs_artifact_inventory(self) -> bool:
+        """Whether evaluating needs the artifact file's inventory (`ArtifactEvidence.inventory`).
+
+        Binary rules, `sbom.coversBinary`, component rules and CEL rules look at it; a policy
+        about signers and attestations only does not, and the gate can skip scanning the file.
+        """
+        spec = self._spec
+        sbom = spec.sbom
+        return bool(
+            spec.binary is not None
+            or spec.rules
+            or (
+                sbom is not None
+                and (sbom.covers_binary or sbom.deny or sbom.minimums or sbom.licenses is not None)
+            )
+        )
+
     def key_files(self) -> list[str]:
         """Key files the policy names, relative to the policy file's directory, in order.
 
@@ -505,9 +523,32 @@ def schema() -> dict[str, Any]:
     return copy
 
 
+def _import_jsonschema() -> Any:
+    """`jsonschema`, imported without its optional IRI format checker.
+
+    NOTE: when `rfc3987-syntax` is installed (jsonschema's `format-nongpl` extra, which
+    cyclonedx-python-lib's validators pull in), importing jsonschema compiles dozens of
+    grammars, about two seconds per process. The policy schema uses no string formats, so the
+    gate blocks that import for its own use; a process that already imported it keeps it.
+    """
+    import sys
+
+    blocked = "rfc3987_syntax" not in sys.modules and "jsonschema" not in sys.modules
+    if blocked:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    try:
+        import jsonschema
+        import jsonschema.exceptions
+    finally:
+        if blocked:
+            del sys.modules["rfc3987_syntax"]
+    return jsonschema
+
+
 def _validate(doc: Any, source: str) -> None:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import relevance
+    jsonschema = _import_jsonschema()
+    Draft202012Validator = jsonschema.Draft202012Validator  # noqa: N806
+    relevance = jsonschema.exceptions.relevance
 
     errors = list(Draft202012Validator(_schema()).iter_errors(doc))
     if not errors:

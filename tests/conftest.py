@@ -10,6 +10,11 @@ from typing import Any
 
 import pytest
 
+# NOTE: imported first so that every jsonschema user in the test process (cyclonedx-python-lib's
+# strict validators above all) gets the IRI format checker, whatever test runs first; the gate
+# itself skips that slow import when it validates policies.
+import rfc3987_syntax  # noqa: F401
+
 from tests.sigstore_local.fixture import sigstore_local  # noqa: F401  (a fixture)
 from tests.softhsm import softhsm_token  # noqa: F401  (a fixture)
 

@@ -47,39 +47,84 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="ARTIFACT",
         help="a file, or sha256:<64 hex> to verify a digest without the file",
     )
-    parser.add_argument("--policy", metavar="FILE", default=env_default("policy"),
-                        help="policy YAML (see policies/)")
-    parser.add_argument("--bundle", metavar="FILE",
-                        help="the artifact's signature bundle (default: <artifact>.sigstore.json)")
-    parser.add_argument("--attestation", metavar="FILE", action="append", default=[],
-                        help="an attestation bundle (repeatable; default: "
-                             "<artifact>.*.sigstore.json beside the artifact)")
-    parser.add_argument("--key", metavar="PUBKEY", action="append", default=[],
-                        help="a managed public key (PEM) that may sign (repeatable)")
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        default=env_default("policy"),
+        help="policy YAML (see policies/)",
+    )
+    parser.add_argument(
+        "--bundle",
+        metavar="FILE",
+        help="the artifact's signature bundle (default: <artifact>.sigstore.json)",
+    )
+    parser.add_argument(
+        "--attestation",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="an attestation bundle (repeatable; default: "
+        "<artifact>.*.sigstore.json beside the artifact)",
+    )
+    parser.add_argument(
+        "--key",
+        metavar="PUBKEY",
+        action="append",
+        default=[],
+        help="a managed public key (PEM) that may sign (repeatable)",
+    )
     ident = parser.add_mutually_exclusive_group()
-    ident.add_argument("--certificate-identity", metavar="ID",
-                       help="keyless: the exact signer identity (email or URI)")
-    ident.add_argument("--certificate-identity-regexp", metavar="RE",
-                       help="keyless: a regular expression the signer identity must match")
-    parser.add_argument("--certificate-oidc-issuer", metavar="URL",
-                        help="keyless: the OIDC issuer of the signer identity")
-    parser.add_argument("--trusted-root", metavar="FILE", default=env_default("trusted_root"),
-                        help="Sigstore trusted_root.json of a private instance "
-                             "(default: the production root shipped with sigstore)")
-    parser.add_argument("--offline", action="store_true", default=True,
-                        help="never use the network (the default; accepted for compatibility)")
-    parser.add_argument("--format", choices=[f.value for f in ReportFormat],
-                        default=env_default("format", ReportFormat.TEXT.value),
-                        help="report format")
+    ident.add_argument(
+        "--certificate-identity",
+        metavar="ID",
+        help="keyless: the exact signer identity (email or URI)",
+    )
+    ident.add_argument(
+        "--certificate-identity-regexp",
+        metavar="RE",
+        help="keyless: a regular expression the signer identity must match",
+    )
+    parser.add_argument(
+        "--certificate-oidc-issuer",
+        metavar="URL",
+        help="keyless: the OIDC issuer of the signer identity",
+    )
+    parser.add_argument(
+        "--trusted-root",
+        metavar="FILE",
+        default=env_default("trusted_root"),
+        help="Sigstore trusted_root.json of a private instance "
+        "(default: the production root shipped with sigstore)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        default=True,
+        help="never use the network (the default; accepted for compatibility)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=[f.value for f in ReportFormat],
+        default=env_default("format", ReportFormat.TEXT.value),
+        help="report format",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
-    parser.add_argument("--vsa", metavar="FILE",
-                        help="also write a signed SLSA verification summary attestation bundle")
-    parser.add_argument("--vsa-key", metavar="KEY",
-                        help="managed key that signs the VSA (default: keyless)")
-    parser.add_argument("--identity-token", metavar="TOKEN",
-                        help="OIDC token for signing the VSA keyless")
-    parser.add_argument("--trust-config", metavar="FILE",
-                        help="Sigstore client trust config for signing the VSA keyless")
+    parser.add_argument(
+        "--vsa",
+        metavar="FILE",
+        help="also write a signed SLSA verification summary attestation bundle",
+    )
+    parser.add_argument(
+        "--vsa-key", metavar="KEY", help="managed key that signs the VSA (default: keyless)"
+    )
+    parser.add_argument(
+        "--identity-token", metavar="TOKEN", help="OIDC token for signing the VSA keyless"
+    )
+    parser.add_argument(
+        "--trust-config",
+        metavar="FILE",
+        help="Sigstore client trust config for signing the VSA keyless",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --vsa file")
 
 
@@ -127,8 +172,11 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
                 t.bundles.append(sig)
             if not args.attestation:
                 t.bundles.extend(
-                    sorted(p for p in path.parent.glob(glob_escape(path.name) + ".*.sigstore.json")
-                           if p.is_file())
+                    sorted(
+                        p
+                        for p in path.parent.glob(glob_escape(path.name) + ".*.sigstore.json")
+                        if p.is_file()
+                    )
                 )
         if args.bundle:
             t.bundles.insert(0, Path(args.bundle))
@@ -154,8 +202,10 @@ def _policy(args: argparse.Namespace) -> Policy:
         if keys:
             pol = pol.with_keys(keys)
         if args.certificate_identity or args.certificate_identity_regexp or args.key:
-            raise InputError("--policy names the allowed signers: do not combine it with "
-                             "--key or --certificate-identity*")
+            raise InputError(
+                "--policy names the allowed signers: do not combine it with "
+                "--key or --certificate-identity*"
+            )
         return pol
     return policy_mod.from_flags(
         identity=args.certificate_identity,
@@ -176,7 +226,6 @@ def _trust(args: argparse.Namespace, pol: Policy) -> TrustMaterial:
 
 def _evidence(t: _Target, trust: TrustMaterial) -> ArtifactEvidence:
     from sbomsign import verify
-    from sbomsign.models import Inventory
 
     signatures: list[verify.VerifiedSignature] = []
     attestations: list[verify.VerifiedAttestation] = []
@@ -196,15 +245,24 @@ def _evidence(t: _Target, trust: TrustMaterial) -> ArtifactEvidence:
             signatures.append(result)
         else:
             attestations.append(result)
-    inventory = Inventory(artifacts=(t.artifact,)) if t.artifact is not None else None
     return verify.ArtifactEvidence(
         name=t.label,
         sha256=t.sha256,
-        inventory=inventory,
         signatures=tuple(signatures),
         attestations=tuple(attestations),
         failures=tuple(failures),
     )
+
+
+def _with_inventory(evidence: ArtifactEvidence, t: _Target) -> ArtifactEvidence:
+    """The evidence with the artifact file's own inventory, when it was scanned."""
+    import dataclasses
+
+    from sbomsign.models import Inventory
+
+    if t.artifact is None:
+        return evidence
+    return dataclasses.replace(evidence, inventory=Inventory(artifacts=(t.artifact,)))
 
 
 @dataclass(frozen=True)
@@ -223,6 +281,7 @@ class Outcome:
 def run(args: argparse.Namespace) -> int:
     """Verify every artifact; exit 0 when all pass, 1 when any fails."""
     from sbomsign import policy as policy_mod
+    from sbomsign.models import Inventory
     from sbomsign.scan import scan_paths
 
     fmt = ReportFormat(args.format)
@@ -231,20 +290,32 @@ def run(args: argparse.Namespace) -> int:
     pol = _policy(args)
     trust = _trust(args, pol)
     targets = _targets(args)
-    # Inventory every artifact file in one parallel, crash-isolated scan: the binary rules
-    # are checked on the artifact itself.
-    files = [t for t in targets if t.path is not None]
+    # Inventory the artifact files (one parallel, crash-isolated scan) when the policy looks
+    # at them; the scan runs beside the bundle verification, which needs no inventory.
+    files = [t for t in targets if t.path is not None] if pol.needs_artifact_inventory else []
+    scan_thread = None
     if files:
-        inv = scan_paths([str(t.path) for t in files])
+        import threading
+
+        scanned: list[Inventory] = []
+        scan_thread = threading.Thread(
+            target=lambda: scanned.append(scan_paths([str(t.path) for t in files])),
+            name="sbomsign-scan",
+        )
+        scan_thread.start()
+    verified = [_evidence(t, trust) for t in targets]
+    if scan_thread is not None:
+        scan_thread.join()
+        inv = scanned[0] if scanned else Inventory()
         by_path = {a.path: a for a in inv.artifacts}
         for t in files:
             t.artifact = by_path.get(str(t.path))
         for problem in inv.problems:
             logger.warning("%s: %s", problem.path, problem.message)
+        verified = [_with_inventory(e, t) for e, t in zip(verified, targets, strict=True)]
     now = datetime.now(UTC)
     outcomes: list[Outcome] = []
-    for t in targets:
-        evidence = _evidence(t, trust)
+    for evidence in verified:
         results = tuple(policy_mod.evaluate(pol, evidence, now=now))
         outcomes.append(Outcome(evidence, results))
     if fmt is ReportFormat.TEXT:
@@ -284,8 +355,7 @@ def _signer_json(s: Any) -> dict[str, Any]:
         out.update(identity=s.identity, issuer=s.issuer, claims=dict(s.claims))
     else:
         out.update(keyHint=s.key_hint, key=s.key_name)
-    out.update(signedAt=s.signed_at, transparencyLog=s.transparency_log,
-               timestamped=s.timestamped)
+    out.update(signedAt=s.signed_at, transparencyLog=s.transparency_log, timestamped=s.timestamped)
     return out
 
 
@@ -305,8 +375,12 @@ def report_json(outcomes: list[Outcome], pol: Policy, now: datetime) -> dict[str
                 "digest": {"sha256": o.evidence.sha256},
                 "verdict": "PASSED" if o.passed else "FAILED",
                 "results": [
-                    {"rule": r.rule, "passed": r.passed, "message": r.message,
-                     **({"bundle": r.bundle} if r.bundle else {})}
+                    {
+                        "rule": r.rule,
+                        "passed": r.passed,
+                        "message": r.message,
+                        **({"bundle": r.bundle} if r.bundle else {}),
+                    }
                     for r in o.results
                 ],
                 "signatures": [
@@ -314,13 +388,16 @@ def report_json(outcomes: list[Outcome], pol: Policy, now: datetime) -> dict[str
                     for s in o.evidence.signatures
                 ],
                 "attestations": [
-                    {"bundle": a.bundle, "predicateType": a.predicate_type,
-                     "kind": a.predicate_kind, "signer": _signer_json(a.signer),
-                     "payloadDigest": {"sha256": a.payload_sha256}}
+                    {
+                        "bundle": a.bundle,
+                        "predicateType": a.predicate_type,
+                        "kind": a.predicate_kind,
+                        "signer": _signer_json(a.signer),
+                        "payloadDigest": {"sha256": a.payload_sha256},
+                    }
                     for a in o.evidence.attestations
                 ],
-                "failures": [{"bundle": f.bundle, "reason": f.reason}
-                             for f in o.evidence.failures],
+                "failures": [{"bundle": f.bundle, "reason": f.reason} for f in o.evidence.failures],
             }
             for o in outcomes
         ],
@@ -346,33 +423,43 @@ def report_sarif(outcomes: list[Outcome], pol: Policy) -> dict[str, Any]:
         for r in o.results:
             if r.passed:
                 continue
-            results.append({
-                "ruleId": r.rule,
-                "ruleIndex": rule_ids.index(r.rule),
-                "level": "error",
-                "message": {"text": f"{o.evidence.name}: {r.message}"},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(r.bundle or o.evidence.name)},
-                    }
-                }],
-                "partialFingerprints": {
-                    "artifactDigest/v1": o.evidence.sha256,
-                },
-            })
+            results.append(
+                {
+                    "ruleId": r.rule,
+                    "ruleIndex": rule_ids.index(r.rule),
+                    "level": "error",
+                    "message": {"text": f"{o.evidence.name}: {r.message}"},
+                    "locations": [
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": _uri(r.bundle or o.evidence.name)},
+                            }
+                        }
+                    ],
+                    "partialFingerprints": {
+                        "artifactDigest/v1": o.evidence.sha256,
+                    },
+                }
+            )
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "sbomsign",
-                "version": __version__,
-                "informationUri": "https://sbomsign.dev",
-                "rules": [{"id": rid, "shortDescription": {"text": rid}} for rid in rule_ids],
-            }},
-            "properties": {"policy": pol.name, "policyDigest": f"sha256:{pol.digest}"},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "sbomsign",
+                        "version": __version__,
+                        "informationUri": "https://sbomsign.dev",
+                        "rules": [
+                            {"id": rid, "shortDescription": {"text": rid}} for rid in rule_ids
+                        ],
+                    }
+                },
+                "properties": {"policy": pol.name, "policyDigest": f"sha256:{pol.digest}"},
+                "results": results,
+            }
+        ],
     }
 
 
@@ -406,8 +493,9 @@ def vsa_statement(outcomes: list[Outcome], pol: Policy, now: datetime) -> bytes:
     return intoto.build_statement(subjects, intoto.PREDICATE_VSA, predicate)
 
 
-def _write_vsa(args: argparse.Namespace, outcomes: list[Outcome], pol: Policy,
-               now: datetime) -> None:
+def _write_vsa(
+    args: argparse.Namespace, outcomes: list[Outcome], pol: Policy, now: datetime
+) -> None:
     from sbomsign import sign
     from sbomsign._internal import keys
 
@@ -420,7 +508,8 @@ def _write_vsa(args: argparse.Namespace, outcomes: list[Outcome], pol: Policy,
             statement,
             args.identity_token,
             trust_config=_read(Path(args.trust_config), "the trust config")
-            if args.trust_config else None,
+            if args.trust_config
+            else None,
         )
     atomic_write(Path(args.vsa), bundle, overwrite=args.overwrite)
     logger.info("wrote %s (sha256:%s)", args.vsa, hashlib.sha256(bundle).hexdigest())
