@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write, emit
-from sbomsign.errors import EXIT_OK, InputError
+from sbomsign._cli.scan import add_scan_options
+from sbomsign.errors import InputError
 from sbomsign.models import Artifact, Inventory
 from sbomsign.sbom import SbomFormat
 
@@ -102,20 +102,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="VERSION",
         help="CycloneDX spec version: 1.6 (default) or 1.5; SPDX is always 2.3",
     )
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        default=int(env_default("jobs", "0") or 0),
-        metavar="N",
-        help="worker processes for scanning (0 = all cores, the default)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=float(env_default("timeout", "300") or 300),
-        metavar="SECONDS",
-        help="give up on one file after this long (default: 300)",
-    )
+    add_scan_options(parser)
 
 
 def merged_directory(artifacts: list[Artifact]) -> Path:
@@ -165,39 +152,25 @@ def _plan(args: argparse.Namespace, inventory: Inventory,
 
 def run(args: argparse.Namespace) -> int:
     """Scan, write the documents, and exit 2 when any file could not be inspected."""
-    from sbomsign._cli.scan import progress_printer
+    from sbomsign._cli.scan import exit_code, scan_for
     from sbomsign._internal.writers import resolve_timestamp
     from sbomsign.sbom import write
-    from sbomsign.scan import scan_paths
 
     formats: list[SbomFormat] = []
     for group in args.formats or [_formats(_default_formats())]:
         formats.extend(f for f in group if f not in formats)
     if args.output is not None and len(formats) > 1:
         raise InputError("-o names one document: give one --format, or use --output-dir")
-    if args.jobs < 0:
-        raise InputError("--jobs must be 0 or more")
     for fmt in formats:
         _spec_for(fmt, args.spec_version, formats)
     # NOTE: one time for every document of the run, so the JSON and XML of a BOM agree.
     timestamp = resolve_timestamp(None)
 
-    inventory = scan_paths(
-        args.paths,
-        jobs=args.jobs or None,
-        timeout=args.timeout,
-        progress=progress_printer(),  # type: ignore[arg-type]
-    )
-    for problem in inventory.problems:
-        print(f"sbomsign sbom: error: {problem.path}: {problem.message}", file=sys.stderr)
-    for artifact in inventory.artifacts:
-        for b in artifact.binaries:
-            for w in b.warnings:
-                print(f"sbomsign sbom: warning: {artifact.path}: {w}", file=sys.stderr)
-    exit_code = max((p.exit_code for p in inventory.problems), default=EXIT_OK)
+    inventory = scan_for(args, "sbom")
+    code = exit_code(inventory)
     if not inventory.artifacts:
         if inventory.problems:
-            return exit_code
+            return code
         raise InputError("no binaries found in " + " ".join(args.paths))
 
     # NOTE: every document is built before any is written, so a refusal (a bad --supplier,
@@ -219,4 +192,4 @@ def run(args: argparse.Namespace) -> int:
         else:
             atomic_write(Path(dest), data)
             logger.info("wrote %s", dest)
-    return exit_code
+    return code

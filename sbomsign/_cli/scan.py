@@ -31,12 +31,17 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="human table, or the inventory as JSON",
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE ('-' = stdout)")
+    add_scan_options(parser)
+
+
+def add_scan_options(parser: argparse.ArgumentParser) -> None:
+    """`--jobs` and `--timeout`, shared by every subcommand that scans binaries."""
     parser.add_argument(
         "--jobs",
         type=int,
         default=int(env_default("jobs", "0") or 0),
         metavar="N",
-        help="worker processes (0 = all cores)",
+        help="worker processes for scanning (0 = all cores)",
     )
     parser.add_argument(
         "--timeout",
@@ -45,6 +50,25 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="give up on one file after this long",
     )
+
+
+def scan_for(args: argparse.Namespace, command: str) -> Inventory:
+    """Scan `args.paths` with the shared options; print each bad file's error on stderr."""
+    from sbomsign.errors import InputError
+    from sbomsign.scan import scan_paths
+
+    if args.jobs < 0:
+        raise InputError("--jobs must be 0 or more")
+    inventory = scan_paths(
+        args.paths,
+        jobs=args.jobs or None,
+        timeout=args.timeout,
+        progress=progress_printer(),  # type: ignore[arg-type]
+    )
+    for problem in inventory.problems:
+        print(f"sbomsign {command}: error: {problem.path}: {problem.message}", file=sys.stderr)
+    report_artifact_messages(inventory, command)
+    return inventory
 
 
 def progress_printer() -> object | None:
@@ -63,19 +87,8 @@ def progress_printer() -> object | None:
 
 def run(args: argparse.Namespace) -> int:
     """Scan and print; exit 2 when any file could not be inspected."""
-    from sbomsign.scan import scan_paths
-
-    if args.jobs < 0:
-        from sbomsign.errors import InputError
-
-        raise InputError("--jobs must be 0 or more")
-    inventory = scan_paths(
-        args.paths,
-        jobs=args.jobs or None,
-        timeout=args.timeout,
-        progress=progress_printer(),  # type: ignore[arg-type]
-    )
     fmt = ScanFormat(args.format)
+    inventory = scan_for(args, "scan")
     if fmt is ScanFormat.JSON:
         data = json.dumps(inventory.to_json(), indent=2, sort_keys=False).encode() + b"\n"
     elif fmt is ScanFormat.TABLE:
@@ -83,9 +96,6 @@ def run(args: argparse.Namespace) -> int:
     else:  # pragma: no cover
         assert_never(fmt)
     emit(data, args.output)
-    for problem in inventory.problems:
-        print(f"sbomsign scan: error: {problem.path}: {problem.message}", file=sys.stderr)
-    report_artifact_messages(inventory, "scan")
     return exit_code(inventory)
 
 
