@@ -290,16 +290,9 @@ def run(args: argparse.Namespace) -> int:
             bundle = signer.attest(statement)
     else:
         from sbomsign import sign as _sign
-        from sbomsign._internal import keys
-        from sbomsign._internal.pkcs11 import read_pin
+        from sbomsign._cli.sign import managed_key
 
-        key_ref: str = args.key
-        with keys.load_signing_key(
-            key_ref,
-            password=lambda: keys.read_password(key_ref),
-            pin=lambda: read_pin(key_ref.partition("?")[0]),
-        ) as key:
-            logger.info("signing with %s key %s", key.algorithm, key.hint)
+        with managed_key(args.key) as key:
             bundle = _sign.attest(statement, key)
     atomic_write(out, bundle, overwrite=args.overwrite)
     logger.info("wrote %s (%s about %s)", out, predicate_type, ", ".join(p.name for p in paths))

@@ -285,12 +285,23 @@ def run(args: argparse.Namespace) -> int:
         ok = _sign_keyless(todo, signer, overwrite=args.overwrite) and ok
         return EXIT_OK if ok else EXIT_USAGE
 
-    key_ref: str = args.key
-    with keys.load_signing_key(
+    with managed_key(args.key) as key:
+        ok = _sign_all(todo, lambda s: _sign.sign_artifact(s, key), overwrite=args.overwrite) and ok
+    return EXIT_OK if ok else EXIT_USAGE
+
+
+def managed_key(key_ref: str) -> keys.SigningKey:
+    """Open a managed signing key (file or `pkcs11:` URI), asking for its password or PIN only
+    when it needs one; use it as a context manager.
+
+    Raises:
+        SigningError: a bad key file, password or PIN.
+        NetworkError: the HSM cannot be reached.
+    """
+    key = keys.load_signing_key(
         key_ref,
         password=lambda: keys.read_password(key_ref),
         pin=lambda: read_pin(key_ref.partition("?")[0]),
-    ) as key:
-        logger.info("signing with %s key %s", key.algorithm, key.hint)
-        ok = _sign_all(todo, lambda s: _sign.sign_artifact(s, key), overwrite=args.overwrite) and ok
-    return EXIT_OK if ok else EXIT_USAGE
+    )
+    logger.info("signing with %s key %s", key.algorithm, key.hint)
+    return key

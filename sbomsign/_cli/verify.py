@@ -497,11 +497,11 @@ def _write_vsa(
     args: argparse.Namespace, outcomes: list[Outcome], pol: Policy, now: datetime
 ) -> None:
     from sbomsign import sign
-    from sbomsign._internal import keys
+    from sbomsign._cli.sign import managed_key
 
     statement = vsa_statement(outcomes, pol, now)
     if args.vsa_key:
-        with keys.load_signing_key(args.vsa_key) as key:
+        with managed_key(args.vsa_key) as key:
             bundle = sign.attest(statement, key)
     else:
         bundle = sign.attest_keyless(
