@@ -171,13 +171,7 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
             if not args.bundle and sig.is_file():
                 t.bundles.append(sig)
             if not args.attestation:
-                t.bundles.extend(
-                    sorted(
-                        p
-                        for p in path.parent.glob(glob_escape(path.name) + ".*.sigstore.json")
-                        if p.is_file()
-                    )
-                )
+                t.bundles.extend(_attestations_beside(path))
         if args.bundle:
             t.bundles.insert(0, Path(args.bundle))
         t.bundles.extend(Path(a) for a in args.attestation)
@@ -185,9 +179,29 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
     return targets
 
 
-def glob_escape(name: str) -> str:
-    """A file name with glob metacharacters escaped."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
+_TYPE_PART = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _attestations_beside(path: Path) -> list[Path]:
+    """`<artifact>.<type>.sigstore.json` files next to the artifact, sorted.
+
+    `<type>` is one word, as `attest` names it; `svc.exe.sigstore.json` is the signature of the
+    neighbouring `svc.exe`, not an attestation about `svc`.
+    """
+    prefix, suffix = path.name + ".", ".sigstore.json"
+    found: list[Path] = []
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return found
+    for p in entries:
+        name = p.name
+        if not (name.startswith(prefix) and name.endswith(suffix)):
+            continue
+        middle = name[len(prefix) : -len(suffix)]
+        if _TYPE_PART.fullmatch(middle) and not (path.parent / f"{path.name}.{middle}").exists():
+            found.append(p)
+    return sorted(found)
 
 
 def _policy(args: argparse.Namespace) -> Policy:
@@ -239,7 +253,9 @@ def _evidence(t: _Target, trust: TrustMaterial) -> ArtifactEvidence:
         try:
             result = verify.verify_bundle(data, sha256=t.sha256, trust=trust, name=str(path))
         except Error as e:
-            failures.append(verify.BundleFailure(str(path), e.diagnostics()))
+            # NOTE: the verifier names the bundle in its message; the report names it already.
+            reason = e.diagnostics().removeprefix(f"{path}: ")
+            failures.append(verify.BundleFailure(str(path), reason))
             continue
         if isinstance(result, verify.VerifiedSignature):
             signatures.append(result)

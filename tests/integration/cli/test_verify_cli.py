@@ -393,3 +393,17 @@ spec:
         code, out, _ = _run(["verify", "--trusted-root", str(inst.trusted_root_path),
                              "--policy", str(policy), str(d / ARTIFACT)], capsys)
         assert code == expected, out
+
+
+def test_neighbouring_artifacts_bundles_are_not_attestations(
+    case: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `svc` and `svc.exe` side by side: `svc.exe.sigstore.json` belongs to `svc.exe`.
+    shutil.copy(case / OTHER, case / f"{ARTIFACT}.exe")
+    assert main(["sign", "--key", str(case / "release.key"), str(case / f"{ARTIFACT}.exe")]) == 0
+    capsys.readouterr()
+    code, out, _ = _run(["verify", "--format", "json", "--key", str(case / "release.pub"),
+                         str(case / ARTIFACT)], capsys)
+    assert code == 0, out
+    bundles = [a["bundle"] for a in json.loads(out)["artifacts"][0]["attestations"]]
+    assert bundles == [str(case / f"{ARTIFACT}.cyclonedx.sigstore.json")]
