@@ -69,3 +69,21 @@ def test_python_m_entry_point(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["artifacts"][0]["binaries"][0]["arch"] == "i386"
+
+
+def test_json_validates_against_the_shipped_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    import jsonschema
+
+    from sbomsign._internal import inventory_schema
+
+    shipped = json.loads(
+        (Path(inventory_schema.__file__).with_name("inventory_schema.json")).read_text()
+    )
+    # The shipped file is exactly what the model gives (regenerate with
+    # `python -m sbomsign._internal.inventory_schema`).
+    assert shipped == inventory_schema.schema()
+    assert main(["scan", "--format", "json", str(BIN)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator.check_schema(shipped)
+    jsonschema.validate(doc, shipped)
+    assert len(doc["artifacts"]) > 30
