@@ -366,6 +366,10 @@ def load(text: bytes, *, source: str = "<policy>") -> Policy:
     return _from_document(doc, text, source)
 
 
+#: The attestation `type` short names of the schema.
+_TYPE_NAMES = frozenset({"sbom", "cyclonedx", "spdx", "slsa-provenance", "vsa", "*"})
+
+
 def from_flags(
     *,
     identity: str | None = None,
@@ -421,6 +425,14 @@ def from_flags(
             "(or --certificate-identity-regexp) with --certificate-oidc-issuer"
         )
     wanted = dict.fromkeys(require_attestations)
+    for i, t in enumerate(wanted):
+        # NOTE: the same rule as the schema's attestation `type` (a flags policy is not
+        # validated against the schema at run time).
+        if t not in _TYPE_NAMES and not re.fullmatch(r"https?://\S+", t):
+            raise InputError(
+                f"<command line>: $.spec.attestations[{i}].type: {t!r} is not one of "
+                f"{', '.join(sorted(_TYPE_NAMES))} or a predicate-type URI"
+            )
     attestations: list[dict[str, Any]] = [
         {"type": t, "required": True} for t in wanted if t != _ANY_TYPE
     ]
@@ -453,7 +465,11 @@ def _from_document(doc: Any, text: bytes, source: str, *, flags: bool = False) -
             f"{source}: $.apiVersion: unsupported apiVersion {version!r} "
             f"(this sbomsign reads {API_VERSION})"
         )
-    _validate(doc, source)
+    if not flags:
+        # NOTE: a flags policy is built above from checked values, never from user text; its
+        # shape is covered by a test against the schema, and skipping jsonschema here keeps
+        # the plain `verify --key`/`--certificate-identity` gate fast.
+        _validate(doc, source)
     spec = _Builder(source).spec(doc.get("spec") or {}, flags=flags)
     metadata = doc["metadata"]
     return Policy(

@@ -157,7 +157,13 @@ def _detect(data: bytes, name: str) -> tuple[SbomFormat, dict[str, Any] | None]:
 
 
 def _load(data: bytes, name: str) -> tuple[SbomFormat, Any]:
-    fmt, doc = _detect(data, name)
+    return _parse(*_detect(data, name), data, name)
+
+
+def _parse(
+    fmt: SbomFormat, doc: dict[str, Any] | None, data: bytes, name: str
+) -> tuple[SbomFormat, Any]:
+    """The document as the SBOM libraries model it."""
     if fmt.is_cyclonedx:
         from sbomsign._internal.writers import cyclonedx
 
@@ -169,7 +175,7 @@ def _load(data: bytes, name: str) -> tuple[SbomFormat, Any]:
     return fmt, spdx.load(data if tv or doc is None else doc, name, tag_value=tv)
 
 
-def read(data: bytes, name: str = "<sbom>") -> Inventory:
+def read(data: bytes, name: str = "<sbom>", *, via_library: bool = False) -> Inventory:
     """Load a CycloneDX (JSON/XML) or SPDX (JSON/tag-value) document into an `Inventory`.
 
     Each described artifact becomes an `Artifact` whose `components` are filled (kinds, names,
@@ -177,12 +183,29 @@ def read(data: bytes, name: str = "<sbom>") -> Inventory:
     properties where the document has them, and are empty otherwise (e.g. syft's output).
     XML is parsed without DTDs or entities.
 
+    JSON is read by sbomsign's own reader (`_internal.writers.fastjson`, no SBOM library),
+    which gives the same `Inventory` as cyclonedx-python-lib and spdx-tools without their
+    import cost and refuses what they refuse (and what the schemas forbid); a document using
+    something it does not model goes to the libraries. `via_library=True` always uses the
+    libraries (the reference the fast reader is tested against). XML and tag-value always use
+    the libraries.
+
     Raises:
         SbomError: the document is malformed or in no supported format; the message is one
             line naming `name` and the problem.
     """
-    fmt, doc = _load(data, name)
+    fmt, decoded = _detect(data, name)
     try:
+        if decoded is not None and not via_library:
+            from sbomsign._internal.writers import fastjson
+
+            try:
+                if fmt is SbomFormat.CYCLONEDX_JSON:
+                    return fastjson.read_cyclonedx(decoded, name)
+                return fastjson.read_spdx(decoded, name)
+            except fastjson.Unsupported:
+                pass  # read below by the libraries, which model the whole format
+        fmt, doc = _parse(fmt, decoded, data, name)
         if fmt.is_cyclonedx:
             from sbomsign._internal.writers import cyclonedx
 

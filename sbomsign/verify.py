@@ -312,8 +312,8 @@ def _keyless_signer(result: _sigstore.KeylessResult) -> Signer:
         issuer=facts.issuer,
         claims=facts.claims,
         signed_at=min(times) if times else None,
-        # NOTE: sigstore-python accepts a keyless bundle only with exactly one log entry,
-        # which it has verified by now.
+        # NOTE: a keyless bundle verifies only with exactly one log entry (as with
+        # sigstore-python), which has been verified by now.
         transparency_log=True,
         timestamped=bool(result.timestamps),
     )
@@ -334,8 +334,8 @@ def _verify_signature(
         raise _Failed("bundle holds an attestation (DSSE envelope), not an artifact signature")
     if parsed.material != "publicKey":
         if ms.digest is not None and ms.digest_algorithm == "SHA2_256" and ms.digest != sha256:
-            # NOTE: sigstore would refuse this too, as "digest mismatch"; saying which artifact
-            # the bundle is for is more useful to whoever mixed up the files.
+            # NOTE: the keyless verifier would refuse this too; saying which artifact the
+            # bundle is for is more useful to whoever mixed up the files.
             raise _Failed(
                 f"signature does not match the artifact (the bundle signs sha256:{ms.digest.hex()})"
             )
@@ -366,8 +366,9 @@ def verify_signature(
     managed ECDSA P-384 or Ed25519 key (they sign the artifact's SHA-384 or the artifact
     itself, which a SHA-256 cannot stand for): pass its bytes as `artifact` then.
 
-    Keyless bundles are verified with sigstore-python against `trust.trusted_root` (default:
-    the production root shipped with sigstore), offline. Managed-key bundles are verified
+    Keyless bundles are verified against `trust.trusted_root` (default: the production root
+    shipped with sigstore), offline, with the checks of sigstore-python's verifier but without
+    importing it (`sbomsign._internal.keyless`). Managed-key bundles are verified
     against the matching key of `trust.keys` (found by the bundle's key hint), and so are
     their transparency-log entries and RFC 3161 timestamps when they have any.
 

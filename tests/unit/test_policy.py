@@ -1688,3 +1688,34 @@ def test_evaluate_accepts_a_naive_now_as_utc() -> None:
     go = scanned("go-linux-amd64")
     results = policy.evaluate(make_spec(), evidence(go), now=NOW.replace(tzinfo=None))
     assert_all_pass(results)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"keys": ["a.pub", "b.pub"]},
+        {"identity": "alice@example.com", "issuer": "https://issuer.example"},
+        {"identity_regexp": "^https://github.com/o/r/.+$", "issuer": "https://i.example",
+         "require_attestations": ["sbom", "*"]},
+    ],
+)
+def test_flag_policies_conform_to_the_schema(
+    flags: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A flags policy skips schema validation at run time (its document is built, not read);
+    # this proves every such document is one the schema accepts.
+    import jsonschema
+
+    from sbomsign import policy as policy_mod
+
+    seen: list[Any] = []
+    real = policy_mod._from_document
+
+    def spy(doc: Any, text: bytes, source: str, *, flags: bool = False) -> Policy:
+        seen.append(doc)
+        return real(doc, text, source, flags=flags)
+
+    monkeypatch.setattr(policy_mod, "_from_document", spy)
+    policy_mod.from_flags(**flags)
+    (doc,) = seen
+    jsonschema.validate(doc, policy_mod.schema())

@@ -1,76 +1,67 @@
-"""Sigstore verification through sigstore-python, offline: one of the two modules importing it.
+"""Sigstore verification for the gate, and sigstore-python's as the reference.
 
-What is delegated to sigstore-python:
+What `sbomsign.verify` calls is native (`sbomsign._internal.keyless`: cryptography and
+rfc3161-client only) and re-exported here under the names it has always had:
+`verify_keyless` for keyless bundles, `verify_log_entries` and `verify_timestamps` for the
+log entries and RFC 3161 timestamps of managed-key bundles, `embedded_trusted_root`.
+Importing sigstore-python takes about half a second (pydantic models, TUF, requests), more
+than a whole verification, so the gate never does.
 
-- keyless bundles (a Fulcio certificate): `Verifier.verify_artifact` / `verify_dsse`, i.e.
-  the certificate chain at the signing time, the SCT, key usage, the transparency-log entry
-  (inclusion proof, checkpoint, inclusion promise) and its consistency with the bundle,
-  RFC 3161 timestamps and the signature itself. The identity policy given to sigstore accepts
-  every identity: *who* signed is decided by `sbomsign.policy` from the facts returned;
-- the Rekor part of managed-key bundles that carry log entries: sigstore-python refuses such
-  bundles as a whole (it wants a certificate), so its log-entry verification (a private API,
-  `TransparencyLogEntry._verify`) is called directly, and the entry body's consistency with
-  the signature, key and digest is checked here.
-
-RFC 3161 timestamps of managed-key bundles are verified here with `rfc3161-client`, against
-the timestamp authorities of the trusted root.
+`verify_keyless_reference` verifies a keyless bundle through sigstore-python's own
+`Verifier.verify_artifact` / `verify_dsse`, offline, against the same trusted root. It is the
+reference the native verifier is tested against (`tests/unit/internal/test_keyless.py`); the
+gate does not use it. sigstore is imported inside it only.
 
 Trust comes from a `trusted_root.json` given as bytes or, by default, the production trusted
 root shipped inside the sigstore package, read directly: no TUF refresh, no cache directory,
 no network (sigstore-python's own `offline=True` mode still creates and reads a TUF cache
 under the user's home, whose content may differ from machine to machine).
-
-Everything sigstore-python raises is turned into `VerificationError` with a short reason;
-a malformed trusted root is an `InputError`. sigstore is imported inside the functions only:
-it takes about half a second to import, which the managed-key path should not pay.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from cryptography.hazmat.primitives import serialization
-
-from sbomsign._internal.keys import PublicKey
+from sbomsign._internal.keyless import (
+    CLIENT_TRUST_CONFIG_MEDIA_TYPE,
+    MAX_TIMESTAMPS,
+    PRODUCTION_TUF_URL,
+    STAGING_TUF_URL,
+    ExpectedEntry,
+    KeylessResult,
+    embedded_trusted_root,
+    verify_keyless,
+    verify_log_entries,
+    verify_timestamps,
+)
 from sbomsign.errors import InputError, VerificationError
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from rfc3161_client import TimeStampResponse
-    from sigstore._internal.trust import CertificateAuthority
     from sigstore.models import TrustedRoot
     from sigstore.verify.verifier import Verifier
 
-PRODUCTION_TUF_URL = "https://tuf-repo-cdn.sigstore.dev"
-STAGING_TUF_URL = "https://tuf-repo-cdn.sigstage.dev"
-CLIENT_TRUST_CONFIG_MEDIA_TYPE = "application/vnd.dev.sigstore.clienttrustconfig"
-
-#: More RFC 3161 timestamps than this in one bundle are refused (as sigstore-go and
-#: sigstore-python do), so a bundle cannot make the verifier do unbounded work.
-MAX_TIMESTAMPS = 32
-
-
-def embedded_trusted_root(*, staging: bool = False) -> bytes:
-    """The trusted root shipped inside the installed sigstore package (production or staging).
-
-    It is the root as of the sigstore release; newer keys (a new Rekor shard, a new TSA)
-    reach it only with a sigstore upgrade, or by passing a current `trusted_root.json`.
-    """
-    url = STAGING_TUF_URL if staging else PRODUCTION_TUF_URL
-    # NOTE: sigstore-python stores the embedded TUF targets per repository, in a directory
-    # named by the percent-encoded repository URL (`sigstore._utils.read_embedded`).
-    path = resources.files("sigstore._store").joinpath(quote(url, safe=""), "trusted_root.json")
-    return path.read_bytes()
+__all__ = [
+    "CLIENT_TRUST_CONFIG_MEDIA_TYPE",
+    "FULCIO_CLAIMS",
+    "MAX_TIMESTAMPS",
+    "PRODUCTION_TUF_URL",
+    "STAGING_TUF_URL",
+    "CertificateFacts",
+    "ExpectedEntry",
+    "KeylessResult",
+    "certificate_facts",
+    "der_utf8_string",
+    "embedded_trusted_root",
+    "verify_keyless",
+    "verify_keyless_reference",
+    "verify_log_entries",
+    "verify_timestamps",
+]
 
 
 @functools.lru_cache(maxsize=4)
@@ -128,22 +119,6 @@ class _AnyIdentity:
 
 
 # -- keyless ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KeylessResult:
-    """What sigstore-python verified about a keyless bundle."""
-
-    certificate: x509.Certificate
-    """The leaf (signing) certificate."""
-    integrated_time: int | None
-    """The log's integration time, when bound by a verified inclusion promise (Rekor v1)."""
-    timestamps: tuple[int, ...]
-    """The RFC 3161 timestamps that verified, Unix seconds."""
-    payload_type: str | None = None
-    """For DSSE bundles: the envelope's payload type (not checked here)."""
-    payload: bytes | None = None
-    """For DSSE bundles: the verified payload."""
 
 
 # NOTE: sigstore-python reports failures as free-text VerificationErrors; these fragments of
@@ -204,10 +179,13 @@ def _keyless_reason(exc: BaseException, doc: Mapping[str, Any]) -> str:
     return f"Sigstore verification failed: {_one_line(message or type(exc).__name__)}"
 
 
-def verify_keyless(
+def verify_keyless_reference(
     bundle: bytes, *, sha256: bytes | None, trusted_root: bytes | None
 ) -> KeylessResult:
-    """Verify a keyless bundle: over an artifact's SHA-256 (`sha256`) or, when None, its DSSE.
+    """Verify a keyless bundle with sigstore-python: the reference for `verify_keyless`.
+
+    Same arguments, result and failures as `verify_keyless` (the reasons are sigstore-python's
+    messages mapped to sbomsign's). Tests only: it imports sigstore-python.
 
     Raises:
         VerificationError: anything does not verify; the message is the short reason.
@@ -384,247 +362,3 @@ def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
             raise VerificationError(f"certificate extension {dotted} is malformed") from e
     issuer = claims.get("issuer") or claims.get("issuer_v1") or ""
     return CertificateFacts(names[0], issuer, tuple(sorted(claims.items())))
-
-
-# -- managed keys: log entries and timestamps ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExpectedEntry:
-    """What a managed-key bundle's log entry must record."""
-
-    public_key: PublicKey
-    signature: bytes
-    digest_algorithm: str | None = None
-    """For a message signature: the hashlib name of `digest` (`sha256`, `sha384`)."""
-    digest: bytes | None = None
-    """For a message signature: the artifact digest that was signed."""
-    payload: bytes | None = None
-    """For a DSSE envelope: the payload."""
-    pae: bytes | None = None
-    """For a DSSE envelope: the bytes signed (the PAE)."""
-
-
-_PROTO_HASHES = {"SHA2_256": "sha256", "SHA2_384": "sha384", "SHA2_512": "sha512"}
-
-
-def _b64(value: object) -> bytes:
-    if not isinstance(value, str):
-        raise ValueError("not a base64 string")
-    return base64.b64decode(value, validate=True)
-
-
-def _spki(key: PublicKey) -> bytes:
-    return key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def _pem_key_der(content: object) -> bytes:
-    pem = _b64(content)
-    loaded = serialization.load_pem_public_key(pem)
-    return loaded.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def _prehash_for(key: PublicKey) -> tuple[str, str] | None:
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        if isinstance(key.curve, ec.SECP384R1):
-            return "SHA2_384", "sha384"
-        return "SHA2_256", "sha256"
-    # NOTE: Rekor v2 logs a digest; pure Ed25519 has none (rekor-tiles, algorithm registry).
-    return None
-
-
-class _Mismatch(Exception):
-    """The log entry body records something else than the bundle."""
-
-
-def _check_body(kind: str, version: str, body: bytes, expected: ExpectedEntry) -> None:
-    """Raise `_Mismatch` unless the entry body records exactly this signature.
-
-    A malformed body raises ValueError, KeyError or TypeError.
-    """
-    doc = json.loads(body)
-    if not isinstance(doc, dict) or doc.get("kind") != kind or doc.get("apiVersion") != version:
-        raise _Mismatch("the entry body is of another kind than its kindVersion")
-    spec = doc["spec"]
-    key_der = _spki(expected.public_key)
-    is_dsse = expected.payload is not None
-    if (kind, version) == ("hashedrekord", "0.0.1") and not is_dsse:
-        data_hash = spec["data"]["hash"]
-        if data_hash["algorithm"] != expected.digest_algorithm:
-            raise _Mismatch("the entry records another digest algorithm")
-        if expected.digest is None or data_hash["value"] != expected.digest.hex():
-            raise _Mismatch("the entry records another digest")
-        if _b64(spec["signature"]["content"]) != expected.signature:
-            raise _Mismatch("the entry records another signature")
-        if _pem_key_der(spec["signature"]["publicKey"]["content"]) != key_der:
-            raise _Mismatch("the entry records another public key")
-    elif (kind, version) == ("dsse", "0.0.1") and is_dsse:
-        assert expected.payload is not None  # noqa: S101 - is_dsse
-        payload_hash = spec["payloadHash"]
-        if payload_hash["algorithm"] != "sha256":
-            raise _Mismatch("the entry records another payload hash algorithm")
-        if payload_hash["value"] != hashlib.sha256(expected.payload).hexdigest():
-            raise _Mismatch("the entry records another payload")
-        signatures = spec["signatures"]
-        if not isinstance(signatures, list) or len(signatures) != 1:
-            raise _Mismatch("the entry records another number of signatures")
-        if _b64(signatures[0]["signature"]) != expected.signature:
-            raise _Mismatch("the entry records another signature")
-        if _pem_key_der(signatures[0]["verifier"]) != key_der:
-            raise _Mismatch("the entry records another public key")
-    elif (kind, version) == ("hashedrekord", "0.0.2"):
-        # NOTE: Rekor v2 logs DSSE envelopes as hashedrekord entries over the PAE's digest
-        # (rekor-tiles CLIENTS.md).
-        entry = spec["hashedRekordV002"]
-        if is_dsse:
-            assert expected.pae is not None  # noqa: S101 - set with payload
-            prehash = _prehash_for(expected.public_key)
-            if prehash is None:
-                raise _Mismatch("an Ed25519 DSSE signature has no digest to log")
-            algorithm, name = prehash
-            digest = hashlib.new(name, expected.pae).digest()
-        else:
-            name = expected.digest_algorithm or ""
-            algorithm = next((k for k, v in _PROTO_HASHES.items() if v == name), "")
-            digest = expected.digest or b""
-        if entry["data"]["algorithm"] != algorithm or _b64(entry["data"]["digest"]) != digest:
-            raise _Mismatch("the entry records another digest")
-        if _b64(entry["signature"]["content"]) != expected.signature:
-            raise _Mismatch("the entry records another signature")
-        raw_key = entry["signature"]["verifier"]["publicKey"]["rawBytes"]
-        if _b64(raw_key) != key_der:
-            raise _Mismatch("the entry records another public key")
-    else:
-        what = "an attestation" if is_dsse else "a signature"
-        raise _Mismatch(f"a {kind}/{version} entry cannot record {what}")
-
-
-def verify_log_entries(
-    entries: Sequence[Mapping[str, Any]],
-    expected: ExpectedEntry,
-    *,
-    trusted_root: bytes | None,
-    require_promise: bool = False,
-) -> tuple[int, ...]:
-    """Verify a managed-key bundle's transparency-log entries; return the verified times.
-
-    Each entry must record this signature, key and digest (or payload), and verify against
-    the Rekor keys of the trusted root: inclusion proof and signed checkpoint, and the
-    inclusion promise (SET) when present. `require_promise` (bundle v0.1) makes the promise
-    mandatory. The returned times are the integration times bound by a verified promise.
-
-    Raises:
-        VerificationError: an entry is malformed, does not match, or does not verify.
-        InputError: the trusted root is malformed.
-    """
-    from sigstore.errors import Error as SigstoreError
-    from sigstore.models import TransparencyLogEntry
-    from sigstore_models.rekor.v1 import TransparencyLogEntry as EntryMessage
-
-    root = _trusted_root(trusted_root)
-    times: list[int] = []
-    for raw in entries:
-        try:
-            message = EntryMessage.from_json(json.dumps(raw))
-        except ValueError as e:
-            raise VerificationError("transparency log entry is malformed") from e
-        kind, version = message.kind_version.kind, message.kind_version.version
-        try:
-            _check_body(kind, version, message.canonicalized_body, expected)
-        except _Mismatch as e:
-            raise VerificationError(
-                f"transparency log entry does not match the bundle ({e})"
-            ) from e
-        except (ValueError, KeyError, TypeError, binascii.Error) as e:
-            raise VerificationError("transparency log entry body is malformed") from e
-        if require_promise and message.inclusion_promise is None:
-            raise VerificationError("transparency log entry has no inclusion promise")
-        try:
-            from sigstore._internal.trust import KeyringPurpose
-
-            # NOTE: private API (isolated here): the same checks sigstore runs on the log
-            # entry of a keyless bundle: Merkle inclusion, checkpoint signature, and the SET
-            # when the entry has one.
-            entry = TransparencyLogEntry(message)
-            entry._verify(root.rekor_keyring(KeyringPurpose.VERIFY))
-        except (SigstoreError, ValueError) as e:
-            reason = _one_line(e, 100)
-            if "inclusion proof, with checkpoint" in reason:
-                raise VerificationError(
-                    "transparency log entry has no inclusion proof with a checkpoint"
-                ) from e
-            raise VerificationError(
-                f"transparency log entry does not verify against the trusted root ({reason})"
-            ) from e
-        if message.inclusion_promise is not None and message.integrated_time:
-            if version != "0.0.1":
-                raise VerificationError("an inclusion promise on a Rekor v2 entry")
-            times.append(int(message.integrated_time))
-    return tuple(times)
-
-
-def _verify_timestamp(
-    response: TimeStampResponse, message: bytes, authorities: Sequence[CertificateAuthority]
-) -> datetime | None:
-    from rfc3161_client import VerificationError as TimestampError
-    from rfc3161_client import VerifierBuilder
-
-    for authority in authorities:
-        chain = authority.certificates(allow_expired=True)
-        # NOTE: a trusted root lists a TSA as its signing certificate, then intermediates,
-        # then the root; anything shorter cannot anchor a verification.
-        if len(chain) < 2:
-            continue
-        builder = VerifierBuilder().tsa_certificate(chain[0]).add_root_certificate(chain[-1])
-        for intermediate in chain[1:-1]:
-            builder = builder.add_intermediate_certificate(intermediate)
-        try:
-            builder.build().verify_message(response, message)
-        except TimestampError:
-            continue
-        gen_time = response.tst_info.gen_time
-        end = authority.validity_period_end
-        if authority.validity_period_start <= gen_time and (end is None or gen_time < end):
-            return gen_time
-    return None
-
-
-def verify_timestamps(
-    timestamps: Sequence[bytes], signature: bytes, *, trusted_root: bytes | None
-) -> tuple[int, ...]:
-    """Verify RFC 3161 timestamps over `signature`; return their times (Unix seconds).
-
-    Every timestamp must verify against a timestamp authority of the trusted root and fall in
-    that authority's validity period.
-
-    Raises:
-        VerificationError: one does not (or there are too many, or duplicates).
-        InputError: the trusted root is malformed.
-    """
-    from rfc3161_client import decode_timestamp_response
-
-    if len(timestamps) > MAX_TIMESTAMPS:
-        raise VerificationError(f"bundle has more than {MAX_TIMESTAMPS} RFC 3161 timestamps")
-    if len(set(timestamps)) != len(timestamps):
-        raise VerificationError("bundle has duplicate RFC 3161 timestamps")
-    root = _trusted_root(trusted_root)
-    authorities = root.get_timestamp_authorities()
-    if not authorities:
-        raise VerificationError("bundle has RFC 3161 timestamps but the trusted root has no TSA")
-    times = []
-    for raw in timestamps:
-        try:
-            response = decode_timestamp_response(raw)
-        except ValueError as e:
-            raise VerificationError("RFC 3161 timestamp is malformed") from e
-        verified = _verify_timestamp(response, signature, authorities)
-        if verified is None:
-            raise VerificationError("RFC 3161 timestamp does not verify against the trusted root")
-        times.append(int(verified.timestamp()))
-    return tuple(times)
