@@ -192,6 +192,12 @@ def main() -> int:
                     f"{'':40} {'sbomsign sbom (4 fmt)':22} {sb.wall:8.3f} {sb.rss_mib:8.1f} "
                     f"{sb.wall / ours.wall:7.2f}x of scan"
                 )
+                go_s = go_only_seconds(path)
+                go_m = dict(peers)["go version -m"].wall
+                print(
+                    f"{'':40} {'inventory in process':22} {go_s:8.3f} {'':8} "
+                    f"{go_s / go_m:7.2f}x of go version -m"
+                )
             if "syft" in dict(peers):
                 print(
                     f"{'':40} {'memory vs syft':22} {'':8} {'':8} "
