@@ -24,17 +24,17 @@ from sbomsign._internal.writers import (
     artifact_purl,
     artifact_ref,
     artifact_version,
-    binaries_from_properties,
-    component_from_facts,
     component_properties,
     composition_complete,
-    default_linking,
     dependency_edges,
     document_uuid,
-    guess_kind,
-    owners_of,
     parse_actor,
-    unique_components,
+)
+from sbomsign._internal.writers.mapping import (
+    CdxBomRecord,
+    CdxComponentRecord,
+    cdx_evidence,
+    cdx_inventory,
 )
 from sbomsign.errors import SbomError
 from sbomsign.models import (
@@ -395,140 +395,48 @@ def load(data: bytes | dict[str, Any], name: str, *, xml: bool) -> Bom:
         raise SbomError(f"{name}: invalid CycloneDX {kind}: {type(e).__name__}: {e}") from e
 
 
-def _props(c: CdxComponent) -> list[tuple[str, str]]:
-    return [(p.name, p.value or "") for p in c.properties]
-
-
-def _digests(c: CdxComponent) -> Digests:
-    found = {h.alg.value: h.content for h in c.hashes}
-    sha256 = found.get("SHA-256", "")
-    if not sha256 and (c.version or "").startswith("sha256:"):
-        # NOTE: syft names a scanned file's digest in the version of metadata.component.
-        sha256 = (c.version or "")[7:]
-    return Digests(sha256=sha256.lower(), sha512=found.get("SHA-512", "").lower(),
-                   sha1=found.get("SHA-1", "").lower())
-
-
 def to_inventory(bom: Bom, name: str) -> Inventory:
-    """The inventory a `Bom` describes.
+    """The inventory a `Bom` describes (see `mapping.cdx_inventory`).
 
-    The described artifact is `metadata.component` (or, for a merged document, the artifacts
-    nested in it; for a document without one, an artifact named after the document); every
-    other component becomes a model `Component` of the artifact(s) it belongs to, with
-    `depends_on` from `dependencies`.
+    The library has parsed and validated the document; its objects are copied into the plain
+    records the fast JSON reader also builds, and mapped by the same code.
     """
+    return cdx_inventory(_bom_record(bom), name)
+
+
+def _bom_record(bom: Bom) -> CdxBomRecord:
+    """A library `Bom` as the plain record `mapping` reads."""
+    records: dict[int, CdxComponentRecord] = {}
     meta = bom.metadata.component
-    merged = meta is not None and any(
-        p.name == P_MERGED and p.value == "true" for p in meta.properties
-    )
-    art_comps: list[CdxComponent] = list(meta.components) if merged and meta else (
-        [meta] if meta is not None else []
-    )
-    art_ids = {id(c) for c in art_comps} | ({id(meta)} if meta is not None else set())
-
-    # NOTE: bom-refs are optional; a component without one gets a key no reference can name.
-    keys: dict[int, str] = {}
-
-    def key(c: CdxComponent) -> str:
-        if id(c) not in keys:
-            keys[id(c)] = str(c.bom_ref.value) if c.bom_ref.value else f"\0anonymous-{len(keys)}"
-        return keys[id(c)]
-
-    flat: list[CdxComponent] = []
-    stack = list(reversed(bom.components))
-    while stack:
-        c = stack.pop()
-        if id(c) not in art_ids:
-            flat.append(c)
-        stack.extend(reversed(c.components))
-
     graph: dict[str, list[str]] = {}
     for d in bom.dependencies:
         graph.setdefault(str(d.ref.value), []).extend(str(x.ref.value) for x in d.dependencies)
+    return CdxBomRecord(
+        component=_record(meta, records) if meta is not None else None,
+        components=[_record(c, records) for c in bom.components],
+        graph=graph,
+        tools=[(t.name, t.version) for t in bom.metadata.tools.components],
+    )
 
-    # Another producer's Go main module: syft names it in a property; otherwise it is the Go
-    # module that depends on `stdlib`.
-    main_modules = {v for c in flat for k, v in _props(c) if k == "syft:metadata:mainModule"}
-    stdlib = {key(c) for c in flat if c.name == "stdlib"}
-    models: dict[str, Component] = {}
-    owners: dict[str, list[str]] = {}
-    for c in flat:
-        k = key(c)
-        props = _props(c)
-        owners[k] = owners_of(props)
-        purl = c.purl.to_string() if c.purl is not None else ""
-        kind = guess_kind(purl, c.name, main_module=c.name if c.name in main_modules else "")
-        if kind is ComponentKind.GO_MODULE and stdlib.intersection(graph.get(k, ())):
-            kind = ComponentKind.GO_MAIN_MODULE
-        models[k] = component_from_facts(
-            kind=kind,
+
+def _record(c: CdxComponent, records: dict[int, CdxComponentRecord]) -> CdxComponentRecord:
+    """`c` as a plain record; `records` (by the library object's id) makes the same object
+    the same record, as `cdx_inventory` tells the described component apart by identity."""
+    if id(c) not in records:
+        records[id(c)] = CdxComponentRecord(
             name=c.name,
-            version=c.version or "",
-            purl=purl,
-            cpe=c.cpe or "",
+            version=c.version,
+            bom_ref=str(c.bom_ref.value) if c.bom_ref.value else None,
+            purl=c.purl.to_string() if c.purl is not None else "",
+            cpe=c.cpe,
             supplier=(c.supplier.name or "") if c.supplier is not None else "",
             licenses=_licenses(c),
-            properties=props,
+            properties=[(p.name, p.value) for p in c.properties],
+            hashes=[(h.alg.value, h.content) for h in c.hashes],
             evidence=_evidence_back(c),
-            default_linking=default_linking(kind),
+            components=[_record(x, records) for x in c.components],
         )
-    artifacts = [
-        _artifact(ac, _members(key(ac), models, owners, graph, len(art_comps)), models, graph)
-        for ac in art_comps
-    ]
-    if not art_comps and models:
-        from cyclonedx.model.component import Component as CdxComponent
-
-        # NOTE: nothing says what was described; keep the components under the document name.
-        anonymous = CdxComponent(name=name)
-        artifacts.append(_artifact(anonymous, sorted(models), models, graph))
-    tool_version = next(
-        (t.version or "" for t in bom.metadata.tools.components if t.name == "sbomsign"), ""
-    )
-    return Inventory(artifacts=tuple(artifacts), tool_version=tool_version)
-
-
-def _members(aref: str, models: dict[str, Component], owners: dict[str, list[str]],
-             graph: dict[str, list[str]], n_artifacts: int) -> list[str]:
-    """The bom-refs of the components found in one artifact."""
-    if any(owners.values()):
-        # NOTE: our merged documents say which artifacts each component was found in.
-        return sorted(b for b in models if aref in owners.get(b, ()))
-    if n_artifacts == 1:
-        return sorted(models)
-    # NOTE: another producer's multi-artifact document: what each artifact reaches.
-    seen: set[str] = set()
-    todo = [aref] + [b for b, deps in graph.items() if aref in deps and b in models]
-    while todo:
-        ref = todo.pop()
-        if ref in seen:
-            continue
-        seen.add(ref)
-        todo.extend(t for t in graph.get(ref, ()) if t in models)
-    return sorted(seen & set(models))
-
-
-def _artifact(ac: CdxComponent, members: Sequence[str], models: dict[str, Component],
-              graph: dict[str, list[str]]) -> Artifact:
-    from dataclasses import replace
-
-    by_bomref = {b: models[b] for b in members}
-    refs = {b: m.ref for b, m in by_bomref.items()}
-    comps = []
-    for b, m in by_bomref.items():
-        deps = tuple(dict.fromkeys(refs[t] for t in graph.get(b, ()) if t in refs and t != b))
-        comps.append(replace(m, depends_on=deps))
-    comps = list(unique_components(comps))
-    props = _props(ac)
-    size = next((v for k, v in props if k == "sbomsign:file:size"), "0")
-    return Artifact(
-        path=ac.name,
-        name=ac.name,
-        size=int(size) if size.isdigit() else 0,
-        digests=_digests(ac),
-        binaries=binaries_from_properties(props, comps),
-        components=tuple(comps),
-    )
+    return records[id(c)]
 
 
 def _licenses(c: CdxComponent) -> list[str]:
@@ -545,24 +453,11 @@ def _evidence_back(c: CdxComponent) -> list[Evidence]:
     ev = c.evidence
     if ev is None:
         return []
-    methods = [m for i in ev.identity for m in i.methods]
-    if not methods:
-        return []
-    first = methods[0]
-    out = [
-        Evidence(
-            technique=str(first.technique.value),
-            confidence=float(first.confidence),
-            source=occ.additional_context or first.value or "",
-            location=occ.location if occ.additional_context else "",
-            offset=occ.offset,
-        )
-        for occ in ev.occurrences
-    ]
-    if not out:
-        out = [Evidence(str(m.technique.value), float(m.confidence), m.value or "")
-               for m in methods]
-    return out
+    return cdx_evidence(
+        [(str(m.technique.value), float(m.confidence), m.value)
+         for i in ev.identity for m in i.methods],
+        ((occ.location, occ.offset, occ.additional_context) for occ in ev.occurrences),
+    )
 
 
 # --- NTIA minimum elements ---------------------------------------------------------------------

@@ -23,43 +23,35 @@ license-expression (which spdx-tools parses with).
   raises `Unsupported`, and the caller reads it with the libraries instead: slower, never
   different.
 
-The inventory-building half of each reader follows `cyclonedx.to_inventory` and
-`spdx.to_inventory` step for step (same helper names), over plain records instead of library
-objects; the differential tests in `tests/unit/internal/writers/test_fastjson.py` hold the two
-together.
+These readers only parse: they build the plain records of `mapping`, and `mapping` builds the
+inventory from them, for the library readers too (which copy the records out of the libraries'
+objects). The differential tests in `tests/unit/internal/writers/test_fastjson.py` hold the
+parsing halves together.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from itertools import zip_longest
 from typing import Any
 from uuid import UUID
 
-from sbomsign._internal.writers import (
-    P_MERGED,
-    binaries_from_properties,
-    component_from_facts,
-    default_linking,
-    guess_kind,
-    owners_of,
-    parse_comment_properties,
-    unique_components,
+from sbomsign._internal.writers.mapping import (
+    CdxBomRecord,
+    CdxComponentRecord,
+    Related,
+    SpdxDocumentRecord,
+    SpdxPackageRecord,
+    SpdxRelationship,
+    cdx_evidence,
+    cdx_inventory,
+    spdx_inventory,
 )
 from sbomsign.errors import SbomError
-from sbomsign.models import (
-    Artifact,
-    Component,
-    ComponentKind,
-    Digests,
-    Evidence,
-    Inventory,
-    Linking,
-)
+from sbomsign.models import Evidence, Inventory
 
 __all__ = ["Unsupported", "read_cyclonedx", "read_spdx"]
 
@@ -296,33 +288,6 @@ def _timestamp(value: Any, path: str) -> None:
         raise _Invalid(path, f"{_show(value)} is not an ISO 8601 date-time") from e
 
 
-@dataclass(eq=False)
-class _CdxComponent:
-    """What the inventory needs of a CycloneDX component, as the library would hold it."""
-
-    kind: str
-    name: str
-    version: str | None
-    bom_ref: str | None
-    purl: str
-    cpe: str | None
-    supplier: str
-    licenses: list[str]
-    properties: list[tuple[str, str | None]]
-    hashes: list[tuple[str, str]]
-    evidence: list[Evidence]
-    components: list[_CdxComponent]
-    sort_key: _Sortable = field(repr=False)
-
-
-@dataclass
-class _Bom:
-    component: _CdxComponent | None
-    components: list[_CdxComponent]
-    graph: dict[str, list[str]]
-    tools: list[_CdxComponent]
-
-
 def read_cyclonedx(doc: dict[str, Any], name: str) -> Inventory:
     """The inventory a decoded CycloneDX JSON document describes (see the module docstring).
 
@@ -334,10 +299,10 @@ def read_cyclonedx(doc: dict[str, Any], name: str) -> Inventory:
         bom = _cdx_bom(doc)
     except _Invalid as e:
         raise SbomError(f"{name}: invalid CycloneDX JSON: {e}") from None
-    return _cdx_inventory(bom, name)
+    return cdx_inventory(bom, name)
 
 
-def _cdx_bom(doc: dict[str, Any]) -> _Bom:
+def _cdx_bom(doc: dict[str, Any]) -> CdxBomRecord:
     _only(doc, _BOM_KEYS, "")
     if doc.get("bomFormat") != "CycloneDX":
         raise _Invalid("bomFormat", "must be 'CycloneDX'")
@@ -373,8 +338,10 @@ def _cdx_bom(doc: dict[str, Any]) -> _Bom:
         else:
             raise _Invalid(path, "has neither phase nor name")
     _properties(meta, "metadata")
-    component = _component(meta["component"], "metadata.component") if "component" in meta else None
-    return _Bom(
+    component = None
+    if "component" in meta:
+        _, component = _component(meta["component"], "metadata.component")
+    return CdxBomRecord(
         component=component,
         components=_components(doc, ""),
         graph=_graph(doc),
@@ -382,8 +349,9 @@ def _cdx_bom(doc: dict[str, Any]) -> _Bom:
     )
 
 
-def _tools(value: Any, path: str) -> list[_CdxComponent]:
-    """The tool components (1.5+ form); the legacy list of tools names no component."""
+def _tools(value: Any, path: str) -> list[tuple[str, str | None]]:
+    """(name, version) of the tool components (1.5+ form); the legacy list of tools names no
+    component."""
     if isinstance(value, list):
         for i, tool in enumerate(value):
             where = f"{path}[{i}]"
@@ -397,26 +365,24 @@ def _tools(value: Any, path: str) -> list[_CdxComponent]:
     _only(tools, frozenset({"components", "services"}), path)
     if tools.get("services"):
         raise Unsupported(f"{path}.services")
-    return _components(tools, path)
+    return [(t.name, t.version) for t in _components(tools, path)]
 
 
-def _components(d: dict[str, Any], path: str) -> list[_CdxComponent]:
+def _components(d: dict[str, Any], path: str) -> list[CdxComponentRecord]:
+    """The components of `d`, in the order of the library's sorted set."""
     found = [_component(c, where) for where, c in _items(d, "components", path)]
-    return _sorted_components(found, _at(path, "components"))
-
-
-def _sorted_components(found: list[_CdxComponent], path: str) -> list[_CdxComponent]:
-    ordered = sorted(found, key=lambda c: c.sort_key)
-    for a, b in zip(ordered, ordered[1:], strict=False):
-        if a.sort_key == b.sort_key:
+    ordered = sorted(found, key=lambda pair: pair[0])
+    for (a, _), (b, _) in zip(ordered, ordered[1:], strict=False):
+        if a == b:
             # NOTE: the library would compare every other field (and drop exact duplicates);
             # the order decides which of the two a bom-ref names, so leave it to the library.
-            raise Unsupported(f"{path}: two components with the same type, group, name, "
-                              f"version, bom-ref and purl")
-    return ordered
+            raise Unsupported(f"{_at(path, 'components')}: two components with the same "
+                              f"type, group, name, version, bom-ref and purl")
+    return [record for _, record in ordered]
 
 
-def _component(value: Any, path: str) -> _CdxComponent:
+def _component(value: Any, path: str) -> tuple[_Sortable, CdxComponentRecord]:
+    """A component, and the key the library sorts it by."""
     c = _obj(value, path)
     _only(c, _COMPONENT_KEYS, path)
     if "type" not in c:
@@ -437,8 +403,7 @@ def _component(value: Any, path: str) -> _CdxComponent:
         pedigree = _obj(c["pedigree"], f"{path}.pedigree")
         _only(pedigree, frozenset({"notes"}), f"{path}.pedigree")
         _opt(pedigree, "notes", f"{path}.pedigree")
-    return _CdxComponent(
-        kind=kind,
+    return _Sortable((kind, group, name, version, bom_ref, purl_key)), CdxComponentRecord(
         name=name,
         version=version,
         bom_ref=bom_ref,
@@ -450,7 +415,6 @@ def _component(value: Any, path: str) -> _CdxComponent:
         hashes=_hashes(c, path),
         evidence=_evidence(c["evidence"], f"{path}.evidence") if "evidence" in c else [],
         components=_components(c, path),
-        sort_key=_Sortable((kind, group, name, version, bom_ref, purl_key)),
     )
 
 
@@ -613,21 +577,13 @@ def _evidence(value: Any, path: str) -> list[Evidence]:
         # NOTE: the library can order occurrences without a bom-ref only by chance (they
         # compare neither less nor equal); whichever order it picks is its answer.
         raise Unsupported(f"{path}.occurrences: several without a bom-ref")
-    methods = [m for i in _sorted_set(identities, lambda i: i, path) for m in i[3]]
-    if not methods:
-        return []
-    technique, confidence, method_value = methods[0]
-    out = [
-        Evidence(
-            technique=technique,
-            confidence=confidence,
-            source=context or method_value or "",
-            location=location if context else "",
-            offset=offset,
-        )
+    # The identities in the library's order: the first method decides the technique.
+    every = [(m[0], m[1], m[2]) for i in _sorted_set(identities, lambda i: i, path)
+             for m in i[3]]
+    return cdx_evidence(every, (
+        (location, offset, context)
         for _, location, _, offset, _, context in _sorted_set(occurrences, lambda o: o, path)
-    ]
-    return out or [Evidence(m[0], m[1], m[2] or "") for m in methods]
+    ))
 
 
 def _graph(doc: dict[str, Any]) -> dict[str, list[str]]:
@@ -647,120 +603,6 @@ def _graph(doc: dict[str, Any]) -> dict[str, list[str]]:
     for ref, targets in _sorted_set(entries, lambda e: e, "dependencies"):
         graph.setdefault(ref, []).extend(targets)
     return graph
-
-
-# The rest follows `cyclonedx.to_inventory` over `_CdxComponent`s.
-
-
-def _props(c: _CdxComponent) -> list[tuple[str, str]]:
-    return [(k, v or "") for k, v in c.properties]
-
-
-def _digests(c: _CdxComponent) -> Digests:
-    found = dict(c.hashes)
-    sha256 = found.get("SHA-256", "")
-    if not sha256 and (c.version or "").startswith("sha256:"):
-        # NOTE: syft names a scanned file's digest in the version of metadata.component.
-        sha256 = (c.version or "")[7:]
-    return Digests(sha256=sha256.lower(), sha512=found.get("SHA-512", "").lower(),
-                   sha1=found.get("SHA-1", "").lower())
-
-
-def _cdx_inventory(bom: _Bom, name: str) -> Inventory:
-    meta = bom.component
-    merged = meta is not None and any(k == P_MERGED and v == "true" for k, v in meta.properties)
-    art_comps: list[_CdxComponent] = list(meta.components) if merged and meta else (
-        [meta] if meta is not None else []
-    )
-
-    keys: dict[int, str] = {}
-
-    def key(c: _CdxComponent) -> str:
-        if id(c) not in keys:
-            keys[id(c)] = c.bom_ref if c.bom_ref else f"\0anonymous-{len(keys)}"
-        return keys[id(c)]
-
-    flat: list[_CdxComponent] = []
-    stack = list(reversed(bom.components))
-    while stack:
-        c = stack.pop()
-        flat.append(c)
-        stack.extend(reversed(c.components))
-
-    graph = bom.graph
-    main_modules = {v for c in flat for k, v in _props(c) if k == "syft:metadata:mainModule"}
-    stdlib = {key(c) for c in flat if c.name == "stdlib"}
-    models: dict[str, Component] = {}
-    owners: dict[str, list[str]] = {}
-    for c in flat:
-        k = key(c)
-        props = _props(c)
-        owners[k] = owners_of(props)
-        kind = guess_kind(c.purl, c.name, main_module=c.name if c.name in main_modules else "")
-        if kind is ComponentKind.GO_MODULE and stdlib.intersection(graph.get(k, ())):
-            kind = ComponentKind.GO_MAIN_MODULE
-        models[k] = component_from_facts(
-            kind=kind,
-            name=c.name,
-            version=c.version or "",
-            purl=c.purl,
-            cpe=c.cpe or "",
-            supplier=c.supplier,
-            licenses=c.licenses,
-            properties=props,
-            evidence=c.evidence,
-            default_linking=default_linking(kind),
-        )
-    artifacts = [
-        _cdx_artifact(ac, _cdx_members(key(ac), models, owners, graph, len(art_comps)), models,
-                      graph)
-        for ac in art_comps
-    ]
-    if not art_comps and models:
-        # NOTE: nothing says what was described; keep the components under the document name.
-        anonymous = _CdxComponent("library", name, None, None, "", None, "", [], [], [], [], [],
-                                  _Sortable())
-        artifacts.append(_cdx_artifact(anonymous, sorted(models), models, graph))
-    tool_version = next((t.version or "" for t in bom.tools if t.name == "sbomsign"), "")
-    return Inventory(artifacts=tuple(artifacts), tool_version=tool_version)
-
-
-def _cdx_members(aref: str, models: dict[str, Component], owners: dict[str, list[str]],
-                 graph: dict[str, list[str]], n_artifacts: int) -> list[str]:
-    if any(owners.values()):
-        return sorted(b for b in models if aref in owners.get(b, ()))
-    if n_artifacts == 1:
-        return sorted(models)
-    seen: set[str] = set()
-    todo = [aref] + [b for b, deps in graph.items() if aref in deps and b in models]
-    while todo:
-        ref = todo.pop()
-        if ref in seen:
-            continue
-        seen.add(ref)
-        todo.extend(t for t in graph.get(ref, ()) if t in models)
-    return sorted(seen & set(models))
-
-
-def _cdx_artifact(ac: _CdxComponent, members: Sequence[str], models: dict[str, Component],
-                  graph: dict[str, list[str]]) -> Artifact:
-    by_bomref = {b: models[b] for b in members}
-    refs = {b: m.ref for b, m in by_bomref.items()}
-    comps = []
-    for b, m in by_bomref.items():
-        deps = tuple(dict.fromkeys(refs[t] for t in graph.get(b, ()) if t in refs and t != b))
-        comps.append(replace(m, depends_on=deps))
-    comps = list(unique_components(comps))
-    props = _props(ac)
-    size = next((v for k, v in props if k == "sbomsign:file:size"), "0")
-    return Artifact(
-        path=ac.name,
-        name=ac.name,
-        size=int(size) if size.isdigit() else 0,
-        digests=_digests(ac),
-        binaries=binaries_from_properties(props, comps),
-        components=tuple(comps),
-    )
 
 
 # --- SPDX ----------------------------------------------------------------------------------------
@@ -802,31 +644,6 @@ _ORG_ACTOR = re.compile(r"^Organization:\s*(?:(.*)\((.*)\)|(.*))$")
 _LICENSE_LIST_VERSION = re.compile(r"^(\d+)\.(\d+)$")
 _LICENSE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*")
 
-#: A related element that is NOASSERTION or NONE rather than an SPDX id: (special, text).
-_Related = tuple[bool, str]
-
-
-@dataclass(eq=False)
-class _SpdxPackage:
-    """What the inventory needs of an SPDX package."""
-
-    spdx_id: str
-    name: str
-    version: str | None
-    file_name: str | None
-    comment: str | None
-    supplier: str
-    license_declared: str
-    checksums: list[tuple[str, str]]
-    external_refs: list[tuple[str, str, str]]
-
-
-@dataclass
-class _SpdxDocument:
-    packages: list[_SpdxPackage]
-    relationships: list[tuple[str, str, _Related]]
-    creators: list[tuple[str, str]]
-
 
 def read_spdx(doc: dict[str, Any], name: str) -> Inventory:
     """The inventory a decoded SPDX 2.x JSON document describes (see the module docstring).
@@ -839,7 +656,7 @@ def read_spdx(doc: dict[str, Any], name: str) -> Inventory:
         document = _spdx_document(doc)
     except _Invalid as e:
         raise SbomError(f"{name}: invalid SPDX: {e}") from None
-    return _spdx_inventory(document)
+    return spdx_inventory(document)
 
 
 def _enum_name(value: Any, choices: frozenset[str], path: str) -> str:
@@ -899,7 +716,7 @@ def _checksums(d: dict[str, Any], path: str) -> list[tuple[str, str]]:
     return out
 
 
-def _spdx_document(doc: dict[str, Any]) -> _SpdxDocument:
+def _spdx_document(doc: dict[str, Any]) -> SpdxDocumentRecord:
     if "spdxVersion" not in doc:
         raise _Invalid("", "spdxVersion is missing")
     _choice(doc["spdxVersion"], _SPDX_VERSIONS, "spdxVersion")
@@ -928,10 +745,10 @@ def _spdx_document(doc: dict[str, Any]) -> _SpdxDocument:
                                              _present(doc, "packages") else [])]
     for where, f in _items(doc, "files", "") if _present(doc, "files") else []:
         _file(f, where)
-    return _SpdxDocument(packages, _relationships(doc), creators)
+    return SpdxDocumentRecord(packages, _relationships(doc), creators)
 
 
-def _package(value: Any, path: str) -> _SpdxPackage:
+def _package(value: Any, path: str) -> SpdxPackageRecord:
     p = _obj(value, path)
     if _present(p, "annotations"):
         raise Unsupported(f"{path}.annotations")
@@ -975,7 +792,7 @@ def _package(value: Any, path: str) -> _SpdxPackage:
         _opt(ref, "comment", where)
         refs.append((category, _req(ref, "referenceType", where),
                      _req(ref, "referenceLocator", where)))
-    return _SpdxPackage(
+    return SpdxPackageRecord(
         spdx_id=_req(p, "SPDXID", path),
         name=_req(p, "name", path),
         version=_opt(p, "versionInfo", path),
@@ -1014,15 +831,15 @@ def _file(value: Any, path: str) -> None:
             _license_item(lic, where)
 
 
-def _related(value: Any, path: str) -> _Related:
+def _related(value: Any, path: str) -> Related:
     text = _text(value, path)
     return (text in ("NOASSERTION", "NONE"), text)
 
 
-def _relationships(doc: dict[str, Any]) -> list[tuple[str, str, _Related]]:
+def _relationships(doc: dict[str, Any]) -> list[SpdxRelationship]:
     """The relationships spdx-tools makes: the listed ones, then `documentDescribes`, then
     packages' `hasFiles`, each added only if not already there (either way round)."""
-    out: list[tuple[str, str, _Related]] = []
+    out: list[SpdxRelationship] = []
     if _present(doc, "relationships"):
         for where, r in _items(doc, "relationships", ""):
             r = _obj(r, where)
@@ -1037,8 +854,8 @@ def _relationships(doc: dict[str, Any]) -> list[tuple[str, str, _Related]]:
                         _related(r["relatedSpdxElement"], f"{where}.relatedSpdxElement")))
     inverse = {"DESCRIBES": "DESCRIBED_BY", "CONTAINS": "CONTAINED_BY"}
 
-    def add_new(found: list[tuple[str, str, _Related]],
-                new: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, _Related]]:
+    def add_new(found: list[SpdxRelationship],
+                new: Iterable[tuple[str, str, str]]) -> list[SpdxRelationship]:
         existing = set(found)
         added = []
         for src, kind, tgt in new:
@@ -1122,148 +939,3 @@ def _parsed_license(text: str, path: str) -> str:
     except ExpressionError as e:
         raise _Invalid(path, f"{_show(text)} is not a license expression: {e}") from e
     return "" if parsed is None else str(parsed)
-
-
-# The rest follows `spdx.to_inventory` over `_SpdxPackage`s and relationship triples.
-
-
-def _spdx_described(document: _SpdxDocument) -> list[str]:
-    ids = {p.spdx_id for p in document.packages}
-    described = []
-    for src, kind, (special, tgt) in document.relationships:
-        if kind == "DESCRIBES" and src == "SPDXRef-DOCUMENT":
-            described.append(tgt)
-        elif kind == "DESCRIBED_BY" and not special and tgt == "SPDXRef-DOCUMENT":
-            described.append(src)
-    described = [d for d in dict.fromkeys(described) if d in ids]
-    if not described and document.packages:
-        # NOTE: a document that does not say what it describes: take its first package.
-        described = [document.packages[0].spdx_id]
-    return described
-
-
-def _ext(package: _SpdxPackage, category: str, types: Sequence[str]) -> str:
-    for ref_category, ref_type, locator in package.external_refs:
-        if ref_category == category and ref_type in types:
-            return locator
-    return ""
-
-
-def _spdx_inventory(document: _SpdxDocument) -> Inventory:
-    described = _spdx_described(document)
-    by_id = {p.spdx_id: p for p in document.packages}
-    edges = [(src, kind, "" if special else tgt)
-             for src, kind, (special, tgt) in document.relationships]
-    graph: dict[str, list[str]] = {}
-    dynamic: set[str] = set()
-    contains: set[str] = set()
-    for src, kind, tgt in edges:
-        if kind in ("DEPENDS_ON", "STATIC_LINK", "DYNAMIC_LINK", "CONTAINS"):
-            graph.setdefault(src, []).append(tgt)
-        elif kind in ("DEPENDENCY_OF", "BUILD_DEPENDENCY_OF", "CONTAINED_BY"):
-            graph.setdefault(tgt, []).append(src)
-        if kind == "DYNAMIC_LINK":
-            dynamic.add(tgt)
-        if kind == "CONTAINS" and tgt in described:
-            contains.add(src)
-    deps: dict[str, list[str]] = {}
-    for src, kind, tgt in edges:
-        if kind == "DEPENDENCY_OF":
-            src, tgt = tgt, src
-        elif kind != "DEPENDS_ON":
-            continue
-        if src in by_id and tgt in by_id and src not in described and tgt not in described:
-            deps.setdefault(src, []).append(tgt)
-
-    models: dict[str, Component] = {}
-    owners: dict[str, list[str]] = {}
-    for sid, p in by_id.items():
-        if sid in described:
-            continue
-        props = parse_comment_properties(p.comment or "")
-        owners[sid] = owners_of(props)
-        purl = _ext(p, "PACKAGE_MANAGER", ("purl",))
-        kind = guess_kind(purl, p.name)
-        if kind is ComponentKind.GO_MODULE and any(
-            by_id[t].name == "stdlib" for t in deps.get(sid, ()) if t in by_id
-        ):
-            kind = ComponentKind.GO_MAIN_MODULE
-        if not purl and sid in dynamic:
-            kind = ComponentKind.SHARED_LIBRARY
-        linking = default_linking(kind)
-        if sid in dynamic:
-            linking = Linking.DYNAMIC
-        elif sid in contains:
-            linking = Linking.NONE
-        models[sid] = component_from_facts(
-            kind=kind,
-            name=p.name,
-            version=p.version or "",
-            purl=purl,
-            cpe=_ext(p, "SECURITY", ("cpe23Type", "cpe22Type")),
-            supplier=p.supplier,
-            licenses=[p.license_declared] if p.license_declared else [],
-            properties=props,
-            evidence=(),
-            default_linking=linking,
-        )
-    artifacts = []
-    for aid in described:
-        ap = by_id[aid]
-        aref = _spdx_artifact_ref(ap)
-        members = _spdx_members(aid, aref, models, owners, graph, len(described))
-        artifacts.append(_spdx_artifact(ap, members, models, deps))
-    tool_version = ""
-    for kind, creator in document.creators:
-        if kind == "TOOL" and creator.startswith("sbomsign-"):
-            tool_version = creator.removeprefix("sbomsign-")
-    return Inventory(artifacts=tuple(artifacts), tool_version=tool_version)
-
-
-def _spdx_digests(p: _SpdxPackage) -> Digests:
-    found = {alg: value.lower() for alg, value in p.checksums}
-    return Digests(sha256=found.get("SHA256", ""), sha512=found.get("SHA512", ""),
-                   sha1=found.get("SHA1", ""))
-
-
-def _spdx_artifact_ref(p: _SpdxPackage) -> str:
-    sha256 = _spdx_digests(p).sha256
-    return f"artifact:sha256:{sha256}" if sha256 else f"artifact:{p.name}"
-
-
-def _spdx_members(aid: str, aref: str, models: dict[str, Component],
-                  owners: dict[str, list[str]], graph: dict[str, list[str]],
-                  n_artifacts: int) -> list[str]:
-    if any(owners.values()):
-        return sorted(s for s in models if aref in owners.get(s, ()))
-    if n_artifacts == 1:
-        return sorted(models)
-    seen: set[str] = set()
-    todo = [aid] + [s for s, ts in graph.items() if aid in ts and s in models]
-    while todo:
-        sid = todo.pop()
-        if sid in seen:
-            continue
-        seen.add(sid)
-        todo.extend(t for t in graph.get(sid, ()) if t in models)
-    return sorted(seen & set(models))
-
-
-def _spdx_artifact(p: _SpdxPackage, members: Sequence[str], models: dict[str, Component],
-                   deps: dict[str, list[str]]) -> Artifact:
-    refs = {s: models[s].ref for s in members}
-    comps = []
-    for s in members:
-        targets = tuple(dict.fromkeys(refs[t] for t in deps.get(s, ()) if t in refs and t != s))
-        comps.append(replace(models[s], depends_on=targets))
-    comps = list(unique_components(comps))
-    props = parse_comment_properties(p.comment or "")
-    size = next((v for k, v in props if k == "sbomsign:file:size"), "0")
-    return Artifact(
-        path=p.file_name or p.name,
-        name=p.name,
-        size=int(size) if size.isdigit() else 0,
-        digests=_spdx_digests(p),
-        binaries=binaries_from_properties(props, comps),
-        components=tuple(comps),
-    )

@@ -22,23 +22,23 @@ from sbomsign._internal.writers import (
     artifact_purl,
     artifact_ref,
     artifact_version,
-    binaries_from_properties,
-    component_from_facts,
     component_properties,
-    default_linking,
     dependency_edges,
     document_uuid,
     format_comment_properties,
-    guess_kind,
     linked_refs,
-    owners_of,
     parse_actor,
-    parse_comment_properties,
     spdx_id,
-    unique_components,
+)
+from sbomsign._internal.writers.mapping import (
+    Related,
+    SpdxDocumentRecord,
+    SpdxPackageRecord,
+    spdx_described,
+    spdx_inventory,
 )
 from sbomsign.errors import SbomError
-from sbomsign.models import Artifact, Component, ComponentKind, Digests, Inventory, Linking
+from sbomsign.models import Artifact, Component, ComponentKind, Digests, Inventory
 
 _PREFIX = {
     ComponentKind.GO_MAIN_MODULE: "GoMain",
@@ -307,152 +307,47 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _ext(package: Any, category: str, types: Sequence[str]) -> str:
-    for ref in package.external_references:
-        if ref.category.name == category and ref.reference_type in types:
-            return str(ref.locator)
-    return ""
-
-
-def _described(document: Any) -> list[str]:
-    ids = {p.spdx_id for p in document.packages}
-    described = []
-    for r in document.relationships:
-        kind = r.relationship_type.name
-        if kind == "DESCRIBES" and r.spdx_element_id == "SPDXRef-DOCUMENT":
-            described.append(str(r.related_spdx_element_id))
-        elif kind == "DESCRIBED_BY" and r.related_spdx_element_id == "SPDXRef-DOCUMENT":
-            described.append(str(r.spdx_element_id))
-    described = [d for d in dict.fromkeys(described) if d in ids]
-    if not described and document.packages:
-        # NOTE: a document that does not say what it describes: take its first package.
-        described = [document.packages[0].spdx_id]
-    return described
-
-
 def to_inventory(document: Any, name: str) -> Inventory:
-    """The inventory an SPDX document describes: the DESCRIBES targets are the artifacts."""
-    described = _described(document)
-    by_id = {p.spdx_id: p for p in document.packages}
-    graph: dict[str, list[str]] = {}
-    dynamic: set[str] = set()
-    contains: set[str] = set()
-    for r in document.relationships:
-        kind = r.relationship_type.name
-        src, tgt = str(r.spdx_element_id), _text(r.related_spdx_element_id)
-        if kind in ("DEPENDS_ON", "STATIC_LINK", "DYNAMIC_LINK", "CONTAINS"):
-            graph.setdefault(src, []).append(tgt)
-        elif kind in ("DEPENDENCY_OF", "BUILD_DEPENDENCY_OF", "CONTAINED_BY"):
-            graph.setdefault(tgt, []).append(src)
-        if kind == "DYNAMIC_LINK":
-            dynamic.add(tgt)
-        if kind == "CONTAINS" and tgt in described:
-            contains.add(src)
-    # Component-to-component dependencies only: the edges a model `Component` keeps.
-    deps: dict[str, list[str]] = {}
-    for r in document.relationships:
-        kind = r.relationship_type.name
-        src, tgt = str(r.spdx_element_id), _text(r.related_spdx_element_id)
-        if kind == "DEPENDENCY_OF":
-            src, tgt = tgt, src
-        elif kind != "DEPENDS_ON":
-            continue
-        if src in by_id and tgt in by_id and src not in described and tgt not in described:
-            deps.setdefault(src, []).append(tgt)
+    """The inventory an SPDX document describes (see `mapping.spdx_inventory`).
 
-    models: dict[str, Component] = {}
-    owners: dict[str, list[str]] = {}
-    for sid, p in by_id.items():
-        if sid in described:
-            continue
-        props = parse_comment_properties(p.comment or "")
-        owners[sid] = owners_of(props)
-        purl = _ext(p, "PACKAGE_MANAGER", ("purl",))
-        kind = guess_kind(purl, p.name)
-        if kind is ComponentKind.GO_MODULE and any(
-            by_id[t].name == "stdlib" for t in deps.get(sid, ()) if t in by_id
-        ):
-            kind = ComponentKind.GO_MAIN_MODULE
-        if not purl and sid in dynamic:
-            kind = ComponentKind.SHARED_LIBRARY
-        linking = default_linking(kind)
-        if sid in dynamic:
-            linking = Linking.DYNAMIC
-        elif sid in contains:
-            linking = Linking.NONE
-        supplier = p.supplier
-        models[sid] = component_from_facts(
-            kind=kind,
-            name=p.name,
-            version=p.version or "",
-            purl=purl,
-            cpe=_ext(p, "SECURITY", ("cpe23Type", "cpe22Type")),
-            supplier=supplier.name if supplier is not None and hasattr(supplier, "name") else "",
-            licenses=[t] if (t := _text(p.license_declared)) else [],
-            properties=props,
-            evidence=(),
-            default_linking=linking,
-        )
-    artifacts = []
-    for aid in described:
-        ap = by_id[aid]
-        aref = _artifact_ref_of(ap)
-        members = _members(aid, aref, models, owners, graph, len(described))
-        artifacts.append(_artifact(ap, members, models, deps))
-    tool_version = ""
-    for creator in document.creation_info.creators:
-        if creator.actor_type.name == "TOOL" and creator.name.startswith("sbomsign-"):
-            tool_version = creator.name.removeprefix("sbomsign-")
-    return Inventory(artifacts=tuple(artifacts), tool_version=tool_version)
+    spdx-tools has parsed and validated the document; its objects are copied into the plain
+    records the fast JSON reader also builds, and mapped by the same code.
+    """
+    return spdx_inventory(_record(document))
 
 
-def _digests(p: Any) -> Digests:
-    found = {c.algorithm.name: c.value.lower() for c in p.checksums}
-    return Digests(sha256=found.get("SHA256", ""), sha512=found.get("SHA512", ""),
-                   sha1=found.get("SHA1", ""))
+def _record(document: Any) -> SpdxDocumentRecord:
+    """An spdx-tools `Document` as the plain record `mapping` reads."""
+    return SpdxDocumentRecord(
+        packages=[_package_record(p) for p in document.packages],
+        relationships=[
+            (str(r.spdx_element_id), r.relationship_type.name, _related(r.related_spdx_element_id))
+            for r in document.relationships
+        ],
+        creators=[(c.actor_type.name, c.name) for c in document.creation_info.creators],
+    )
 
 
-def _artifact_ref_of(p: Any) -> str:
-    sha256 = _digests(p).sha256
-    return f"artifact:sha256:{sha256}" if sha256 else f"artifact:{p.name}"
+def _related(value: Any) -> Related:
+    """A related element as `mapping` takes it: NOASSERTION and NONE are not SPDX ids."""
+    return (not _text(value), str(value))
 
 
-def _members(aid: str, aref: str, models: dict[str, Component], owners: dict[str, list[str]],
-             graph: dict[str, list[str]], n_artifacts: int) -> list[str]:
-    if any(owners.values()):
-        return sorted(s for s in models if aref in owners.get(s, ()))
-    if n_artifacts == 1:
-        return sorted(models)
-    seen: set[str] = set()
-    todo = [aid] + [s for s, ts in graph.items() if aid in ts and s in models]
-    while todo:
-        sid = todo.pop()
-        if sid in seen:
-            continue
-        seen.add(sid)
-        todo.extend(t for t in graph.get(sid, ()) if t in models)
-    return sorted(seen & set(models))
-
-
-def _artifact(p: Any, members: Sequence[str], models: dict[str, Component],
-              deps: dict[str, list[str]]) -> Artifact:
-    from dataclasses import replace
-
-    refs = {s: models[s].ref for s in members}
-    comps = []
-    for s in members:
-        targets = tuple(dict.fromkeys(refs[t] for t in deps.get(s, ()) if t in refs and t != s))
-        comps.append(replace(models[s], depends_on=targets))
-    comps = list(unique_components(comps))
-    props = parse_comment_properties(p.comment or "")
-    size = next((v for k, v in props if k == "sbomsign:file:size"), "0")
-    return Artifact(
-        path=p.file_name or p.name,
+def _package_record(p: Any) -> SpdxPackageRecord:
+    """An spdx-tools `Package` as the plain record `mapping` reads."""
+    supplier = p.supplier
+    return SpdxPackageRecord(
+        spdx_id=p.spdx_id,
         name=p.name,
-        size=int(size) if size.isdigit() else 0,
-        digests=_digests(p),
-        binaries=binaries_from_properties(props, comps),
-        components=tuple(comps),
+        version=p.version,
+        file_name=p.file_name,
+        comment=p.comment,
+        # NOTE: NOASSERTION has no name.
+        supplier=supplier.name if supplier is not None and hasattr(supplier, "name") else "",
+        license_declared=_text(p.license_declared),
+        checksums=[(c.algorithm.name, c.value) for c in p.checksums],
+        external_refs=[(ref.category.name, ref.reference_type, str(ref.locator))
+                       for ref in p.external_references],
     )
 
 
@@ -467,7 +362,7 @@ def ntia(document: Any) -> list[str]:
         problems.append("no author of the SBOM data (a Person or Organization creator)")
     if info.created is None:
         problems.append("no timestamp (created)")
-    described = set(_described(document)) if document.packages else set()
+    described = set(spdx_described(_record(document))) if document.packages else set()
     if not described:
         problems.append("the document DESCRIBES no package")
     related: set[str] = set()

@@ -5,6 +5,11 @@ are the reference. For every fixture's documents (ours in CycloneDX 1.6 and 1.5 
 releases, syft's), for documents shuffled and hand-made to reach the libraries' ordering and
 normalisation rules, the fast readers must give an equal `Inventory`; for a corpus of malformed
 documents both must refuse with a one-line `SbomError`.
+
+Both readers end in the same code (`_internal.writers.mapping`, records -> `Inventory`); the
+library readers still parse and validate with the libraries and only copy what those hold into
+the records. So these tests compare what matters to differ: what each reader accepts, refuses,
+normalises and orders on the way to the records.
 """
 
 from __future__ import annotations
