@@ -203,14 +203,19 @@ def _sign_all(
             _report(InputError(f"{path}: cannot read: {e.strerror}"))
             ok = False
             continue
-        try:
-            atomic_write(out, data, overwrite=overwrite)
-        except InputError as e:
-            _report(e)
-            ok = False
-            continue
-        logger.info("wrote %s", out)
+        ok = _write_bundle(out, data, overwrite=overwrite) and ok
     return ok
+
+
+def _write_bundle(out: Path, data: bytes, *, overwrite: bool) -> bool:
+    """Write one bundle atomically; report a failure on stderr and go on with the others."""
+    try:
+        atomic_write(out, data, overwrite=overwrite)
+    except InputError as e:
+        _report(e)
+        return False
+    logger.info("wrote %s", out)
+    return True
 
 
 def _sign_keyless(
@@ -243,13 +248,7 @@ def _sign_keyless(
         if isinstance(result, Error):
             failures.append(result)
             continue
-        try:
-            atomic_write(out, result, overwrite=overwrite)
-        except InputError as e:
-            _report(e)
-            ok = False
-            continue
-        logger.info("wrote %s", out)
+        ok = _write_bundle(out, result, overwrite=overwrite) and ok
     if failures:
         if len(failures) > 1:
             logger.warning("%d of %d artifacts were not signed", len(failures), len(hashed))
