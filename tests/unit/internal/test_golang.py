@@ -12,7 +12,6 @@ import json
 import mmap
 import os
 import shutil
-import struct
 import subprocess
 import zipfile
 from dataclasses import dataclass, replace
@@ -37,6 +36,7 @@ from sbomsign._internal.golang import (
 )
 from sbomsign.errors import InspectionError
 from sbomsign.models import ComponentKind, GoBuildInfo, GoModule, Replacement
+from tests.elf_sections import elf_section
 
 COMMIT_TIME = "2023-05-06T07:08:09Z"
 
@@ -187,26 +187,6 @@ def world(tmp_path_factory: pytest.TempPathFactory, go_tool: str) -> GoWorld:
     for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "init"]):
         subprocess.run(["git", *cmd], cwd=src, env=env, check=True, capture_output=True)
     return GoWorld(go_tool, root, src, env, {})
-
-
-def elf_section(data: bytes, wanted: str) -> tuple[bytes, int]:
-    """(content, file offset) of a named section (test helper, 32/64-bit, LE/BE)."""
-    e = "<" if data[5] == 1 else ">"
-    if data[4] == 2:
-        (shoff,) = struct.unpack_from(e + "Q", data, 0x28)
-        shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, 0x3A)
-        fmt = e + "IIQQQQ"
-    else:
-        (shoff,) = struct.unpack_from(e + "I", data, 0x20)
-        shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, 0x2E)
-        fmt = e + "IIIIII"
-    headers = [struct.unpack_from(fmt, data, shoff + i * shentsize) for i in range(shnum)]
-    strtab = headers[shstrndx][4]
-    for name_off, _, _, _, offset, size in headers:
-        start = strtab + name_off
-        if data[start : data.index(b"\0", start)].decode() == wanted:
-            return data[offset : offset + size], offset
-    raise AssertionError(f"no section {wanted}")
 
 
 ARCHES = [

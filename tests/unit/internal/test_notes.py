@@ -22,6 +22,7 @@ from sbomsign._internal.notes import (
 )
 from sbomsign.errors import InspectionError
 from sbomsign.models import ComponentKind, LinkedLibrary, Linking, PackageNote
+from tests.elf_sections import elf_sections
 
 
 def note(owner: bytes, ntype: int, desc: bytes, order: str = "<", align: int = 4) -> bytes:
@@ -259,26 +260,6 @@ def test_package_components() -> None:
 
 # --------------------------------------------------------------------------------------------
 # A real linker-written note
-
-
-def elf_sections(data: bytes) -> dict[str, tuple[int, int, int]]:
-    """name -> (type, offset, size), from the section headers (test helper, 32/64-bit, LE/BE)."""
-    e = "<" if data[5] == 1 else ">"
-    if data[4] == 2:
-        (shoff,) = struct.unpack_from(e + "Q", data, 0x28)
-        shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, 0x3A)
-        fmt = e + "IIQQQQ"
-    else:
-        (shoff,) = struct.unpack_from(e + "I", data, 0x20)
-        shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, 0x2E)
-        fmt = e + "IIIIII"
-    headers = [struct.unpack_from(fmt, data, shoff + i * shentsize) for i in range(shnum)]
-    strtab = headers[shstrndx][4]
-    out = {}
-    for name_off, stype, _, _, offset, size in headers:
-        start = strtab + name_off
-        out[data[start : data.index(b"\0", start)].decode()] = (stype, offset, size)
-    return out
 
 
 def test_linker_written_package_note(tmp_path: Path) -> None:
