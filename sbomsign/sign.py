@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Self
 
-from sbomsign._internal import bundle as _bundle
-from sbomsign._internal.dsse import sign_envelope
 from sbomsign._internal.hashing import CHUNK, sha256_file
 from sbomsign._internal.intoto import PAYLOAD_TYPE
 from sbomsign._internal.keys import SigningKey
+from sbomsign._internal.sigstore import bundle as _bundle
+from sbomsign._internal.sigstore.dsse import sign_envelope
 from sbomsign.errors import Error, InputError, SigningError
 
 if TYPE_CHECKING:  # sigstore-python is imported only when signing keylessly

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sbomsign._internal import intoto, keys, predicates
-from sbomsign._internal.bundle import MessageSignature, ParsedBundle, parse_bundle
 from sbomsign._internal.keys import PublicKey
-from sbomsign._internal.sigstore import verify as _sigstore
+from sbomsign._internal.sigstore import bodies, certs, keyless, managed, tsa
+from sbomsign._internal.sigstore.bundle import MessageSignature, ParsedBundle, parse_bundle
 from sbomsign.errors import InputError, SbomError, VerificationError
 from sbomsign.models import Inventory
 
@@ -263,19 +263,19 @@ def _check_message(
 
 
 def _managed_times(
-    parsed: ParsedBundle, expected: _sigstore.ExpectedEntry, trust: TrustMaterial
+    parsed: ParsedBundle, expected: bodies.ExpectedEntry, trust: TrustMaterial
 ) -> tuple[int | None, bool, bool]:
     """Verify the bundle's log entries and timestamps: (signed_at, logged, timestamped)."""
     times: tuple[int, ...] = ()
     if parsed.tlog_entries:
-        times += _sigstore.verify_log_entries(
+        times += managed.verify_log_entries(
             parsed.tlog_entries,
             expected,
             trusted_root=trust.trusted_root,
             require_promise=parsed.version == "0.1",
         )
     if parsed.rfc3161_timestamps:
-        times += _sigstore.verify_timestamps(
+        times += tsa.verify_timestamps(
             parsed.rfc3161_timestamps, parsed.signature, trusted_root=trust.trusted_root
         )
     # NOTE: each verified time is a moment by which the signature existed; the earliest is the
@@ -301,8 +301,8 @@ def _key_signer(
 # -- keyless ---------------------------------------------------------------------------------
 
 
-def _keyless_signer(result: _sigstore.KeylessResult) -> Signer:
-    facts = _sigstore.certificate_facts(result.certificate)
+def _keyless_signer(result: keyless.KeylessResult) -> Signer:
+    facts = certs.certificate_facts(result.certificate)
     times = list(result.timestamps)
     if result.integrated_time is not None:
         times.append(result.integrated_time)
@@ -340,13 +340,13 @@ def _verify_signature(
                 f"signature does not match the artifact (the bundle signs sha256:{ms.digest.hex()})"
             )
         return _keyless_signer(
-            _sigstore.verify_keyless(bundle, sha256=sha256, trusted_root=trust.trusted_root)
+            keyless.verify_keyless(bundle, sha256=sha256, trusted_root=trust.trusted_root)
         )
     candidates = _candidate_keys(parsed, trust)
     key_name, key, (digest_name, digest) = _verify_with_any(
         candidates, lambda k: _check_message(ms, k, sha256, artifact)
     )
-    expected = _sigstore.ExpectedEntry(
+    expected = bodies.ExpectedEntry(
         public_key=key, signature=ms.signature, digest_algorithm=digest_name, digest=digest
     )
     return _key_signer(key_name, key, _managed_times(parsed, expected, trust))
@@ -368,7 +368,7 @@ def verify_signature(
 
     Keyless bundles are verified against `trust.trusted_root` (default: the production root
     shipped with sigstore), offline, with the checks of sigstore-python's verifier but without
-    importing it (`sbomsign._internal.keyless`). Managed-key bundles are verified
+    importing it (`sbomsign._internal.sigstore.keyless`). Managed-key bundles are verified
     against the matching key of `trust.keys` (found by the bundle's key hint), and so are
     their transparency-log entries and RFC 3161 timestamps when they have any.
 
@@ -454,7 +454,7 @@ def _verify_attestation(
             raise _Failed("the DSSE keyid differs from the bundle's key hint")
         candidates = _candidate_keys(parsed, trust)
         key_name, key, _ = _verify_with_any(candidates, lambda k: _check_dsse(parsed, k))
-        expected = _sigstore.ExpectedEntry(
+        expected = bodies.ExpectedEntry(
             public_key=key,
             signature=envelope.signatures[0].sig,
             payload=envelope.payload,
@@ -463,7 +463,7 @@ def _verify_attestation(
         signer = _key_signer(key_name, key, _managed_times(parsed, expected, trust))
         payload_type, payload = envelope.payload_type, envelope.payload
     else:
-        result = _sigstore.verify_keyless(bundle, sha256=None, trusted_root=trust.trusted_root)
+        result = keyless.verify_keyless(bundle, sha256=None, trusted_root=trust.trusted_root)
         signer = _keyless_signer(result)
         assert result.payload_type is not None and result.payload is not None  # noqa: S101
         payload_type, payload = result.payload_type, result.payload

@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from sbomsign import sign, verify
-from sbomsign._internal import bundle as bundle_mod
-from sbomsign._internal import dsse, intoto, keys
-from sbomsign._internal.sigstore import verify as sv
+from sbomsign._internal import intoto, keys
+from sbomsign._internal.sigstore import bundle as bundle_mod
+from sbomsign._internal.sigstore import certs, dsse, keyless, trustroot, tsa
 from sbomsign.errors import InputError, VerificationError
 from sbomsign.sign import ArtifactDigest
 from sbomsign.verify import TrustMaterial
@@ -182,8 +182,8 @@ def test_cve_2022_36056_bundle_fails(instance: str) -> None:
 
 
 def test_default_trust_is_the_shipped_production_root() -> None:
-    assert sv.embedded_trusted_root() == PRODUCTION
-    assert sv.embedded_trusted_root(staging=True) == STAGING
+    assert trustroot.embedded_trusted_root() == PRODUCTION
+    assert trustroot.embedded_trusted_root(staging=True) == STAGING
     result = verify.verify_bundle(
         (PUBLIC / "bundle_v3_github.whl.sigstore").read_bytes(),
         sha256=_sha256_of("bundle_v3_github.whl"),
@@ -390,9 +390,9 @@ print(r.signer.identity)
 
 
 def test_der_utf8_string() -> None:
-    assert sv.der_utf8_string(b"\x0c\x03abc") == "abc"
+    assert certs.der_utf8_string(b"\x0c\x03abc") == "abc"
     long = "x" * 200
-    assert sv.der_utf8_string(b"\x0c\x81\xc8" + long.encode()) == long
+    assert certs.der_utf8_string(b"\x0c\x81\xc8" + long.encode()) == long
     for bad in (
         b"",
         b"\x0c",
@@ -404,7 +404,7 @@ def test_der_utf8_string() -> None:
         b"\x0c\x02\xff\xfe",
     ):
         with pytest.raises(ValueError):
-            sv.der_utf8_string(bad)
+            certs.der_utf8_string(bad)
 
 
 def _certificate(
@@ -445,7 +445,7 @@ def test_certificate_facts_otheride_and_extensions() -> None:
             _fulcio(99, b"\x0c\x01z"),
         ],
     )
-    facts = sv.certificate_facts(cert)
+    facts = certs.certificate_facts(cert)
     assert facts.identity == "alice"
     assert facts.issuer == "https://old.example"  # no .8: the deprecated .1
     assert dict(facts.claims) == {
@@ -461,18 +461,18 @@ def test_certificate_facts_issuer_v2_wins() -> None:
         [x509.RFC822Name("a@example.com")],
         [_fulcio(1, b"https://v1.example"), _fulcio(8, b"\x0c\x0ehttps://v2.exa")],
     )
-    facts = sv.certificate_facts(cert)
+    facts = certs.certificate_facts(cert)
     assert (facts.identity, facts.issuer) == ("a@example.com", "https://v2.exa")
 
 
 def test_certificate_facts_refuses_odd_certificates() -> None:
     with pytest.raises(VerificationError, match="no subject alternative name"):
-        sv.certificate_facts(_certificate([], []))
+        certs.certificate_facts(_certificate([], []))
     two = [x509.RFC822Name("a@example.com"), x509.UniformResourceIdentifier("https://x")]
     with pytest.raises(VerificationError, match="2 subject alternative names"):
-        sv.certificate_facts(_certificate(two, []))
+        certs.certificate_facts(_certificate(two, []))
     with pytest.raises(VerificationError, match=r"57264\.1\.9 is malformed"):
-        sv.certificate_facts(_certificate([x509.RFC822Name("a@x")], [_fulcio(9, b"raw")]))
+        certs.certificate_facts(_certificate([x509.RFC822Name("a@x")], [_fulcio(9, b"raw")]))
 
 
 # -- managed keys: artifact signatures ---------------------------------------------------------
@@ -1005,9 +1005,9 @@ def test_keyless_attestation_is_checked_like_a_managed_one(
 
     def fake(
         bundle: bytes, *, sha256: bytes | None, trusted_root: bytes | None
-    ) -> sv.KeylessResult:
+    ) -> keyless.KeylessResult:
         calls.append(sha256)
-        return sv.KeylessResult(
+        return keyless.KeylessResult(
             certificate=x509.load_der_x509_certificate(cert_der),
             integrated_time=1700000100,
             timestamps=(1700000050,),
@@ -1015,7 +1015,7 @@ def test_keyless_attestation_is_checked_like_a_managed_one(
             payload=payload,
         )
 
-    monkeypatch.setattr(sv, "verify_keyless", fake)
+    monkeypatch.setattr(keyless, "verify_keyless", fake)
     envelope = dsse.Envelope(payload, intoto.PAYLOAD_TYPE, (dsse.Signature(b"sig"),)).to_json()
     data = json.dumps(
         {
@@ -1412,15 +1412,15 @@ def _staging_timestamp() -> tuple[bytes, bytes]:
 
 def test_verify_timestamps() -> None:
     timestamp, signature = _staging_timestamp()
-    assert sv.verify_timestamps([timestamp], signature, trusted_root=STAGING) == (1749470258,)
+    assert tsa.verify_timestamps([timestamp], signature, trusted_root=STAGING) == (1749470258,)
     with pytest.raises(VerificationError, match="does not verify against the trusted root"):
-        sv.verify_timestamps([timestamp], signature + b"x", trusted_root=STAGING)
+        tsa.verify_timestamps([timestamp], signature + b"x", trusted_root=STAGING)
     with pytest.raises(VerificationError, match="does not verify against the trusted root"):
-        sv.verify_timestamps([timestamp], signature, trusted_root=PRODUCTION)
+        tsa.verify_timestamps([timestamp], signature, trusted_root=PRODUCTION)
     with pytest.raises(VerificationError, match="duplicate"):
-        sv.verify_timestamps([timestamp, timestamp], signature, trusted_root=STAGING)
+        tsa.verify_timestamps([timestamp, timestamp], signature, trusted_root=STAGING)
     with pytest.raises(VerificationError, match="malformed"):
-        sv.verify_timestamps([b"\x30\x00"], signature, trusted_root=STAGING)
+        tsa.verify_timestamps([b"\x30\x00"], signature, trusted_root=STAGING)
 
 
 def test_managed_bundle_with_a_foreign_timestamp(p256: keys.SoftwareSigningKey) -> None:

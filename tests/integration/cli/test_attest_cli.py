@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from sbomsign import sbom
 from sbomsign._cli import main
-from sbomsign._internal import bundle, dsse, intoto, keys
+from sbomsign._internal import intoto, keys
+from sbomsign._internal.sigstore import bundle, dsse
 
 BIN = Path(__file__).resolve().parents[2] / "assets" / "bin"
 PASSWORD = "attest-password"

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from sbomsign._internal import bundle, dsse, intoto, keys
+from sbomsign._internal import intoto, keys
+from sbomsign._internal.sigstore import bundle, dsse
 from sbomsign.errors import InputError
 
 DIGEST = hashlib.sha256(b"artifact").digest()

@@ -9,7 +9,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from sbomsign._internal import dsse, intoto, keys
+from sbomsign._internal import intoto, keys
+from sbomsign._internal.sigstore import dsse
 from sbomsign.errors import InputError
 
 SHA = "a" * 64

@@ -1,9 +1,9 @@
-"""Native keyless verification (`sbomsign._internal.keyless`) against sigstore-python's.
+"""Native keyless verification (`sbomsign._internal.sigstore`) against sigstore-python's.
 
 The core is differential: every bundle available — the public ones in
 tests/assets/public-bundles, bundles signed through the private instance (tests/sigstore_local)
 and tampered variants of both — is verified by the native verifier and by sigstore-python's
-`Verifier` (`sv.verify_keyless_reference`), against the right and the wrong trusted roots. The
+`Verifier` (`tests/sigstore_reference.py`), against the right and the wrong trusted roots. The
 verdicts must be the same, and so must what a passing bundle yields (identity, issuer, claims,
 certificate, times, payload); each case also states the verdict it must have.
 
@@ -32,10 +32,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from sbomsign import sign
-from sbomsign._internal import intoto, keyless
-from sbomsign._internal.dsse import parse_envelope
-from sbomsign._internal.sigstore import verify as sv
+from sbomsign._internal import intoto
+from sbomsign._internal.sigstore import bodies, certs, keyless, merkle, rekor, trustroot
+from sbomsign._internal.sigstore.dsse import parse_envelope
 from sbomsign.errors import InputError, VerificationError
+from tests import sigstore_reference
 from tests.sigstore_local import GitHubWorkflow, LocalSigstore
 from tests.sigstore_local import merkle as local_merkle
 
@@ -70,7 +71,7 @@ def _outcome(
         result = verifier(bundle, sha256=sha256, trusted_root=root)
     except VerificationError as e:
         return Outcome(False, e.message)
-    facts = sv.certificate_facts(result.certificate)
+    facts = certs.certificate_facts(result.certificate)
     return Outcome(
         True,
         facts=(
@@ -91,7 +92,7 @@ def differential(
 ) -> Outcome:
     """Verify natively and with sigstore-python; both must give the verdict `passes`."""
     ours = _outcome(keyless.verify_keyless, bundle, sha256, root)
-    reference = _outcome(sv.verify_keyless_reference, bundle, sha256, root)
+    reference = _outcome(sigstore_reference.verify_keyless_reference, bundle, sha256, root)
     describe = {True: "passes", False: "fails"}
     assert ours.passed == reference.passed, (
         f"native {describe[ours.passed]} ({ours.reason}), "
@@ -1048,17 +1049,17 @@ def _reference_body_check(bundle_json: bytes, sha256: bytes | None) -> bool:
 
 
 def _native_body_check(bundle_json: bytes, sha256: bytes | None) -> bool:
-    from sbomsign._internal.bundle import parse_bundle
+    from sbomsign._internal.sigstore.bundle import parse_bundle
 
     parsed = parse_bundle(bundle_json)
-    entry = keyless.parse_log_entry(parsed.tlog_entries[0])
+    entry = rekor.parse_log_entry(parsed.tlog_entries[0])
     assert parsed.certificate is not None
     leaf = x509.load_der_x509_certificate(parsed.certificate)
     try:
         if sha256 is None:
-            keyless._check_keyless_body(entry, leaf, message=None, envelope=parsed.dsse_envelope)
+            bodies._check_keyless_body(entry, leaf, message=None, envelope=parsed.dsse_envelope)
         else:
-            keyless._check_keyless_body(
+            bodies._check_keyless_body(
                 entry, leaf, message=(parsed.signature, sha256), envelope=None
             )
     except VerificationError:
@@ -1297,7 +1298,7 @@ def _integrated(bundle: bytes) -> datetime:
 
 def _stricter(bundle: bytes, sha256: bytes, root: bytes, reason: str) -> None:
     ours = _outcome(keyless.verify_keyless, bundle, sha256, root)
-    reference = _outcome(sv.verify_keyless_reference, bundle, sha256, root)
+    reference = _outcome(sigstore_reference.verify_keyless_reference, bundle, sha256, root)
     assert reference.passed, reference.reason
     assert not ours.passed and reason in ours.reason, ours.reason
 
@@ -1408,22 +1409,22 @@ def test_inclusion_proofs_against_the_local_log_tree() -> None:
         root = tree.root(size)
         for index in range(size):
             proof = tree.inclusion_proof(index, size)
-            assert keyless.verify_inclusion(leaves[index], index, size, proof, root)
-            assert not keyless.verify_inclusion(leaves[index] + b"x", index, size, proof, root)
-            assert not keyless.verify_inclusion(leaves[index], index, size, [*proof, root], root)
+            assert merkle.verify_inclusion(leaves[index], index, size, proof, root)
+            assert not merkle.verify_inclusion(leaves[index] + b"x", index, size, proof, root)
+            assert not merkle.verify_inclusion(leaves[index], index, size, [*proof, root], root)
             if proof:
-                assert not keyless.verify_inclusion(leaves[index], index, size, proof[:-1], root)
+                assert not merkle.verify_inclusion(leaves[index], index, size, proof[:-1], root)
                 bad = [bytes([proof[0][0] ^ 1]) + proof[0][1:], *proof[1:]]
-                assert not keyless.verify_inclusion(leaves[index], index, size, bad, root)
+                assert not merkle.verify_inclusion(leaves[index], index, size, bad, root)
             if index + 1 < size:
-                assert not keyless.verify_inclusion(leaves[index], index + 1, size, proof, root)
-        assert not keyless.verify_inclusion(leaves[0], size, size, [], root)
+                assert not merkle.verify_inclusion(leaves[index], index + 1, size, proof, root)
+        assert not merkle.verify_inclusion(leaves[0], size, size, [], root)
 
 
 def test_signed_entry_timestamp_payload_is_rfc8785() -> None:
     import rfc8785
 
-    entry = keyless.parse_log_entry(_entry(json.loads(_public(GITHUB))))
+    entry = rekor.parse_log_entry(_entry(json.loads(_public(GITHUB))))
     assert entry.integrated_time is not None
     expected = rfc8785.dumps(
         {
@@ -1433,15 +1434,15 @@ def test_signed_entry_timestamp_payload_is_rfc8785() -> None:
             "logIndex": entry.log_index,
         }
     )
-    assert keyless._set_payload(entry, entry.integrated_time) == expected
+    assert rekor._set_payload(entry, entry.integrated_time) == expected
     with pytest.raises(ValueError, match="canonical JSON"):
-        keyless._set_payload(entry, 2**53)
+        rekor._set_payload(entry, 2**53)
 
 
 def test_checkpoint_parsing() -> None:
     sig = _b64(b"hint" + b"s" * 8)
     text = f"origin - 1\n7\n{_b64(bytes(32))}\nTimestamp: 1\n\n\u2014 log {sig}\n"
-    checkpoint = keyless.parse_checkpoint(text)
+    checkpoint = merkle.parse_checkpoint(text)
     assert (checkpoint.origin, checkpoint.size, checkpoint.root_hash) == (
         "origin - 1",
         7,
@@ -1459,15 +1460,15 @@ def test_checkpoint_parsing() -> None:
         f"\n7\n{_b64(bytes(32))}\n\n\u2014 log {sig}\n",  # no origin
     ):
         with pytest.raises(ValueError):
-            keyless.parse_checkpoint(bad)
+            merkle.parse_checkpoint(bad)
 
 
 def test_trusted_root_reading() -> None:
-    production = keyless.load_trusted_root(PRODUCTION)
-    assert keyless.load_trusted_root(None) == production
-    assert keyless.embedded_trusted_root(staging=True) == STAGING
+    production = trustroot.load_trusted_root(PRODUCTION)
+    assert trustroot.load_trusted_root(None) == production
+    assert trustroot.embedded_trusted_root(staging=True) == STAGING
     # the Ed25519 Rekor v2 logs are known by a log id that is not their key's SPKI hash
-    staging = keyless.load_trusted_root(STAGING)
+    staging = trustroot.load_trusted_root(STAGING)
     assert any(k.log_id != k.key_id for k in staging.tlog_keys)
     assert all(k.log_id == k.key_id for k in staging.ct_keys)
     assert len(staging.ct_keys) == 4  # the PKCS#1 RSA key included
@@ -1475,14 +1476,14 @@ def test_trusted_root_reading() -> None:
         b"",
         b"[]",
         b'{"mediaType": "nope"}',
-        json.dumps({"mediaType": keyless.TRUSTED_ROOT_MEDIA_TYPE}).encode(),
+        json.dumps({"mediaType": trustroot.TRUSTED_ROOT_MEDIA_TYPE}).encode(),
         _root_with(
             PRODUCTION,
             lambda d: d["certificateAuthorities"][0].update(certChain={"certificates": []}),
         ),
     ):
         with pytest.raises(InputError, match="the trusted root is malformed"):
-            keyless.load_trusted_root(bad)
+            trustroot.load_trusted_root(bad)
     # a root with no CA or no log cannot verify keyless bundles (a failure, not a usage error)
     for change in (lambda d: d.update(certificateAuthorities=[]), lambda d: d.update(tlogs=[])):
         root = _root_with(STAGING, change)
@@ -1491,7 +1492,7 @@ def test_trusted_root_reading() -> None:
                 _public(STAGING_V3), sha256=_sha256_of("bundle_v3.txt"), trusted_root=root
             )
         with pytest.raises(VerificationError, match="cannot verify keyless bundles"):
-            sv.verify_keyless_reference(
+            sigstore_reference.verify_keyless_reference(
                 _public(STAGING_V3), sha256=_sha256_of("bundle_v3.txt"), trusted_root=root
             )
 
@@ -1502,14 +1503,14 @@ def test_gate_verification_imports_no_sigstore_python(tmp_path: Path) -> None:
     script = f"""
 import sys
 from sbomsign.verify import TrustMaterial, verify_bundle
-from sbomsign._internal.sigstore import verify as sv
+from sbomsign._internal.sigstore import keyless, trustroot
 r = verify_bundle(open({str(PUBLIC / GITHUB)!r}, "rb").read(),
                   sha256={_sha256_of("bundle_v3_github.whl").hex()!r},
                   trust=TrustMaterial(), name="b")
 assert r.signer.kind == "keyless"
 r = verify_bundle(open({str(PUBLIC / REKOR_V2)!r}, "rb").read(),
                   sha256={_sha256_of("staging-rekor-v2.txt").hex()!r},
-                  trust=TrustMaterial(trusted_root=sv.embedded_trusted_root(staging=True)),
+                  trust=TrustMaterial(trusted_root=trustroot.embedded_trusted_root(staging=True)),
                   name="b")
 assert r.signer.timestamped
 heavy = ("sigstore", "sigstore_models", "rekor_types", "requests", "pydantic", "tuf")

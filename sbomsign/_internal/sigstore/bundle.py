@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sbomsign._internal.dsse import (
+from sbomsign._internal.sigstore.dsse import (
     Envelope,
     decode_base64,
     encode_base64,

@@ -1,16 +1,9 @@
-"""Sigstore verification for the gate, and sigstore-python's as the reference.
-
-What `sbomsign.verify` calls is native (`sbomsign._internal.keyless`: cryptography and
-rfc3161-client only) and re-exported here under the names it has always had:
-`verify_keyless` for keyless bundles, `verify_log_entries` and `verify_timestamps` for the
-log entries and RFC 3161 timestamps of managed-key bundles, `embedded_trusted_root`.
-Importing sigstore-python takes about half a second (pydantic models, TUF, requests), more
-than a whole verification, so the gate never does.
+"""sigstore-python's verifier, the reference the native one is tested against.
 
 `verify_keyless_reference` verifies a keyless bundle through sigstore-python's own
-`Verifier.verify_artifact` / `verify_dsse`, offline, against the same trusted root. It is the
-reference the native verifier is tested against (`tests/unit/internal/test_keyless.py`); the
-gate does not use it. sigstore is imported inside it only.
+`Verifier.verify_artifact` / `verify_dsse`, offline, against the same trusted root, and returns
+what `sbomsign._internal.sigstore.keyless.verify_keyless` returns, so that
+`tests/unit/internal/test_keyless.py` can compare verdicts and results. The gate never uses it.
 
 Trust comes from a `trusted_root.json` given as bytes or, by default, the production trusted
 root shipped inside the sigstore package, read directly: no TUF refresh, no cache directory,
@@ -23,20 +16,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sbomsign._internal.keyless import (
+from sbomsign._internal.sigstore.keyless import KeylessResult
+from sbomsign._internal.sigstore.trustroot import (
     CLIENT_TRUST_CONFIG_MEDIA_TYPE,
-    MAX_TIMESTAMPS,
-    PRODUCTION_TUF_URL,
-    STAGING_TUF_URL,
-    ExpectedEntry,
-    KeylessResult,
     embedded_trusted_root,
-    verify_keyless,
-    verify_log_entries,
-    verify_timestamps,
 )
 from sbomsign.errors import InputError, VerificationError
 
@@ -45,23 +30,7 @@ if TYPE_CHECKING:
     from sigstore.models import TrustedRoot
     from sigstore.verify.verifier import Verifier
 
-__all__ = [
-    "CLIENT_TRUST_CONFIG_MEDIA_TYPE",
-    "FULCIO_CLAIMS",
-    "MAX_TIMESTAMPS",
-    "PRODUCTION_TUF_URL",
-    "STAGING_TUF_URL",
-    "CertificateFacts",
-    "ExpectedEntry",
-    "KeylessResult",
-    "certificate_facts",
-    "der_utf8_string",
-    "embedded_trusted_root",
-    "verify_keyless",
-    "verify_keyless_reference",
-    "verify_log_entries",
-    "verify_timestamps",
-]
+__all__ = ["verify_keyless_reference"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -244,121 +213,7 @@ def verify_keyless_reference(
 
 # -- certificate facts -----------------------------------------------------------------------
 
-_FULCIO_ARC = "1.3.6.1.4.1.57264.1."
 # NOTE: cryptography's x509 module is imported where certificates are read, not above: the
 # managed-key path never needs it, and it costs a noticeable part of start-up.
 
-#: Fulcio certificate extensions (fulcio `docs/oid-info.md`) by the last arc of their OID.
-#: .1 to .6 hold raw strings, .8 onwards a DER UTF8String.
-FULCIO_CLAIMS: dict[int, str] = {
-    1: "issuer_v1",
-    2: "github_workflow_trigger",
-    3: "github_workflow_sha",
-    4: "github_workflow_name",
-    5: "github_workflow_repository",
-    6: "github_workflow_ref",
-    8: "issuer",
-    9: "build_signer_uri",
-    10: "build_signer_digest",
-    11: "runner_environment",
-    12: "source_repository_uri",
-    13: "source_repository_digest",
-    14: "source_repository_ref",
-    15: "source_repository_identifier",
-    16: "source_repository_owner_uri",
-    17: "source_repository_owner_identifier",
-    18: "build_config_uri",
-    19: "build_config_digest",
-    20: "build_trigger",
-    21: "run_invocation_uri",
-    22: "source_repository_visibility_at_signing",
-    23: "deployment_environment",
-    24: "token_subject",
-}
-_RAW_CLAIMS = range(1, 7)
 
-
-def der_utf8_string(data: bytes) -> str:
-    """Decode a DER UTF8String (tag 0x0C, definite minimal length) that fills `data`.
-
-    Raises:
-        ValueError: anything else.
-    """
-    if len(data) < 2 or data[0] != 0x0C:
-        raise ValueError("not a DER UTF8String")
-    length, pos = data[1], 2
-    if length & 0x80:
-        count = length & 0x7F
-        if count == 0 or count > 4 or len(data) < 2 + count or data[2] == 0:
-            raise ValueError("bad DER length")
-        length = int.from_bytes(data[2 : 2 + count], "big")
-        pos = 2 + count
-        if length < 0x80:
-            raise ValueError("non-minimal DER length")
-    if pos + length != len(data):
-        raise ValueError("DER length does not match the data")
-    return data[pos:].decode("utf-8")
-
-
-@dataclass(frozen=True)
-class CertificateFacts:
-    """Who a Fulcio certificate names."""
-
-    identity: str
-    issuer: str
-    claims: tuple[tuple[str, str], ...]
-    """Every Fulcio extension present, `(name, value)` sorted by name."""
-
-
-def certificate_facts(cert: x509.Certificate) -> CertificateFacts:
-    """The SAN, OIDC issuer and Fulcio claims of a (verified) signing certificate.
-
-    The issuer is extension .8 (DER UTF8String), or the deprecated .1 (raw string) on old
-    certificates; both are also listed as claims (`issuer`, `issuer_v1`). Extensions under
-    the Fulcio arc that `FULCIO_CLAIMS` does not name are listed by dotted OID.
-
-    Raises:
-        VerificationError: no SAN or more than one (Fulcio issues exactly one), or a Fulcio
-            extension that is not the string it must be.
-    """
-    from cryptography import x509
-
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound as e:
-        raise VerificationError("certificate has no subject alternative name") from e
-    names: list[str] = []
-    for general in san:
-        if isinstance(general, x509.RFC822Name | x509.UniformResourceIdentifier):
-            names.append(general.value)
-        elif isinstance(general, x509.OtherName) and general.type_id.dotted_string == (
-            _FULCIO_ARC + "7"
-        ):
-            try:
-                names.append(der_utf8_string(general.value))
-            except ValueError as e:
-                raise VerificationError("certificate's OtherName SAN is malformed") from e
-        else:
-            names.append(str(general.value))
-    if len(names) != 1:
-        raise VerificationError(
-            f"certificate has {len(names)} subject alternative names; Fulcio issues one"
-        )
-
-    claims: dict[str, str] = {}
-    for ext in cert.extensions:
-        dotted = ext.oid.dotted_string
-        if not dotted.startswith(_FULCIO_ARC):
-            continue
-        arc = dotted[len(_FULCIO_ARC) :]
-        if not arc.isdigit() or not isinstance(ext.value, x509.UnrecognizedExtension):
-            continue
-        number = int(arc)
-        name = FULCIO_CLAIMS.get(number, dotted)
-        raw = ext.value.value
-        try:
-            claims[name] = raw.decode("utf-8") if number in _RAW_CLAIMS else der_utf8_string(raw)
-        except ValueError as e:
-            raise VerificationError(f"certificate extension {dotted} is malformed") from e
-    issuer = claims.get("issuer") or claims.get("issuer_v1") or ""
-    return CertificateFacts(names[0], issuer, tuple(sorted(claims.items())))
