@@ -1453,7 +1453,7 @@ def test_allowed_licenses() -> None:
     ],
 )
 def test_licence_expressions(expression: str, allowed: bool | None) -> None:
-    from sbomsign.policy import _license_allowed
+    from sbomsign.policy.rules.licences import _license_allowed
 
     ids = frozenset({"mit", "apache-2.0", "gpl-2.0-only with classpath-exception-2.0"})
     assert _license_allowed(expression, ids) is allowed
@@ -1707,15 +1707,16 @@ def test_flag_policies_conform_to_the_schema(
     import jsonschema
 
     from sbomsign import policy as policy_mod
+    from sbomsign.policy import _load
 
     seen: list[Any] = []
-    real = policy_mod._from_document
+    real = _load._from_document
 
     def spy(doc: Any, text: bytes, source: str, *, flags: bool = False) -> Policy:
         seen.append(doc)
         return real(doc, text, source, flags=flags)
 
-    monkeypatch.setattr(policy_mod, "_from_document", spy)
+    monkeypatch.setattr(_load, "_from_document", spy)
     policy_mod.from_flags(**flags)
     (doc,) = seen
     jsonschema.validate(doc, policy_mod.schema())
