@@ -11,26 +11,31 @@ bytes are identical, because serial numbers and namespaces are uuid5 of the arti
 and of the options, and every list is sorted.
 
 sbomsign's own facts travel as properties named `sbomsign:*` (CycloneDX `properties`, SPDX
-package `comment` lines `name=value`); see `sbomsign._internal.writers` for the names.
+package `comment` lines `name=value`); see `sbomsign._internal.sbom.common` for the names.
 """
 
 from __future__ import annotations
 
 import enum
-import json
-import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sbomsign.errors import SbomError
 from sbomsign.models import Artifact, Inventory
 
-__all__ = ["SbomFormat", "detect", "merged_name", "ntia_problems", "read", "write"]
+__all__ = [
+    "SbomFormat",
+    "detect",
+    "merged_name",
+    "ntia_problems",
+    "read",
+    "resolve_timestamp",
+    "write",
+]
 
 
 class SbomFormat(enum.StrEnum):
-    """The document formats sbomsign writes and reads."""
+    """The document formats sbomsign writes and reads (each served by one codec)."""
 
     CYCLONEDX_JSON = "cyclonedx-json"
     CYCLONEDX_XML = "cyclonedx-xml"
@@ -40,20 +45,21 @@ class SbomFormat(enum.StrEnum):
     @property
     def suffix(self) -> str:
         """The file-name suffix of the format: `.cdx.json`, `.cdx.xml`, `.spdx.json`, `.spdx`."""
-        return _SUFFIXES[self]
+        from sbomsign._internal.sbom import codec_for
+
+        return codec_for(self.value).formats[self.value]
+
+    @property
+    def family(self) -> str:
+        """The format family (`cyclonedx`, `spdx`): documents of one family share a codec."""
+        from sbomsign._internal.sbom import codec_for
+
+        return codec_for(self.value).kind
 
     @property
     def is_cyclonedx(self) -> bool:
         """True for the two CycloneDX formats."""
-        return self in (SbomFormat.CYCLONEDX_JSON, SbomFormat.CYCLONEDX_XML)
-
-
-_SUFFIXES = {
-    SbomFormat.CYCLONEDX_JSON: ".cdx.json",
-    SbomFormat.CYCLONEDX_XML: ".cdx.xml",
-    SbomFormat.SPDX_JSON: ".spdx.json",
-    SbomFormat.SPDX_TV: ".spdx",
-}
+        return self.family == "cyclonedx"
 
 
 def _artifacts(subject: Inventory | Artifact | Sequence[Artifact]) -> list[Artifact]:
@@ -88,7 +94,8 @@ def write(
             `SOURCE_DATE_EPOCH`.
     """
     from sbomsign import __version__
-    from sbomsign._internal.writers import Options, make_subject, resolve_timestamp
+    from sbomsign._internal.sbom import codec_for
+    from sbomsign._internal.sbom.common import Options, make_subject
 
     try:
         fmt = SbomFormat(fmt)
@@ -104,24 +111,26 @@ def write(
         author=(author or "").strip(),
         spec_version=(spec_version or "").strip(),
     )
-    if fmt.is_cyclonedx:
-        from sbomsign._internal.writers import cyclonedx
+    return codec_for(fmt.value).write(subject, options, fmt.value)
 
-        return cyclonedx.write(subject, options, xml=fmt is SbomFormat.CYCLONEDX_XML)
-    from sbomsign._internal.writers import spdx
 
-    return spdx.write(subject, options, tag_value=fmt is SbomFormat.SPDX_TV)
+def resolve_timestamp(timestamp: datetime | None = None) -> datetime:
+    """The time an SBOM states: `timestamp`, else `SOURCE_DATE_EPOCH`, else now (UTC).
+
+    Raises:
+        SbomError: `SOURCE_DATE_EPOCH` is not a number of seconds.
+    """
+    from sbomsign._internal.sbom.common import resolve_timestamp as resolve
+
+    return resolve(timestamp)
 
 
 def merged_name(artifacts: Sequence[Artifact]) -> str:
     """The name a merged document gives the release: the artifacts' common file-name prefix
     (`demo-svc-linux` for `demo-svc-linux-amd64` + `demo-svc-linux-arm64`), else `artifacts`."""
-    from sbomsign._internal.writers import release_name
+    from sbomsign._internal.sbom.common import release_name
 
     return release_name(artifacts)
-
-
-_TAG_VALUE = re.compile(rb"^\s*SPDXVersion:\s*SPDX-", re.MULTILINE)
 
 
 def detect(data: bytes, name: str = "<sbom>") -> SbomFormat:
@@ -130,49 +139,9 @@ def detect(data: bytes, name: str = "<sbom>") -> SbomFormat:
     Raises:
         SbomError: the document is empty or in no format sbomsign reads.
     """
-    fmt, _ = _detect(data, name)
-    return fmt
+    from sbomsign._internal.sbom import detect as detect_format
 
-
-def _detect(data: bytes, name: str) -> tuple[SbomFormat, dict[str, Any] | None]:
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head:
-        raise SbomError(f"{name}: empty document")
-    if head[:1] == b"{":
-        try:
-            doc = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise SbomError(f"{name}: malformed JSON: {e}") from e
-        if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":
-            return SbomFormat.CYCLONEDX_JSON, doc
-        if isinstance(doc, dict) and "spdxVersion" in doc:
-            return SbomFormat.SPDX_JSON, doc
-        raise SbomError(f"{name}: JSON that is neither CycloneDX (bomFormat) nor SPDX "
-                        f"(spdxVersion)")
-    if head[:1] == b"<":
-        return SbomFormat.CYCLONEDX_XML, None
-    if _TAG_VALUE.search(head[:65536]):
-        return SbomFormat.SPDX_TV, None
-    raise SbomError(f"{name}: not a CycloneDX (JSON/XML) or SPDX (JSON/tag-value) document")
-
-
-def _load(data: bytes, name: str) -> tuple[SbomFormat, Any]:
-    return _parse(*_detect(data, name), data, name)
-
-
-def _parse(
-    fmt: SbomFormat, doc: dict[str, Any] | None, data: bytes, name: str
-) -> tuple[SbomFormat, Any]:
-    """The document as the SBOM libraries model it."""
-    if fmt.is_cyclonedx:
-        from sbomsign._internal.writers import cyclonedx
-
-        xml = fmt is SbomFormat.CYCLONEDX_XML
-        return fmt, cyclonedx.load(data if xml or doc is None else doc, name, xml=xml)
-    from sbomsign._internal.writers import spdx
-
-    tv = fmt is SbomFormat.SPDX_TV
-    return fmt, spdx.load(data if tv or doc is None else doc, name, tag_value=tv)
+    return SbomFormat(detect_format(data, name)[0])
 
 
 def read(data: bytes, name: str = "<sbom>", *, via_library: bool = False) -> Inventory:
@@ -183,51 +152,32 @@ def read(data: bytes, name: str = "<sbom>", *, via_library: bool = False) -> Inv
     properties where the document has them, and are empty otherwise (e.g. syft's output).
     XML is parsed without DTDs or entities.
 
-    JSON is read by sbomsign's own reader (`_internal.writers.fastjson`, no SBOM library),
-    which gives the same `Inventory` as cyclonedx-python-lib and spdx-tools without their
-    import cost and refuses what they refuse (and what the schemas forbid); a document using
-    something it does not model goes to the libraries. `via_library=True` always uses the
-    libraries (the reference the fast reader is tested against). XML and tag-value always use
-    the libraries.
+    JSON is read by each codec's own fast reader (no SBOM library), which gives the same
+    `Inventory` as cyclonedx-python-lib and spdx-tools without their import cost and refuses
+    what they refuse (and what the schemas forbid); a document using something it does not
+    model goes to the libraries. `via_library=True` always uses the libraries (the reference
+    the fast reader is tested against). XML and tag-value always use the libraries.
 
     Raises:
         SbomError: the document is malformed or in no supported format; the message is one
             line naming `name` and the problem.
     """
-    fmt, decoded = _detect(data, name)
+    from sbomsign._internal.sbom import Unsupported, codec_for
+    from sbomsign._internal.sbom import detect as detect_format
+
+    fmt, decoded = detect_format(data, name)
+    codec = codec_for(fmt)
     try:
         if decoded is not None and not via_library:
-            from sbomsign._internal.writers import fastjson
-
             try:
-                if fmt is SbomFormat.CYCLONEDX_JSON:
-                    return fastjson.read_cyclonedx(decoded, name)
-                return fastjson.read_spdx(decoded, name)
-            except fastjson.Unsupported:
+                return codec.read_json(decoded, name)
+            except Unsupported:
                 pass  # read below by the libraries, which model the whole format
-        fmt, doc = _parse(fmt, decoded, data, name)
-        if fmt.is_cyclonedx:
-            from sbomsign._internal.writers import cyclonedx
-
-            return cyclonedx.to_inventory(doc, name)
-        from sbomsign._internal.writers import spdx
-
-        return spdx.to_inventory(doc, name)
+        return codec.to_inventory(codec.load(data, decoded, name, fmt), name)
     except SbomError:
         raise
     except (AttributeError, TypeError, ValueError, KeyError) as e:
-        raise SbomError(f"{name}: cannot read the {fmt.value} document: {e}") from e
-
-
-def _has_timestamp(fmt: SbomFormat, data: bytes) -> bool:
-    if fmt is SbomFormat.CYCLONEDX_JSON:
-        meta = json.loads(data.decode("utf-8-sig")).get("metadata")
-        return isinstance(meta, dict) and bool(meta.get("timestamp"))
-    from sbomsign._internal.writers.xmlsafe import parse
-
-    root = parse(data, "")
-    ns = root.tag.partition("}")[0] + "}" if root.tag.startswith("{") else ""
-    return root.find(f"{ns}metadata/{ns}timestamp") is not None
+        raise SbomError(f"{name}: cannot read the {fmt} document: {e}") from e
 
 
 def ntia_problems(data: bytes, name: str = "<sbom>") -> list[str]:
@@ -248,11 +198,9 @@ def ntia_problems(data: bytes, name: str = "<sbom>") -> list[str]:
     Raises:
         SbomError: the document cannot be read.
     """
-    fmt, doc = _load(data, name)
-    if fmt.is_cyclonedx:
-        from sbomsign._internal.writers import cyclonedx
+    from sbomsign._internal.sbom import codec_for
+    from sbomsign._internal.sbom import detect as detect_format
 
-        return cyclonedx.ntia(doc, has_timestamp=_has_timestamp(fmt, data))
-    from sbomsign._internal.writers import spdx
-
-    return list(spdx.ntia(doc))
+    fmt, decoded = detect_format(data, name)
+    codec = codec_for(fmt)
+    return codec.ntia(codec.load(data, decoded, name, fmt), data, fmt)

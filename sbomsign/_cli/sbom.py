@@ -153,8 +153,7 @@ def _plan(args: argparse.Namespace, inventory: Inventory,
 def run(args: argparse.Namespace) -> int:
     """Scan, write the documents, and exit 2 when any file could not be inspected."""
     from sbomsign._cli.scan import exit_code, scan_for
-    from sbomsign._internal.writers import resolve_timestamp
-    from sbomsign.sbom import write
+    from sbomsign.sbom import resolve_timestamp, write
 
     formats: list[SbomFormat] = []
     for group in args.formats or [_formats(_default_formats())]:

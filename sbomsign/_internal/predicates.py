@@ -91,13 +91,14 @@ def _document_bytes(value: object) -> bytes | None:
 
 
 def _sbom_kind(document: bytes) -> str | None:
-    from sbomsign.sbom import detect
+    from sbomsign._internal.sbom import codec_for, detect
 
     try:
-        fmt = detect(document)
+        fmt, _ = detect(document, "<sbom>")
     except SbomError:
         return None
-    return CYCLONEDX if fmt.is_cyclonedx else SPDX
+    # The codec families are named as the predicate kinds (`cyclonedx`, `spdx`).
+    return codec_for(fmt).kind
 
 
 def _parse_json_text(value: str) -> Any:

@@ -20,7 +20,7 @@ from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from sbomsign import sbom
-from sbomsign._internal.writers import dependency_edges
+from sbomsign._internal.sbom.common import dependency_edges
 from sbomsign.errors import SbomError
 from sbomsign.models import Artifact, Component, ComponentKind, Inventory
 from sbomsign.sbom import SbomFormat
@@ -59,7 +59,7 @@ def validation_errors(data: bytes, fmt: SbomFormat, spec: str = "1.6") -> Any:
         return JsonStrictValidator(version).validate_str(data.decode())
     if fmt is SbomFormat.CYCLONEDX_XML:
         return XmlValidator(version).validate_str(data.decode())
-    from sbomsign._internal.writers import spdx
+    from sbomsign._internal.sbom.spdx2 import library as spdx
 
     document = spdx.load(data, "doc", tag_value=fmt is SbomFormat.SPDX_TV)
     return validate_full_spdx_document(document, "SPDX-2.3") or None

@@ -6,7 +6,7 @@ releases, syft's), for documents shuffled and hand-made to reach the libraries' 
 normalisation rules, the fast readers must give an equal `Inventory`; for a corpus of malformed
 documents both must refuse with a one-line `SbomError`.
 
-Both readers end in the same code (`_internal.writers.mapping`, records -> `Inventory`); the
+Both readers end in the same code (`_internal.sbom.mapping`, records -> `Inventory`); the
 library readers still parse and validate with the libraries and only copy what those hold into
 the records. So these tests compare what matters to differ: what each reader accepts, refuses,
 normalises and orders on the way to the records.
@@ -26,12 +26,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from sbomsign import sbom
-from sbomsign._internal.writers import fastjson
+from sbomsign._internal.sbom import Unsupported
+from sbomsign._internal.sbom.cyclonedx import fastjson as cdx_fast
+from sbomsign._internal.sbom.spdx2 import fastjson as spdx_fast
 from sbomsign.errors import SbomError
 from sbomsign.models import Artifact, Inventory
 from sbomsign.scan import scan_paths
@@ -86,8 +89,8 @@ def fast(data: bytes, name: str) -> Inventory:
     """The fast reader alone: a document it hands to the libraries fails the test."""
     doc = json.loads(data)
     if "bomFormat" in doc:
-        return fastjson.read_cyclonedx(doc, name)
-    return fastjson.read_spdx(doc, name)
+        return cdx_fast.read_cyclonedx(doc, name)
+    return spdx_fast.read_spdx(doc, name)
 
 
 def assert_same(data: bytes, name: str = "doc.json") -> Inventory:
@@ -500,7 +503,7 @@ UNSUPPORTED: dict[str, tuple[str, Mutation]] = {
 def test_what_only_the_libraries_read(case: str) -> None:
     kind, mutate = UNSUPPORTED[case]
     data = mutated(kind, mutate)
-    with pytest.raises(fastjson.Unsupported):
+    with pytest.raises(Unsupported):
         fast(data, case)
     assert sbom.read(data, case) == sbom.read(data, case, via_library=True)
 
@@ -508,7 +511,7 @@ def test_what_only_the_libraries_read(case: str) -> None:
 def test_occurrences_the_library_orders_by_chance() -> None:
     doc = cdx([comp("e", "e", evidence={"identity": [{"field": "name", "methods": [METHOD]}],
                                         "occurrences": [{"location": "b"}, {"location": "a"}]})])
-    with pytest.raises(fastjson.Unsupported, match="without a bom-ref"):
+    with pytest.raises(Unsupported, match="without a bom-ref"):
         fast(encode(doc), "doc")
     # NOTE: read by the library (whose order among the two is its own).
     assert {e.location or e.source for e in sbom.read(encode(doc)).artifacts[0]
@@ -709,7 +712,9 @@ def test_enums_are_the_libraries() -> None:
         RelationshipType,
     )
 
-    f = fastjson
+    # The enum tables of both readers (CycloneDX and SPDX), looked up by name.
+    f = SimpleNamespace(**{k: getattr(m, k) for m in (cdx_fast, spdx_fast) for k in dir(m)
+                           if k.startswith("_") and k[1:].isupper()})
     for table, enum in ((f._COMPONENT_TYPES, ComponentType), (f._SCOPES, ComponentScope),
                         (f._HASH_ALGS, HashAlgorithm), (f._TECHNIQUES, AnalysisTechnique),
                         (f._IDENTITY_FIELDS, IdentityField), (f._PHASES, LifecyclePhase),
@@ -736,7 +741,7 @@ def test_handled_members_are_the_libraries() -> None:
             out.add(custom or parts[0] + "".join(p.title() for p in parts[1:]))
         return out
 
-    f = fastjson
+    f = cdx_fast
     assert f._BOM_KEYS - {"$schema", "bomFormat", "specVersion", "compositions"} <= names(
         "bom.Bom")
     assert f._METADATA_KEYS <= names("bom.BomMetaData")
@@ -756,17 +761,17 @@ def test_license_keys_come_from_license_expressions_index() -> None:
     from license_expression import get_license_index, get_spdx_licensing
 
     keys = [e["spdx_license_key"] for e in get_license_index() if e.get("spdx_license_key")]
-    assert keys and all(fastjson._is_license_key(k) for k in keys)
+    assert keys and all(spdx_fast._is_license_key(k) for k in keys)
     lowered = {k.lower() for k in keys}
     others = [k.lower() for k in keys[:200]] + ["GPL-2.0", "GPL-2.0+", "Foo", "MIT+"]
-    assert not any(fastjson._is_license_key(k) for k in others if k not in keys)
+    assert not any(spdx_fast._is_license_key(k) for k in others if k not in keys)
     assert "mit" in lowered
     # Simple expressions of canonical keys come back unchanged from license-expression.
     licensing = get_spdx_licensing()
     rng = random.Random(7)
     for _ in range(300):
         text = rng.choice([" AND ", " OR "]).join(rng.sample(keys, rng.randint(1, 4)))
-        assert fastjson._license(text, "x") == str(licensing.parse(text)) == text
+        assert spdx_fast._license(text, "x") == str(licensing.parse(text)) == text
 
 
 def test_reads_json_without_the_sbom_libraries(tmp_path: Path) -> None:

@@ -15,27 +15,26 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
-from sbomsign._internal.writers import (
+from sbomsign._internal.sbom.common import (
     DEFAULT_CYCLONEDX_VERSION,
     P_MERGED,
     Options,
     Subject,
-    artifact_properties,
     artifact_purl,
     artifact_ref,
     artifact_version,
-    component_properties,
     composition_complete,
     dependency_edges,
     document_uuid,
     parse_actor,
 )
-from sbomsign._internal.writers.mapping import (
+from sbomsign._internal.sbom.mapping import (
     CdxBomRecord,
     CdxComponentRecord,
     cdx_evidence,
     cdx_inventory,
 )
+from sbomsign._internal.sbom.properties import artifact_properties, component_properties
 from sbomsign.errors import SbomError
 from sbomsign.models import (
     Artifact,
@@ -370,7 +369,7 @@ def load(data: bytes | dict[str, Any], name: str, *, xml: bool) -> Bom:
 
     try:
         if xml:
-            from sbomsign._internal.writers.xmlsafe import parse
+            from sbomsign._internal.sbom.xmlsafe import parse
 
             if not isinstance(data, bytes):
                 raise SbomError(f"{name}: CycloneDX XML must be given as bytes")
@@ -514,5 +513,3 @@ def _relationship_problems(bom: Bom, primaries: Sequence[CdxComponent]) -> list[
         if bom.components and str(c.bom_ref.value) not in linked:
             problems.append(f"component {c.name!r}: in no dependency relationship")
     return problems
-
-

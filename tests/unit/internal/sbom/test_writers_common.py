@@ -7,13 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sbom_samples as s
 
-from sbomsign._internal.writers import (
+from sbomsign._internal.sbom.common import (
     Edge,
-    artifact_properties,
     artifact_ref,
     artifact_version,
-    binaries_from_properties,
-    component_properties,
     composition_complete,
     dependency_edges,
     format_comment_properties,
@@ -23,6 +20,11 @@ from sbomsign._internal.writers import (
     release_name,
     resolve_timestamp,
     spdx_id,
+)
+from sbomsign._internal.sbom.properties import (
+    artifact_properties,
+    binaries_from_properties,
+    component_properties,
 )
 from sbomsign.errors import SbomError
 from sbomsign.models import ComponentKind

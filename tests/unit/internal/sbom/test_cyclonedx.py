@@ -13,8 +13,8 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from cyclonedx.validation.xml import XmlValidator
 
-from sbomsign._internal.writers import Options, artifact_ref, dependency_edges, make_subject
-from sbomsign._internal.writers import cyclonedx as cdx
+from sbomsign._internal.sbom.common import Options, artifact_ref, dependency_edges, make_subject
+from sbomsign._internal.sbom.cyclonedx import library as cdx
 from sbomsign.errors import SbomError
 from sbomsign.models import Artifact
 

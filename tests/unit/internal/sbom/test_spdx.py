@@ -10,7 +10,8 @@ import pytest
 import sbom_samples as s
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from sbomsign._internal.writers import Options, dependency_edges, make_subject, spdx
+from sbomsign._internal.sbom.common import Options, dependency_edges, make_subject
+from sbomsign._internal.sbom.spdx2 import library as spdx
 from sbomsign.errors import SbomError
 from sbomsign.models import Artifact
 

@@ -13,16 +13,14 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from sbomsign._internal.writers import (
+from sbomsign._internal.sbom.common import (
     SPDX_NAMESPACE_BASE,
     SPDX_VERSION,
     Options,
     Subject,
-    artifact_properties,
     artifact_purl,
     artifact_ref,
     artifact_version,
-    component_properties,
     dependency_edges,
     document_uuid,
     format_comment_properties,
@@ -30,13 +28,14 @@ from sbomsign._internal.writers import (
     parse_actor,
     spdx_id,
 )
-from sbomsign._internal.writers.mapping import (
+from sbomsign._internal.sbom.mapping import (
     Related,
     SpdxDocumentRecord,
     SpdxPackageRecord,
     spdx_described,
     spdx_inventory,
 )
+from sbomsign._internal.sbom.properties import artifact_properties, component_properties
 from sbomsign.errors import SbomError
 from sbomsign.models import Artifact, Component, ComponentKind, Digests, Inventory
 

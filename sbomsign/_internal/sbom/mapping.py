@@ -14,18 +14,16 @@ prints them. This module imports no SBOM library, so the fast readers stay free 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from sbomsign._internal.writers import (
-    P_FILE_SIZE,
-    P_MERGED,
+from sbomsign._internal.sbom.common import P_FILE_SIZE, P_MERGED, parse_comment_properties
+from sbomsign._internal.sbom.properties import (
     binaries_from_properties,
     component_from_facts,
     default_linking,
     guess_kind,
     owners_of,
-    parse_comment_properties,
     unique_components,
 )
 from sbomsign.models import (
@@ -182,29 +180,8 @@ def _cdx_digests(c: CdxComponentRecord) -> Digests:
                    sha1=found.get("SHA-1", "").lower())
 
 
-def cdx_inventory(bom: CdxBomRecord, name: str) -> Inventory:
-    """The inventory a CycloneDX document describes.
-
-    The described artifact is `metadata.component` (or, for a merged document, the artifacts
-    nested in it; for a document without one, an artifact named `name`); every other
-    component becomes a model `Component` of the artifact(s) it belongs to, with `depends_on`
-    from `dependencies`.
-    """
-    meta = bom.component
-    merged = meta is not None and any(k == P_MERGED and v == "true" for k, v in meta.properties)
-    art_comps: list[CdxComponentRecord] = list(meta.components) if merged and meta else (
-        [meta] if meta is not None else []
-    )
-    art_ids = {id(c) for c in art_comps} | ({id(meta)} if meta is not None else set())
-
-    # NOTE: bom-refs are optional; a component without one gets a key no reference can name.
-    keys: dict[int, str] = {}
-
-    def key(c: CdxComponentRecord) -> str:
-        if id(c) not in keys:
-            keys[id(c)] = c.bom_ref if c.bom_ref else f"\0anonymous-{len(keys)}"
-        return keys[id(c)]
-
+def _cdx_flat(bom: CdxBomRecord, art_ids: set[int]) -> list[CdxComponentRecord]:
+    """Every component of the document, nested ones too, in document order, but artifacts."""
     flat: list[CdxComponentRecord] = []
     stack = list(reversed(bom.components))
     while stack:
@@ -212,8 +189,15 @@ def cdx_inventory(bom: CdxBomRecord, name: str) -> Inventory:
         if id(c) not in art_ids:
             flat.append(c)
         stack.extend(reversed(c.components))
+    return flat
 
-    graph = bom.graph
+
+def _cdx_models(
+    flat: Sequence[CdxComponentRecord],
+    key: Callable[[CdxComponentRecord], str],
+    graph: Mapping[str, Sequence[str]],
+) -> tuple[dict[str, Component], dict[str, list[str]]]:
+    """The model component of each record, and the artifacts each one says it belongs to."""
     # Another producer's Go main module: syft names it in a property; otherwise it is the Go
     # module that depends on `stdlib`.
     main_modules = {v for c in flat for k, v in _props(c) if k == "syft:metadata:mainModule"}
@@ -239,7 +223,35 @@ def cdx_inventory(bom: CdxBomRecord, name: str) -> Inventory:
             evidence=c.evidence,
             default_linking=default_linking(kind),
         )
+    return models, owners
 
+
+def cdx_inventory(bom: CdxBomRecord, name: str) -> Inventory:
+    """The inventory a CycloneDX document describes.
+
+    The described artifact is `metadata.component` (or, for a merged document, the artifacts
+    nested in it; for a document without one, an artifact named `name`); every other
+    component becomes a model `Component` of the artifact(s) it belongs to, with `depends_on`
+    from `dependencies`.
+    """
+    meta = bom.component
+    merged = meta is not None and any(k == P_MERGED and v == "true" for k, v in meta.properties)
+    art_comps: list[CdxComponentRecord] = list(meta.components) if merged and meta else (
+        [meta] if meta is not None else []
+    )
+    art_ids = {id(c) for c in art_comps} | ({id(meta)} if meta is not None else set())
+
+    # NOTE: bom-refs are optional; a component without one gets a key no reference can name.
+    keys: dict[int, str] = {}
+
+    def key(c: CdxComponentRecord) -> str:
+        if id(c) not in keys:
+            keys[id(c)] = c.bom_ref if c.bom_ref else f"\0anonymous-{len(keys)}"
+        return keys[id(c)]
+
+    flat = _cdx_flat(bom, art_ids)
+    graph = bom.graph
+    models, owners = _cdx_models(flat, key, graph)
     def artifact(ac: CdxComponentRecord, members: Sequence[str]) -> Artifact:
         return _artifact(path=ac.name, name=ac.name, properties=_props(ac),
                          digests=_cdx_digests(ac), members=members, models=models, deps=graph)
@@ -317,34 +329,91 @@ def _ext(package: SpdxPackageRecord, category: str, types: Sequence[str]) -> str
     return ""
 
 
-def spdx_inventory(document: SpdxDocumentRecord) -> Inventory:
-    """The inventory an SPDX document describes: the DESCRIBES targets are the artifacts."""
-    described = spdx_described(document)
-    by_id = {p.spdx_id: p for p in document.packages}
+@dataclass
+class _SpdxGraph:
+    """What an SPDX document's relationships say, in the shape the mapping needs."""
+
+    graph: dict[str, list[str]] = field(default_factory=dict)
+    """Every containment or dependency edge, pointing from the dependent."""
+    deps: dict[str, list[str]] = field(default_factory=dict)
+    """Component-to-component dependencies only: the edges a model `Component` keeps."""
+    dynamic: set[str] = field(default_factory=set)
+    contains: set[str] = field(default_factory=set)
+
+
+_FORWARD = ("DEPENDS_ON", "STATIC_LINK", "DYNAMIC_LINK", "CONTAINS")
+_BACKWARD = ("DEPENDENCY_OF", "BUILD_DEPENDENCY_OF", "CONTAINED_BY")
+
+
+def _spdx_graph(
+    document: SpdxDocumentRecord, by_id: Mapping[str, SpdxPackageRecord], described: Sequence[str]
+) -> _SpdxGraph:
+    g = _SpdxGraph()
     edges = [(src, kind, "" if special else tgt)
              for src, kind, (special, tgt) in document.relationships]
-    graph: dict[str, list[str]] = {}
-    dynamic: set[str] = set()
-    contains: set[str] = set()
     for src, kind, tgt in edges:
-        if kind in ("DEPENDS_ON", "STATIC_LINK", "DYNAMIC_LINK", "CONTAINS"):
-            graph.setdefault(src, []).append(tgt)
-        elif kind in ("DEPENDENCY_OF", "BUILD_DEPENDENCY_OF", "CONTAINED_BY"):
-            graph.setdefault(tgt, []).append(src)
+        if kind in _FORWARD:
+            g.graph.setdefault(src, []).append(tgt)
+        elif kind in _BACKWARD:
+            g.graph.setdefault(tgt, []).append(src)
         if kind == "DYNAMIC_LINK":
-            dynamic.add(tgt)
+            g.dynamic.add(tgt)
         if kind == "CONTAINS" and tgt in described:
-            contains.add(src)
-    # Component-to-component dependencies only: the edges a model `Component` keeps.
-    deps: dict[str, list[str]] = {}
+            g.contains.add(src)
     for src, kind, tgt in edges:
         if kind == "DEPENDENCY_OF":
             src, tgt = tgt, src
         elif kind != "DEPENDS_ON":
             continue
         if src in by_id and tgt in by_id and src not in described and tgt not in described:
-            deps.setdefault(src, []).append(tgt)
+            g.deps.setdefault(src, []).append(tgt)
+    return g
 
+
+def _spdx_kind_and_linking(
+    sid: str, p: SpdxPackageRecord, purl: str, by_id: Mapping[str, SpdxPackageRecord],
+    g: _SpdxGraph,
+) -> tuple[ComponentKind, Linking]:
+    kind = guess_kind(purl, p.name)
+    if kind is ComponentKind.GO_MODULE and any(
+        by_id[t].name == "stdlib" for t in g.deps.get(sid, ()) if t in by_id
+    ):
+        kind = ComponentKind.GO_MAIN_MODULE
+    if not purl and sid in g.dynamic:
+        kind = ComponentKind.SHARED_LIBRARY
+    linking = default_linking(kind)
+    if sid in g.dynamic:
+        linking = Linking.DYNAMIC
+    elif sid in g.contains:
+        linking = Linking.NONE
+    return kind, linking
+
+
+def _spdx_component(
+    sid: str, p: SpdxPackageRecord, by_id: Mapping[str, SpdxPackageRecord], g: _SpdxGraph,
+    props: list[tuple[str, str]],
+) -> Component:
+    purl = _ext(p, "PACKAGE_MANAGER", ("purl",))
+    kind, linking = _spdx_kind_and_linking(sid, p, purl, by_id, g)
+    return component_from_facts(
+        kind=kind,
+        name=p.name,
+        version=p.version or "",
+        purl=purl,
+        cpe=_ext(p, "SECURITY", ("cpe23Type", "cpe22Type")),
+        supplier=p.supplier,
+        licenses=[p.license_declared] if p.license_declared else [],
+        properties=props,
+        evidence=(),
+        default_linking=linking,
+    )
+
+
+def spdx_inventory(document: SpdxDocumentRecord) -> Inventory:
+    """The inventory an SPDX document describes: the DESCRIBES targets are the artifacts."""
+    described = spdx_described(document)
+    by_id = {p.spdx_id: p for p in document.packages}
+    g = _spdx_graph(document, by_id, described)
     models: dict[str, Component] = {}
     owners: dict[str, list[str]] = {}
     for sid, p in by_id.items():
@@ -352,39 +421,15 @@ def spdx_inventory(document: SpdxDocumentRecord) -> Inventory:
             continue
         props = parse_comment_properties(p.comment or "")
         owners[sid] = owners_of(props)
-        purl = _ext(p, "PACKAGE_MANAGER", ("purl",))
-        kind = guess_kind(purl, p.name)
-        if kind is ComponentKind.GO_MODULE and any(
-            by_id[t].name == "stdlib" for t in deps.get(sid, ()) if t in by_id
-        ):
-            kind = ComponentKind.GO_MAIN_MODULE
-        if not purl and sid in dynamic:
-            kind = ComponentKind.SHARED_LIBRARY
-        linking = default_linking(kind)
-        if sid in dynamic:
-            linking = Linking.DYNAMIC
-        elif sid in contains:
-            linking = Linking.NONE
-        models[sid] = component_from_facts(
-            kind=kind,
-            name=p.name,
-            version=p.version or "",
-            purl=purl,
-            cpe=_ext(p, "SECURITY", ("cpe23Type", "cpe22Type")),
-            supplier=p.supplier,
-            licenses=[p.license_declared] if p.license_declared else [],
-            properties=props,
-            evidence=(),
-            default_linking=linking,
-        )
+        models[sid] = _spdx_component(sid, p, by_id, g, props)
     artifacts = []
     for aid in described:
         ap = by_id[aid]
-        members = _members(aid, _spdx_artifact_ref(ap), models, owners, graph, len(described))
+        members = _members(aid, _spdx_artifact_ref(ap), models, owners, g.graph, len(described))
         artifacts.append(_artifact(
             path=ap.file_name or ap.name, name=ap.name,
             properties=parse_comment_properties(ap.comment or ""), digests=_spdx_digests(ap),
-            members=members, models=models, deps=deps,
+            members=members, models=models, deps=g.deps,
         ))
     tool_version = ""
     for kind, creator in document.creators:

@@ -1,0 +1,66 @@
+"""CycloneDX 1.6 and 1.5, JSON and XML: the codec.
+
+`library` writes and reads through cyclonedx-python-lib; `fastjson` reads JSON without it.
+Both are imported when first used, so that detecting a format costs no library import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sbomsign.models import Inventory
+
+JSON = "cyclonedx-json"
+XML = "cyclonedx-xml"
+
+
+class _CycloneDX:
+    kind = "cyclonedx"
+    formats: Mapping[str, str] = {JSON: ".cdx.json", XML: ".cdx.xml"}
+
+    def sniff(self, head: bytes, doc: Any) -> str | None:
+        if doc is not None:
+            return JSON if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX" else None
+        return XML if head[:1] == b"<" else None
+
+    def write(self, subject: Any, options: Any, fmt: str) -> bytes:
+        from sbomsign._internal.sbom.cyclonedx import library
+
+        return library.write(subject, options, xml=fmt == XML)
+
+    def load(self, data: bytes, doc: Any, name: str, fmt: str) -> Any:
+        from sbomsign._internal.sbom.cyclonedx import library
+
+        xml = fmt == XML
+        return library.load(data if xml or doc is None else doc, name, xml=xml)
+
+    def read_json(self, doc: dict[str, Any], name: str) -> Inventory:
+        from sbomsign._internal.sbom.cyclonedx import fastjson
+
+        return fastjson.read_cyclonedx(doc, name)
+
+    def to_inventory(self, model: Any, name: str) -> Inventory:
+        from sbomsign._internal.sbom.cyclonedx import library
+
+        return library.to_inventory(model, name)
+
+    def ntia(self, model: Any, data: bytes, fmt: str) -> list[str]:
+        from sbomsign._internal.sbom.cyclonedx import library
+
+        return library.ntia(model, has_timestamp=_has_timestamp(fmt, data))
+
+
+def _has_timestamp(fmt: str, data: bytes) -> bool:
+    if fmt == JSON:
+        meta = json.loads(data.decode("utf-8-sig")).get("metadata")
+        return isinstance(meta, dict) and bool(meta.get("timestamp"))
+    from sbomsign._internal.sbom.xmlsafe import parse
+
+    root = parse(data, "")
+    ns = root.tag.partition("}")[0] + "}" if root.tag.startswith("{") else ""
+    return root.find(f"{ns}metadata/{ns}timestamp") is not None
+
+
+CODEC = _CycloneDX()
