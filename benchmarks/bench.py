@@ -61,7 +61,7 @@ import sys, time, mmap
 import lief
 from sbomsign._internal.binary import elf
 from sbomsign._internal.binary._common import FileView
-from sbomsign._internal import golang, notes, rust  # noqa: F401  (imports are not timed)
+from sbomsign._internal.binary import detectors  # noqa: F401  (imports are not timed)
 lief.logging.disable()
 best = 1e9
 for _ in range(5):

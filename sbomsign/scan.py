@@ -31,12 +31,12 @@ def scan_paths(
     progress: Callable[[int, int], None] | None = None,
 ) -> Inventory:
     """Scan files and directories; bad files become `Inventory.problems`, never exceptions."""
-    from sbomsign._internal import walk, worker
+    from sbomsign._internal import sources, worker
 
     problems: list[ScanProblem] = []
 
     def tasks() -> list[worker.Task]:
-        candidates, found_problems = walk.expand(paths)
+        candidates, found_problems = sources.expand(paths)
         problems.extend(found_problems)
         return [worker.Task(i, c.path, c.display) for i, c in enumerate(candidates)]
 

@@ -163,51 +163,71 @@ def _rpm_split(version: str) -> tuple[int, str, str | None]:
     return int(m["epoch"] or 0), m["version"], m["release"]
 
 
+def _skip_separators(text: str, pos: int) -> int:
+    # Separators (anything but letters, digits, `~` and `^`) only delimit segments.
+    while pos < len(text) and not (text[pos].isalnum() or text[pos] in "~^"):
+        pos += 1
+    return pos
+
+
+def _rpm_marks(ta: str, tb: str) -> int | None:
+    """The order `~` or `^` at the current position decides: -1/1; 0 to step over both;
+    None when neither is one."""
+    if ta == "~" or tb == "~":
+        # A tilde sorts before everything, the end of the string included (pre-releases).
+        if ta != tb:
+            return -1 if ta == "~" else 1
+        return 0
+    if ta == "^" or tb == "^":
+        # A caret sorts after the end of the string but before anything else (snapshots
+        # taken after a release).
+        if ta == tb:
+            return 0
+        if not ta:
+            return -1
+        if not tb:
+            return 1
+        return -1 if ta == "^" else 1
+    return None
+
+
+def _rpm_segment(va: str, vb: str) -> int:
+    """Compare two segments, each all letters or all digits."""
+    if va[0].isdigit() != vb[0].isdigit():
+        # A numeric segment is newer than an alphabetic one.
+        return 1 if va[0].isdigit() else -1
+    if va[0].isdigit():
+        va, vb = va.lstrip("0"), vb.lstrip("0")
+        if len(va) != len(vb):
+            return -1 if len(va) < len(vb) else 1
+    if va != vb:
+        return -1 if va < vb else 1
+    return 0
+
+
 def _rpm_part(a: str, b: str) -> int:
     """rpm's segment comparison of one version or release string."""
     if a == b:
         return 0
     i = j = 0
     while True:
-        # Separators (anything but letters, digits, `~` and `^`) only delimit segments.
-        while i < len(a) and not (a[i].isalnum() or a[i] in "~^"):
-            i += 1
-        while j < len(b) and not (b[j].isalnum() or b[j] in "~^"):
-            j += 1
+        i, j = _skip_separators(a, i), _skip_separators(b, j)
         ta, tb = a[i : i + 1], b[j : j + 1]
-        if ta == "~" or tb == "~":
-            # A tilde sorts before everything, the end of the string included (pre-releases).
-            if ta != tb:
-                return -1 if ta == "~" else 1
+        mark = _rpm_marks(ta, tb)
+        if mark == 0:
             i, j = i + 1, j + 1
             continue
-        if ta == "^" or tb == "^":
-            # A caret sorts after the end of the string but before anything else (snapshots
-            # taken after a release).
-            if ta == tb:
-                i, j = i + 1, j + 1
-                continue
-            if not ta:
-                return -1
-            if not tb:
-                return 1
-            return -1 if ta == "^" else 1
+        if mark is not None:
+            return mark
         if not ta or not tb:
             break
         sa = _RPM_SEGMENT.match(a, i)
         sb = _RPM_SEGMENT.match(b, j)
         if sa is None or sb is None:  # not reached: both start with a letter or a digit
             break
-        va, vb = sa.group(), sb.group()
-        if va[0].isdigit() != vb[0].isdigit():
-            # A numeric segment is newer than an alphabetic one.
-            return 1 if va[0].isdigit() else -1
-        if va[0].isdigit():
-            va, vb = va.lstrip("0"), vb.lstrip("0")
-            if len(va) != len(vb):
-                return -1 if len(va) < len(vb) else 1
-        if va != vb:
-            return -1 if va < vb else 1
+        result = _rpm_segment(sa.group(), sb.group())
+        if result:
+            return result
         i, j = sa.end(), sb.end()
     rest_a, rest_b = i < len(a), j < len(b)
     if rest_a == rest_b:

@@ -125,6 +125,77 @@ class _Worker:
         self.conn.close()
 
 
+def _outcome(
+    w: _Worker, task: Task, ready: Sequence[Any], timeout: float
+) -> tuple[Artifact | ScanProblem | None, bool]:
+    """What a busy worker has to say now, and whether it must be replaced (crash, timeout)."""
+    if w.conn in ready:
+        try:
+            _, finished = w.conn.recv()
+            return finished, False
+        except (EOFError, OSError):
+            return _crash_problem(task, w), True
+    if w.proc.sentinel in ready:
+        return _crash_problem(task, w), True
+    if time.monotonic() - w.started >= timeout:
+        return ScanProblem(task.display, f"inspection timed out after {timeout:g} s"), True
+    return None, False
+
+
+class _Pool:
+    """Workers handing out tasks in order and collecting results by task index."""
+
+    def __init__(
+        self, workers: list[_Worker], found: Sequence[Task], make: Callable[[], _Worker],
+        timeout: float, progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.workers = workers
+        self.pending = deque(found)
+        self.results: list[Artifact | ScanProblem | None] = [None] * len(found)
+        self.total = len(found)
+        self.done = 0
+        self.make = make
+        self.timeout = timeout
+        self.progress = progress
+
+    def run(self) -> None:
+        for w in self.workers:
+            if self.pending:
+                w.give(self.pending.popleft())
+        while self.done < self.total:
+            busy = [w for w in self.workers if w.task is not None]
+            waitables: list[Any] = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
+            deadline = min(w.started + self.timeout for w in busy)
+            ready = multiprocessing.connection.wait(
+                waitables, timeout=max(0.0, deadline - time.monotonic())
+            )
+            for i, w in enumerate(list(self.workers)):
+                if w.task is not None:
+                    self._collect(i, w, w.task, ready)
+
+    def _collect(self, i: int, w: _Worker, task: Task, ready: Sequence[Any]) -> None:
+        finished, replace = _outcome(w, task, ready, self.timeout)
+        if finished is None:
+            return
+        self.results[task.index] = finished
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+        w.task = None
+        if replace:
+            w.kill()
+            w = self.workers[i] = self.make()
+        if self.pending:
+            w.give(self.pending.popleft())
+
+    def close(self) -> None:
+        for w in self.workers:
+            if w.task is None:
+                w.stop()
+            else:
+                w.kill()
+
+
 def run_tasks(
     tasks: Sequence[Task] | Callable[[], Sequence[Task]],
     *,
@@ -156,61 +227,17 @@ def run_tasks(
     for w in workers[len(found) or 1 :]:
         w.stop()
     del workers[len(found) or 1 :]
-    results: list[Artifact | ScanProblem | None] = [None] * len(found)
-    pending = deque(found)
-    done = 0
     if not found:
         workers[0].stop()
         return []
+    pool = _Pool(
+        workers, found, lambda: _Worker(ctx, memory_limit, target), timeout, progress
+    )
     try:
-        for w in workers:
-            if pending:
-                w.give(pending.popleft())
-        while done < len(found):
-            busy = [w for w in workers if w.task is not None]
-            waitables: list[Any] = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
-            now = time.monotonic()
-            deadline = min(w.started + timeout for w in busy)
-            ready = multiprocessing.connection.wait(waitables, timeout=max(0.0, deadline - now))
-            for i, w in enumerate(list(workers)):
-                task = w.task
-                if task is None:
-                    continue
-                finished: Artifact | ScanProblem | None = None
-                replace = False
-                if w.conn in ready:
-                    try:
-                        _, finished = w.conn.recv()
-                    except (EOFError, OSError):
-                        replace = True
-                        finished = _crash_problem(task, w)
-                elif w.proc.sentinel in ready:
-                    replace = True
-                    finished = _crash_problem(task, w)
-                elif time.monotonic() - w.started >= timeout:
-                    replace = True
-                    finished = ScanProblem(
-                        task.display, f"inspection timed out after {timeout:g} s"
-                    )
-                if finished is None:
-                    continue
-                results[task.index] = finished
-                done += 1
-                if progress is not None:
-                    progress(done, len(found))
-                w.task = None
-                if replace:
-                    w.kill()
-                    w = workers[i] = _Worker(ctx, memory_limit, target)
-                if pending:
-                    w.give(pending.popleft())
+        pool.run()
     finally:
-        for w in workers:
-            if w.task is None:
-                w.stop()
-            else:
-                w.kill()
-    return [r for r in results if r is not None]
+        pool.close()
+    return [r for r in pool.results if r is not None]
 
 
 def _crash_problem(task: Task, worker: _Worker) -> ScanProblem:

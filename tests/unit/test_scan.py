@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sbomsign._internal.golang import format_go_version_m
+from sbomsign._internal.binary.detectors.golang.version import format_go_version_m
 from sbomsign.models import Artifact, ComponentKind
 from sbomsign.scan import scan_file, scan_paths
 from tests.conftest import BIN, load_fixtures

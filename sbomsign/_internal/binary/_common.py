@@ -8,16 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sbomsign.errors import Error, InspectionError
-from sbomsign.models import (
-    Component,
-    ComponentKind,
-    Evidence,
-    GoBuildInfo,
-    LinkedLibrary,
-    Linking,
-    RustAudit,
-)
+from sbomsign.errors import InspectionError
 
 #: Go's debug/buildinfo (up to Go 1.22) searches this much data from the start of a data
 #: segment when there is no build-info section.
@@ -74,94 +65,6 @@ class SegmentSpace:
                 data = self._view.read(m.offset + (vaddr - m.vaddr), size)
                 return data if len(data) == size else None
         return None
-
-
-@dataclass(frozen=True)
-class GoFindings:
-    """What the Go readers found in one image."""
-
-    info: GoBuildInfo | None
-    components: tuple[Component, ...]
-    warning: str = ""
-    error: str = ""
-
-
-def go_inventory(
-    view: FileView,
-    data: bytes,
-    data_offset: int | None,
-    location: str,
-    mappings: Sequence[Mapping],
-    whole_file: mmap.mmap | None,
-) -> GoFindings:
-    """Decode Go build info from the data start, falling back to the module-info sentinels.
-
-    `whole_file` is searched for the sentinels only when the header is absent or damaged.
-    """
-    from sbomsign._internal import golang
-
-    warning = error = ""
-    info: GoBuildInfo | None = None
-    try:
-        info = golang.find_buildinfo(data, data_offset, SegmentSpace(view, mappings))
-    except Error as e:
-        error = f"Go build info is damaged: {e.diagnostics()}"
-    if info is None and whole_file is not None:
-        try:
-            info = golang.recover_from_blob(whole_file)
-        except Error as e:
-            error = error or f"Go module info is damaged: {e.diagnostics()}"
-        if info is not None:
-            location = "go modinfo"
-            warning = (
-                "Go modules recovered from the module-info blob and the Go version from the "
-                "runtime version string, not from the build-info header (weaker evidence)"
-            )
-    if info is None:
-        return GoFindings(None, (), warning, error)
-    return GoFindings(info, golang.go_components(info, location), warning, error)
-
-
-def rust_inventory(data: bytes, offset: int | None) -> tuple[RustAudit, tuple[Component, ...]]:
-    """Decode a cargo-auditable `.dep-v0` section.
-
-    Raises:
-        InspectionError: the section is malformed, too large, or not a valid dependency tree.
-    """
-    from sbomsign._internal import rust
-
-    audit = rust.parse_dep_v0(data, offset)
-    return audit, rust.rust_components(audit)
-
-
-def library_components(libraries: Iterable[LinkedLibrary], location: str) -> tuple[Component, ...]:
-    """One component per linked library, recording how the binary names it."""
-    out: dict[str, Component] = {}
-    for lib in libraries:
-        linking = Linking.DLOPEN if lib.how == "FDO dlopen note" else Linking.DYNAMIC
-        props: list[tuple[str, str]] = []
-        if lib.priority:
-            props.append(("sbomsign:dlopen:priority", lib.priority))
-        if lib.feature:
-            props.append(("sbomsign:dlopen:feature", lib.feature))
-        comp = Component(
-            kind=ComponentKind.SHARED_LIBRARY,
-            name=lib.name,
-            linking=linking,
-            scope="optional" if linking is Linking.DLOPEN else "runtime",
-            found_by=lib.how,
-            properties=tuple(sorted(props)),
-            evidence=(
-                Evidence(
-                    technique="binary-analysis",
-                    confidence=1.0 if linking is Linking.DYNAMIC else 0.8,
-                    source=lib.how,
-                    location=location if linking is Linking.DYNAMIC else ".note.dlopen",
-                ),
-            ),
-        )
-        out.setdefault(comp.ref, comp)
-    return tuple(out.values())
 
 
 _STACK_CHK = re.compile(rb"\x00_{2,3}stack_chk_(?:fail|guard)\x00")

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import lief
 
-from sbomsign._internal import notes
+from sbomsign._internal.binary import detectors, notes
 from sbomsign._internal.binary._common import (
     GO_SEARCH_SIZE,
     GO_SECTION_MAX,
     FileView,
     Mapping,
-    go_inventory,
-    library_components,
-    rust_inventory,
     string_table_flags,
     text,
 )
+from sbomsign._internal.binary.facts import Facts, GoSearch, Region
 from sbomsign.errors import Error, InspectionError
-from sbomsign.models import Binary, Component, Hardening, Linkage, LinkedLibrary, PackageNote
+from sbomsign.models import (
+    Binary,
+    Component,
+    GoBuildInfo,
+    Hardening,
+    Linkage,
+    LinkedLibrary,
+    PackageNote,
+)
 
 _ARCH = {
     "X86_64": "x86_64",
@@ -57,6 +64,7 @@ _DF_BIND_NOW = 0x8
 _DF_1_NOW = 0x1
 _DF_1_PIE = 0x08000000
 _SHT_NOTE = 7
+_ABI_TAG_OS = {0: "linux", 1: "hurd", 2: "solaris", 3: "freebsd"}
 _PT_NOTE = 4
 
 
@@ -95,6 +103,143 @@ def _name(enum_value: Any) -> str:
     return str(enum_value).rsplit(".", 1)[-1]
 
 
+@dataclass
+class _Notes:
+    """What the ELF notes of an image say."""
+
+    build_id: str = ""
+    abi_os: str = ""
+    package_notes: list[PackageNote] = field(default_factory=list)
+    dlopen: list[LinkedLibrary] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _note_ranges(sections: list[Any], segments: list[Any]) -> list[tuple[str, int, int]]:
+    """SHT_NOTE sections, or PT_NOTE segments when the section headers are gone."""
+    return [
+        (text(s.name), s.offset, s.size) for s in sections if int(s.type.value) == _SHT_NOTE
+    ] or [
+        ("PT_NOTE", s.file_offset, s.physical_size)
+        for s in segments
+        if int(s.type.value) == _PT_NOTE
+    ]
+
+
+def _read_notes(
+    view: FileView, ranges: list[tuple[str, int, int]], endianness: str
+) -> _Notes:
+    found = _Notes()
+    for name, off, size in ranges:
+        data = view.read(off, size)
+        try:
+            for owner, ntype, desc, rel in notes.iter_elf_notes(data, endianness):
+                _note(found, owner, ntype, desc, name, off + rel, endianness)
+        except Error as e:
+            found.errors.append(f"{name}: {e.diagnostics()}")
+    return found
+
+
+def _note(
+    found: _Notes, owner: str, ntype: int, desc: bytes, name: str, offset: int, endianness: str
+) -> None:
+    if owner == "GNU" and ntype == _GNU_BUILD_ID:
+        found.build_id = desc.hex()
+    elif owner == "GNU" and ntype == _GNU_ABI_TAG and len(desc) >= 4:
+        order: Literal["big", "little"] = "big" if endianness == "big" else "little"
+        found.abi_os = _ABI_TAG_OS.get(int.from_bytes(desc[:4], order), "")
+    elif owner == notes.FDO_OWNER and ntype == notes.PACKAGE_NOTE_TYPE:
+        found.package_notes.append(notes.package_note(desc, name, offset))
+    elif owner == notes.FDO_OWNER and ntype == notes.DLOPEN_NOTE_TYPE:
+        found.dlopen.extend(notes.dlopen_libraries(desc))
+
+
+@dataclass
+class _Dynamic:
+    """The dynamic section: what is linked, where it is looked for, and the binding flags."""
+
+    needed: list[LinkedLibrary] = field(default_factory=list)
+    rpath: list[str] = field(default_factory=list)
+    runpath: list[str] = field(default_factory=list)
+    flags: int = 0
+    flags_1: int = 0
+
+
+def _read_dynamic(binary: Any) -> _Dynamic:
+    d = _Dynamic()
+    for entry in binary.dynamic_entries:
+        tag = _name(entry.tag)
+        if tag == "NEEDED":
+            d.needed.append(LinkedLibrary(name=text(entry.name), how="DT_NEEDED"))
+        elif tag == "RPATH":
+            d.rpath.extend(p for p in text(entry.rpath).split(":") if p)
+        elif tag == "RUNPATH":
+            d.runpath.extend(p for p in text(entry.runpath).split(":") if p)
+        elif tag == "FLAGS":
+            d.flags = int(entry.value)
+        elif tag == "FLAGS_1":
+            d.flags_1 = int(entry.value)
+        elif tag == "BIND_NOW":
+            d.flags |= _DF_BIND_NOW
+    return d
+
+
+def _file_kind(file_type: str, is_pie_exe: bool) -> str:
+    if file_type == "EXEC" or is_pie_exe:
+        return "executable"
+    return {"DYN": "shared-library", "REL": "relocatable"}.get(file_type, file_type.lower())
+
+
+def _go_search(by_name: dict[str, Any], segments: list[Any]) -> GoSearch:
+    """`.go.buildinfo`, else the first writable non-executable PT_LOAD (Go's own order)."""
+    section = by_name.get(".go.buildinfo")
+    if section is not None:
+        if not section.size:
+            # NOTE: an empty build-info section is a Go binary whose header was removed;
+            # nothing is searched for it.
+            return GoSearch(None, 0, scan_file=False)
+        return GoSearch(Region(".go.buildinfo", section.offset, section.size), GO_SECTION_MAX)
+    writable = next((s for s in segments if _name(s.type) == "LOAD" and _writable_data(s)), None)
+    if writable is None or not writable.physical_size:
+        return GoSearch(None, 0)
+    return GoSearch(
+        Region("PT_LOAD (rw)", writable.file_offset, writable.physical_size), GO_SEARCH_SIZE
+    )
+
+
+def _os_name(
+    abi_os: str, os_abi: str, go: GoBuildInfo | None, interpreter: str, needed: list[LinkedLibrary]
+) -> str:
+    os_name = abi_os or (os_abi if os_abi not in ("sysv", "") else "")
+    if not os_name and go is not None:
+        os_name = go.setting("GOOS") or ""
+    if not os_name and ("linux" in interpreter or "ld-musl" in interpreter):
+        os_name = "linux"
+    if not os_name and any(lib.name.startswith(("libc.so", "ld-linux")) for lib in needed):
+        os_name = "linux"
+    return os_name or "unknown"
+
+
+def _hardening(
+    binary: Any, view: FileView, by_name: dict[str, Any], segments: list[Any], dyn: _Dynamic,
+    pie: bool | None, go: GoBuildInfo | None,
+) -> Hardening:
+    relro = "none"
+    if "GNU_RELRO" in {_name(s.type) for s in segments}:
+        relro = "full" if (dyn.flags & _DF_BIND_NOW or dyn.flags_1 & _DF_1_NOW) else "partial"
+    tables = [(s.offset, s.size) for n in (".dynstr", ".strtab") if (s := by_name.get(n))]
+    stack, fortify = string_table_flags(view, tables)
+    return Hardening(
+        pie=pie,
+        nx=bool(binary.has_nx),
+        relro=relro,
+        # NOTE: Go code does not use the C stack protector or FORTIFY; only cgo parts could,
+        # so "absent" is reported only when the string tables were there to look at.
+        stack_protector=stack if (stack or tables) and go is None else (True if stack else None),
+        fortify=fortify if (fortify or tables) and go is None else (True if fortify else None),
+        stripped=".symtab" not in by_name,
+    )
+
+
 def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
     """Inspect one ELF file: the binary's facts and the components found in it.
 
@@ -110,177 +255,55 @@ def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
     endianness = "big" if big else "little"
     arch = _arch(_name(header.machine_type), bits, big)
     os_abi = _OS_ABI.get(_name(header.identity_os_abi), _name(header.identity_os_abi).lower())
-    warnings: list[str] = []
-    errors: list[str] = []
-
     sections = list(binary.sections)
     segments = list(binary.segments)
     by_name = {text(s.name): s for s in sections}
-    mappings = [
-        Mapping(vaddr=s.virtual_address, offset=s.file_offset, size=s.physical_size)
-        for s in segments
-        if _name(s.type) == "LOAD"
-    ]
-
-    # Notes: from SHT_NOTE sections, or PT_NOTE segments when section headers are gone.
-    note_ranges = [
-        (text(s.name), s.offset, s.size) for s in sections if int(s.type.value) == _SHT_NOTE
-    ] or [
-        ("PT_NOTE", s.file_offset, s.physical_size)
-        for s in segments
-        if int(s.type.value) == _PT_NOTE
-    ]
-    build_id = ""
-    abi_os = ""
-    package_notes: list[PackageNote] = []
-    dlopen: list[LinkedLibrary] = []
-    for name, off, size in note_ranges:
-        data = view.read(off, size)
-        try:
-            for owner, ntype, desc, rel in notes.iter_elf_notes(data, endianness):
-                if owner == "GNU" and ntype == _GNU_BUILD_ID:
-                    build_id = desc.hex()
-                elif owner == "GNU" and ntype == _GNU_ABI_TAG and len(desc) >= 4:
-                    abi_os = {0: "linux", 1: "hurd", 2: "solaris", 3: "freebsd"}.get(
-                        int.from_bytes(desc[:4], "big" if big else "little"), ""
-                    )
-                elif owner == notes.FDO_OWNER and ntype == notes.PACKAGE_NOTE_TYPE:
-                    package_notes.append(notes.package_note(desc, name, off + rel))
-                elif owner == notes.FDO_OWNER and ntype == notes.DLOPEN_NOTE_TYPE:
-                    dlopen.extend(notes.dlopen_libraries(desc))
-        except Error as e:
-            errors.append(f"{name}: {e.diagnostics()}")
-
-    # Linkage.
+    found = _read_notes(view, _note_ranges(sections, segments), endianness)
     interpreter = text(binary.interpreter) if binary.has_interpreter else ""
-    needed: list[LinkedLibrary] = []
-    rpath: list[str] = []
-    runpath: list[str] = []
-    flags = flags_1 = 0
-    for entry in binary.dynamic_entries:
-        tag = _name(entry.tag)
-        if tag == "NEEDED":
-            needed.append(LinkedLibrary(name=text(entry.name), how="DT_NEEDED"))  # type: ignore[attr-defined]
-        elif tag == "RPATH":
-            rpath.extend(p for p in text(entry.rpath).split(":") if p)  # type: ignore[attr-defined]
-        elif tag == "RUNPATH":
-            runpath.extend(p for p in text(entry.runpath).split(":") if p)  # type: ignore[attr-defined]
-        elif tag == "FLAGS":
-            flags = int(entry.value)
-        elif tag == "FLAGS_1":
-            flags_1 = int(entry.value)
-        elif tag == "BIND_NOW":
-            flags |= _DF_BIND_NOW
-    libraries = tuple(needed + dlopen)
-    static = not interpreter and not needed
-
-    # Hardening.
+    dyn = _read_dynamic(binary)
+    libraries = tuple(dyn.needed + found.dlopen)
+    facts = Facts(
+        view=view,
+        arch=arch,
+        mappings=tuple(
+            Mapping(vaddr=s.virtual_address, offset=s.file_offset, size=s.physical_size)
+            for s in segments
+            if _name(s.type) == "LOAD"
+        ),
+        sections={name: Region(name, s.offset, s.size) for name, s in by_name.items()},
+        go=_go_search(by_name, segments),
+        package_notes=tuple(found.package_notes),
+        libraries=libraries,
+        library_location=".dynamic",
+    )
+    detected = detectors.run(facts)
     file_type = _name(header.file_type)
-    is_pie_exe = file_type == "DYN" and (bool(flags_1 & _DF_1_PIE) or bool(interpreter))
-    if file_type == "EXEC" or is_pie_exe:
-        kind = "executable"
-    elif file_type == "DYN":
-        kind = "shared-library"
-    elif file_type == "REL":
-        kind = "relocatable"
-    else:
-        kind = file_type.lower()
-    seg_types = {_name(s.type) for s in segments}
-    relro = "none"
-    if "GNU_RELRO" in seg_types:
-        relro = "full" if (flags & _DF_BIND_NOW or flags_1 & _DF_1_NOW) else "partial"
-    tables = [(s.offset, s.size) for n in (".dynstr", ".strtab") if (s := by_name.get(n))]
-
-    # Go build info: `.go.buildinfo`, else the first writable non-executable PT_LOAD.
-    go_section = by_name.get(".go.buildinfo")
-    if go_section is not None:
-        go_off, go_size, go_loc = go_section.offset, go_section.size, ".go.buildinfo"
-    else:
-        writable = next(
-            (s for s in segments if _name(s.type) == "LOAD" and _writable_data(s)), None
-        )
-        go_off, go_size, go_loc = (
-            (writable.file_offset, writable.physical_size, "PT_LOAD (rw)")
-            if writable is not None
-            else (0, 0, "")
-        )
-    go = go_inventory(
-        view,
-        view.read(go_off, min(go_size, GO_SECTION_MAX if go_section else GO_SEARCH_SIZE))
-        if go_size
-        else b"",
-        go_off if go_size else None,
-        go_loc,
-        mappings,
-        view.mm if go_section is None or go_size else None,
-    )
-    if go.warning:
-        warnings.append(go.warning)
-    if go.error:
-        errors.append(go.error)
-
-    stack, fortify = string_table_flags(view, tables)
-    stripped = ".symtab" not in by_name
-    hardening = Hardening(
-        pie=is_pie_exe if kind == "executable" else None,
-        nx=bool(binary.has_nx),
-        relro=relro,
-        # NOTE: Go code does not use the C stack protector or FORTIFY; only cgo parts could,
-        # so "absent" is reported only when the string tables were there to look at.
-        stack_protector=stack
-        if (stack or tables) and go.info is None
-        else (True if stack else None),
-        fortify=fortify if (fortify or tables) and go.info is None else (True if fortify else None),
-        stripped=stripped,
-    )
-
-    # Rust (cargo-auditable).
-    rust = None
-    rust_components: tuple[Component, ...] = ()
-    dep = by_name.get(".dep-v0")
-    if dep is not None:
-        try:
-            rust, rust_components = rust_inventory(view.read(dep.offset, dep.size), dep.offset)
-        except Error as e:
-            errors.append(f".dep-v0: {e.diagnostics()}")
-
-    os_name = abi_os or (os_abi if os_abi not in ("sysv", "") else "")
-    if not os_name and go.info is not None:
-        os_name = go.info.setting("GOOS") or ""
-    if not os_name and ("linux" in interpreter or "ld-musl" in interpreter):
-        os_name = "linux"
-    if not os_name and any(lib.name.startswith(("libc.so", "ld-linux")) for lib in needed):
-        os_name = "linux"
-
-    components = (
-        go.components
-        + rust_components
-        + notes.package_components(tuple(package_notes), arch)
-        + library_components(libraries, ".dynamic")
-    )
+    is_pie_exe = file_type == "DYN" and (bool(dyn.flags_1 & _DF_1_PIE) or bool(interpreter))
+    kind = _file_kind(file_type, is_pie_exe)
+    pie = is_pie_exe if kind == "executable" else None
     return Binary(
         format="elf",
         arch=arch,
         bits=bits,
         endianness=endianness,
-        os=os_name or "unknown",
+        os=_os_name(found.abi_os, os_abi, detected.go, interpreter, dyn.needed),
         os_abi=os_abi,
         file_type=kind,
-        build_id=build_id,
+        build_id=found.build_id,
         linkage=Linkage(
-            static=static,
+            static=not interpreter and not dyn.needed,
             interpreter=interpreter,
             libraries=libraries,
-            rpath=tuple(rpath),
-            runpath=tuple(runpath),
+            rpath=tuple(dyn.rpath),
+            runpath=tuple(dyn.runpath),
         ),
-        hardening=hardening,
-        go=go.info,
-        rust=rust,
-        package_notes=tuple(package_notes),
-        warnings=tuple(warnings),
-        errors=tuple(errors),
-    ), components
+        hardening=_hardening(binary, view, by_name, segments, dyn, pie, detected.go),
+        go=detected.go,
+        rust=detected.rust,
+        package_notes=tuple(found.package_notes),
+        warnings=detected.warnings,
+        errors=tuple(found.errors) + detected.errors,
+    ), detected.components
 
 
 def _writable_data(segment: Any) -> bool:

@@ -6,16 +6,10 @@ from typing import Any
 
 import lief
 
-from sbomsign._internal.binary._common import (
-    GO_SEARCH_SIZE,
-    GO_SECTION_MAX,
-    FileView,
-    Mapping,
-    go_inventory,
-    library_components,
-    rust_inventory,
-)
-from sbomsign.errors import Error, InspectionError
+from sbomsign._internal.binary import detectors
+from sbomsign._internal.binary._common import GO_SEARCH_SIZE, GO_SECTION_MAX, FileView, Mapping
+from sbomsign._internal.binary.facts import Facts, GoSearch, Region
+from sbomsign.errors import InspectionError
 from sbomsign.models import Binary, Component, Hardening, Linkage, LinkedLibrary
 
 _ARCH = {
@@ -66,8 +60,6 @@ def _slice(binary: Any, file_view: FileView) -> tuple[Binary, tuple[Component, .
     header = binary.header
     arch = _ARCH.get(_name(header.cpu_type), _name(header.cpu_type).lower())
     bits = 64 if "64" in _name(header.magic) else 32
-    warnings: list[str] = []
-    errors: list[str] = []
     flags = {_name(f) for f in header.flags_list}
 
     libraries: list[LinkedLibrary] = []
@@ -80,44 +72,19 @@ def _slice(binary: Any, file_view: FileView) -> tuple[Binary, tuple[Component, .
 
     sections = list(binary.sections)
     segments = list(binary.segments)
-    mappings = [
-        Mapping(vaddr=s.virtual_address, offset=s.file_offset, size=s.file_size) for s in segments
-    ]
-    go_section = next((s for s in sections if s.name == "__go_buildinfo"), None)
-    go_data, go_off, go_loc = b"", None, ""
-    if go_section is not None:
-        go_off, go_loc = int(go_section.offset), "__DATA,__go_buildinfo"
-        go_data = view.read(go_off, min(int(go_section.size), GO_SECTION_MAX))
-    else:
-        seg = next(
-            (
-                s
-                for s in segments
-                if s.virtual_address
-                and s.file_size
-                and s.init_protection == _RW
-                and s.max_protection == _RW
-            ),
-            None,
-        )
-        if seg is not None:
-            go_off, go_loc = int(seg.file_offset), seg.name
-            go_data = view.read(go_off, min(int(seg.file_size), GO_SEARCH_SIZE))
-    go = go_inventory(view, go_data, go_off, go_loc, mappings, file_view.mm)
-    if go.warning:
-        warnings.append(go.warning)
-    if go.error:
-        errors.append(go.error)
-
-    rust = None
-    rust_components: tuple[Component, ...] = ()
-    dep = next((s for s in sections if s.name == ".dep-v0"), None)
-    if dep is not None:
-        try:
-            rust, rust_components = rust_inventory(view.read(dep.offset, dep.size), dep.offset)
-        except Error as e:
-            errors.append(f".dep-v0: {e.diagnostics()}")
-
+    facts = Facts(
+        view=view,
+        arch=arch,
+        mappings=tuple(
+            Mapping(vaddr=s.virtual_address, offset=s.file_offset, size=s.file_size)
+            for s in segments
+        ),
+        sections=_first_by_name(sections),
+        go=_go_search(sections, segments),
+        libraries=tuple(libraries),
+        library_location="load commands",
+    )
+    detected = detectors.run(facts)
     nsyms = binary.symbol_command.numberof_symbols if binary.has_symbol_command else 0
     hardening = Hardening(
         pie="PIE" in flags,
@@ -128,7 +95,6 @@ def _slice(binary: Any, file_view: FileView) -> tuple[Binary, tuple[Component, .
     platform = ""
     if binary.has_build_version:
         platform = _name(binary.build_version.platform).lower()
-    components = go.components + rust_components + library_components(libraries, "load commands")
     return Binary(
         format="macho",
         arch=arch,
@@ -147,9 +113,38 @@ def _slice(binary: Any, file_view: FileView) -> tuple[Binary, tuple[Component, .
             rpath=rpaths,
         ),
         hardening=hardening,
-        go=go.info,
-        rust=rust,
+        go=detected.go,
+        rust=detected.rust,
         slice_offset=base,
-        warnings=tuple(warnings),
-        errors=tuple(errors),
-    ), components
+        warnings=detected.warnings,
+        errors=detected.errors,
+    ), detected.components
+
+
+def _first_by_name(sections: list[Any]) -> dict[str, Region]:
+    found: dict[str, Region] = {}
+    for s in sections:
+        found.setdefault(s.name, Region(s.name, int(s.offset), int(s.size)))
+    return found
+
+
+def _go_search(sections: list[Any], segments: list[Any]) -> GoSearch:
+    """`__go_buildinfo`, else the first read-write data segment (Go's own order)."""
+    section = next((s for s in sections if s.name == "__go_buildinfo"), None)
+    if section is not None:
+        region = Region("__DATA,__go_buildinfo", int(section.offset), int(section.size))
+        return GoSearch(region, GO_SECTION_MAX)
+    seg = next(
+        (
+            s
+            for s in segments
+            if s.virtual_address
+            and s.file_size
+            and s.init_protection == _RW
+            and s.max_protection == _RW
+        ),
+        None,
+    )
+    if seg is None:
+        return GoSearch()
+    return GoSearch(Region(seg.name, int(seg.file_offset), int(seg.file_size)), GO_SEARCH_SIZE)

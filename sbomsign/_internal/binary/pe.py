@@ -6,16 +6,9 @@ from typing import Any
 
 import lief
 
-from sbomsign._internal import notes
-from sbomsign._internal.binary._common import (
-    GO_SEARCH_SIZE,
-    FileView,
-    Mapping,
-    go_inventory,
-    library_components,
-    rust_inventory,
-    text,
-)
+from sbomsign._internal.binary import detectors, notes
+from sbomsign._internal.binary._common import GO_SEARCH_SIZE, FileView, Mapping, text
+from sbomsign._internal.binary.facts import Facts, GoSearch, Region
 from sbomsign.errors import Error, InspectionError
 from sbomsign.models import Binary, Component, Hardening, Linkage, LinkedLibrary, PackageNote
 
@@ -75,8 +68,6 @@ def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
     machine = _name(header.machine)
     arch = _ARCH.get(machine, machine.lower())
     bits = 64 if _name(opt.magic) == "PE32_PLUS" else 32
-    warnings: list[str] = []
-    errors: list[str] = []
     sections = list(binary.sections)
     imagebase = int(opt.imagebase)
 
@@ -114,60 +105,21 @@ def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
         and not any(n.startswith("/") or n.startswith(".debug") for n in names),
     )
 
-    package_notes: list[PackageNote] = []
-    for s in sections:
-        if s.name != ".pkgnote":
-            continue
-        raw = view.read(s.offset, min(int(s.size), int(s.virtual_size) or int(s.size)))
-        pos = 0
-        for chunk in raw.split(b"\0"):
-            if chunk.strip():
-                try:
-                    package_notes.append(notes.package_note(chunk, ".pkgnote", s.offset + pos))
-                except Error as e:
-                    errors.append(f".pkgnote: {e.diagnostics()}")
-            pos += len(chunk) + 1
-
-    mappings = [
-        Mapping(
-            vaddr=imagebase + s.virtual_address,
-            offset=s.offset,
-            size=min(int(s.size), int(s.virtual_size) or int(s.size)),
-        )
-        for s in sections
-    ]
-    data_section = next(
-        (s for s in sections if int(s.characteristics) & ~_ALIGN_32BYTES == _GO_DATA_FLAGS),
-        None,
+    package_notes, errors = _package_notes(view, sections)
+    facts = Facts(
+        view=view,
+        arch=arch,
+        mappings=tuple(
+            Mapping(vaddr=imagebase + s.virtual_address, offset=s.offset, size=_file_size(s))
+            for s in sections
+        ),
+        sections=_first_by_name(sections),
+        go=_go_search(sections),
+        package_notes=tuple(package_notes),
+        libraries=tuple(libraries),
+        library_location=".idata",
     )
-    go_data, go_off = b"", None
-    if data_section is not None:
-        go_off = int(data_section.offset)
-        go_data = view.read(go_off, min(int(data_section.size), GO_SEARCH_SIZE))
-    go = go_inventory(
-        view, go_data, go_off, text(data_section.name) if data_section else "", mappings, view.mm
-    )
-    if go.warning:
-        warnings.append(go.warning)
-    if go.error:
-        errors.append(go.error)
-
-    rust = None
-    rust_components: tuple[Component, ...] = ()
-    dep = next((s for s in sections if s.name == ".dep-v0"), None)
-    if dep is not None:
-        try:
-            size = min(int(dep.size), int(dep.virtual_size) or int(dep.size))
-            rust, rust_components = rust_inventory(view.read(dep.offset, size), dep.offset)
-        except Error as e:
-            errors.append(f".dep-v0: {e.diagnostics()}")
-
-    components = (
-        go.components
-        + rust_components
-        + notes.package_components(tuple(package_notes), arch)
-        + library_components(libraries, ".idata")
-    )
+    detected = detectors.run(facts)
     return Binary(
         format="pe",
         arch=arch,
@@ -179,9 +131,51 @@ def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
         pe_timestamp=int(header.time_date_stamps),
         linkage=Linkage(static=not libraries, libraries=tuple(libraries)),
         hardening=hardening,
-        go=go.info,
-        rust=rust,
+        go=detected.go,
+        rust=detected.rust,
         package_notes=tuple(package_notes),
-        warnings=tuple(warnings),
-        errors=tuple(errors),
-    ), components
+        warnings=detected.warnings,
+        errors=tuple(errors) + detected.errors,
+    ), detected.components
+
+
+def _file_size(section: Any) -> int:
+    """The bytes of a section that are in the file (the raw size may be padded)."""
+    return min(int(section.size), int(section.virtual_size) or int(section.size))
+
+
+def _first_by_name(sections: list[Any]) -> dict[str, Region]:
+    found: dict[str, Region] = {}
+    for s in sections:
+        found.setdefault(text(s.name), Region(text(s.name), int(s.offset), _file_size(s)))
+    return found
+
+
+def _package_notes(view: FileView, sections: list[Any]) -> tuple[list[PackageNote], list[str]]:
+    """The `.pkgnote` sections: NUL-separated JSON package notes."""
+    found: list[PackageNote] = []
+    errors: list[str] = []
+    for s in sections:
+        if s.name != ".pkgnote":
+            continue
+        raw = view.read(s.offset, _file_size(s))
+        pos = 0
+        for chunk in raw.split(b"\0"):
+            if chunk.strip():
+                try:
+                    found.append(notes.package_note(chunk, ".pkgnote", s.offset + pos))
+                except Error as e:
+                    errors.append(f".pkgnote: {e.diagnostics()}")
+            pos += len(chunk) + 1
+    return found, errors
+
+
+def _go_search(sections: list[Any]) -> GoSearch:
+    """Go's linker puts the build info at the start of the data section."""
+    data = next(
+        (s for s in sections if int(s.characteristics) & ~_ALIGN_32BYTES == _GO_DATA_FLAGS),
+        None,
+    )
+    if data is None:
+        return GoSearch()
+    return GoSearch(Region(text(data.name), int(data.offset), int(data.size)), GO_SEARCH_SIZE)

@@ -20,18 +20,18 @@ from typing import Literal
 
 import pytest
 
-from sbomsign._internal.golang import (
+from sbomsign._internal.binary.detectors.golang.buildinfo import (
     BUILDINFO_MAGIC,
     INFO_END,
     INFO_START,
-    derive_main_version,
     find_buildinfo,
+)
+from sbomsign._internal.binary.detectors.golang.components import go_components
+from sbomsign._internal.binary.detectors.golang.modinfo import go_quote, go_unquote, parse_modinfo
+from sbomsign._internal.binary.detectors.golang.recover import recover_from_blob
+from sbomsign._internal.binary.detectors.golang.version import (
+    derive_main_version,
     format_go_version_m,
-    go_components,
-    go_quote,
-    go_unquote,
-    parse_modinfo,
-    recover_from_blob,
     split_go_flags,
 )
 from sbomsign.errors import InspectionError

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from sbomsign._internal.notes import (
+from sbomsign._internal.binary.detectors.package_notes import package_components, package_purl
+from sbomsign._internal.binary.notes import (
     DLOPEN_NOTE_TYPE,
     FDO_OWNER,
     PACKAGE_NOTE_TYPE,
     dlopen_libraries,
     iter_elf_notes,
-    package_components,
     package_note,
-    package_purl,
 )
 from sbomsign.errors import InspectionError
 from sbomsign.models import ComponentKind, LinkedLibrary, Linking, PackageNote

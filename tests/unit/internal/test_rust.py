@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sbomsign._internal.rust import MAX_DECOMPRESSED, parse_dep_v0, rust_components
+from sbomsign._internal.binary.detectors.rust import MAX_DECOMPRESSED, parse_dep_v0, rust_components
 from sbomsign.errors import InspectionError
 from sbomsign.models import ComponentKind, Linking
 

@@ -1,24 +1,16 @@
-"""Expand the paths given on the command line into candidate binaries."""
+"""Files and directories on disk: the source every name falls back to."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
+from sbomsign._internal.sources import Candidate
 from sbomsign.models import ScanProblem
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A file to inspect: its real path and the path shown to the user."""
-
-    path: str
-    display: str
-
-
-def expand(paths: Iterable[str]) -> tuple[list[Candidate], list[ScanProblem]]:
+class _Paths:
     """Files as given, and directories walked recursively.
 
     Files named explicitly are always inspected (a non-binary is then reported). Inside a
@@ -26,10 +18,13 @@ def expand(paths: Iterable[str]) -> tuple[list[Candidate], list[ScanProblem]]:
     directories are not entered, and a symlinked file is taken only when it resolves inside the
     tree and was not already seen. Unreadable entries become problems; the walk goes on.
     """
-    candidates: list[Candidate] = []
-    problems: list[ScanProblem] = []
-    seen: set[str] = set()
-    for given in paths:
+
+    def claims(self, given: str) -> bool:
+        return True
+
+    def expand(self, given: str, seen: set[str]) -> tuple[list[Candidate], list[ScanProblem]]:
+        candidates: list[Candidate] = []
+        problems: list[ScanProblem] = []
         p = Path(given)
         try:
             if p.is_dir():
@@ -37,20 +32,24 @@ def expand(paths: Iterable[str]) -> tuple[list[Candidate], list[ScanProblem]]:
                     if problem is not None:
                         problems.append(problem)
                     elif cand is not None:
-                        real = os.path.realpath(cand.path)
-                        if real not in seen:
-                            seen.add(real)
-                            candidates.append(cand)
+                        _take(cand, seen, candidates)
             elif p.exists():
-                real = os.path.realpath(given)
-                if real not in seen:
-                    seen.add(real)
-                    candidates.append(Candidate(given, given))
+                _take(Candidate(given, given), seen, candidates)
             else:
                 problems.append(ScanProblem(given, "no such file or directory"))
         except OSError as e:
             problems.append(ScanProblem(given, f"cannot read: {e.strerror or e}"))
-    return candidates, problems
+        return candidates, problems
+
+
+def _take(cand: Candidate, seen: set[str], candidates: list[Candidate]) -> None:
+    real = os.path.realpath(cand.path)
+    if real not in seen:
+        seen.add(real)
+        candidates.append(cand)
+
+
+SOURCE = _Paths()
 
 
 def _walk(root: Path) -> Iterator[tuple[Candidate | None, ScanProblem | None]]:

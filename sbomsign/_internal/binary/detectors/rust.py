@@ -12,8 +12,9 @@ import json
 import zlib
 from typing import NoReturn
 
+from sbomsign._internal.binary.facts import Detection, Facts
 from sbomsign._internal.purl import purl
-from sbomsign.errors import InspectionError
+from sbomsign.errors import Error, InspectionError
 from sbomsign.models import Component, ComponentKind, Evidence, Linking, RustAudit, RustCrate
 
 #: Largest decompressed size accepted. `PARSING.md` calls 8 MiB "more than enough"; real data
@@ -203,3 +204,15 @@ def rust_components(audit: RustAudit, location: str = ".dep-v0") -> tuple[Compon
             )
         )
     return tuple(out)
+
+
+def detect(facts: Facts) -> Detection:
+    """The crates of a cargo-auditable `.dep-v0` section, when the image has one."""
+    dep = facts.sections.get(".dep-v0")
+    if dep is None:
+        return Detection()
+    try:
+        audit = parse_dep_v0(facts.view.read(dep.offset, dep.size), dep.offset)
+    except Error as e:
+        return Detection(errors=(f".dep-v0: {e.diagnostics()}",))
+    return Detection(components=rust_components(audit), rust=audit)

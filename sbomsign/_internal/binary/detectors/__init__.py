@@ -1,0 +1,35 @@
+"""Language and package detectors, registered once and run over any format's `Facts`.
+
+Each detector is a module with a `detect(facts) -> Detection` function; `DETECTORS` lists
+them in the order their components are reported. A new language or package ecosystem is one
+module here and one line in `DETECTORS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sbomsign._internal.binary.detectors import golang, linkage, package_notes, rust
+from sbomsign._internal.binary.facts import Detection, Facts
+
+Detector = Callable[[Facts], Detection]
+
+#: Every detector, in the order of the components they add.
+DETECTORS: tuple[Detector, ...] = (
+    golang.detect,
+    rust.detect,
+    package_notes.detect,
+    linkage.detect,
+)
+
+
+def run(facts: Facts) -> Detection:
+    """Run every detector over `facts` and put their findings together."""
+    found = [detect(facts) for detect in DETECTORS]
+    return Detection(
+        components=tuple(c for d in found for c in d.components),
+        go=next((d.go for d in found if d.go is not None), None),
+        rust=next((d.rust for d in found if d.rust is not None), None),
+        warnings=tuple(w for d in found for w in d.warnings),
+        errors=tuple(e for d in found for e in d.errors),
+    )
