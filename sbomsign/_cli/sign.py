@@ -15,7 +15,7 @@ from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write
 from sbomsign._internal import keys
 from sbomsign._internal.hashing import sha256_file
-from sbomsign._internal.pkcs11 import read_pin
+from sbomsign._internal.keys.pkcs11 import read_pin
 from sbomsign.errors import EXIT_OK, EXIT_USAGE, Error, InputError
 
 logger = logging.getLogger("sbomsign")

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from sbomsign._cli import main
-from sbomsign._internal import keys, pkcs11
+from sbomsign._internal import keys
+from sbomsign._internal.keys import pkcs11
 
 VECTOR = Path(__file__).resolve().parents[2] / "assets" / "cosign-key"
 PASSWORD = "correct horse"

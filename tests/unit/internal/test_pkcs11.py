@@ -9,7 +9,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
-from sbomsign._internal import keys, pkcs11
+from sbomsign._internal import keys
+from sbomsign._internal.keys import pkcs11
 from sbomsign.errors import InputError, NetworkError, SigningError
 
 

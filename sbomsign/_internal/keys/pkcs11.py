@@ -33,7 +33,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
-from sbomsign._internal.keys import PublicKey, SigningKey, algorithm_of
+from sbomsign._internal.keys.base import PublicKey, SigningKey, algorithm_of
 from sbomsign.errors import InputError, NetworkError, SigningError
 
 #: Where Debian and Ubuntu install SoftHSM2's module.
