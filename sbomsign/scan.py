@@ -30,7 +30,11 @@ def scan_paths(
     memory_limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Inventory:
-    """Scan files and directories; bad files become `Inventory.problems`, never exceptions."""
+    """Scan files and directories; bad files become `Inventory.problems`, never exceptions.
+
+    `jobs` worker processes inspect the files; None or 0 means all cores (`default_jobs`), and
+    never more workers than files when only files are named.
+    """
     from sbomsign._internal import sources, worker
 
     problems: list[ScanProblem] = []

@@ -24,8 +24,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Self
 
 from sbomsign._internal.hashing import CHUNK, sha256_file
-from sbomsign._internal.intoto import PAYLOAD_TYPE
-from sbomsign._internal.keys import SigningKey
+from sbomsign._internal.intoto import (
+    PAYLOAD_TYPE,
+    PREDICATE_CYCLONEDX,
+    PREDICATE_SLSA_PROVENANCE,
+    PREDICATE_SPDX,
+    PREDICATE_VSA,
+)
+from sbomsign._internal.keys import ALGORITHMS as _ALGORITHMS
+from sbomsign._internal.keys import SigningKey, SoftwareSigningKey
 from sbomsign._internal.sigstore import bundle as _bundle
 from sbomsign._internal.sigstore.dsse import sign_envelope
 from sbomsign.errors import Error, InputError, SigningError
@@ -34,12 +41,30 @@ if TYPE_CHECKING:  # sigstore-python is imported only when signing keylessly
     from sbomsign._internal.sigstore.sign import KeylessSession, TrustConfig
 
 __all__ = [
+    "KEY_ALGORITHMS",
+    "PREDICATE_CYCLONEDX",
+    "PREDICATE_SLSA_PROVENANCE",
+    "PREDICATE_SPDX",
+    "PREDICATE_VSA",
     "ArtifactDigest",
+    "IdentityToken",
     "KeylessSigner",
+    "SigningKey",
+    "SoftwareSigningKey",
     "attest",
     "attest_keyless",
+    "check_trust_config",
+    "file_sha256",
+    "find_identity_token",
+    "generate_key",
+    "github_actions_provenance",
+    "open_key",
+    "predicate_kind",
+    "public_key_pem",
+    "read_key_password",
     "sign_artifact",
     "sign_artifact_keyless",
+    "statement",
 ]
 
 
@@ -293,3 +318,141 @@ def attest_keyless(
     """
     with KeylessSigner(identity_token, staging=staging, trust_config=trust_config) as signer:
         return signer.attest(statement)
+
+
+# --- what a front end needs around signing: keys, identities, digests, statements ----------
+
+#: The algorithms `generate_key` makes, the first being the default.
+KEY_ALGORITHMS: tuple[str, ...] = _ALGORITHMS
+
+
+def generate_key(algorithm: str = KEY_ALGORITHMS[0]) -> SoftwareSigningKey:
+    """A new software signing key; `key.private_pem(password)` writes cosign's key file.
+
+    Raises:
+        InputError: an unknown algorithm.
+    """
+    from sbomsign._internal import keys
+
+    return keys.generate(algorithm)
+
+
+def public_key_pem(key: SigningKey) -> bytes:
+    """The PEM `PUBLIC KEY` (SubjectPublicKeyInfo) of a signing key."""
+    from sbomsign._internal import keys
+
+    return keys.public_key_pem(key.public_key)
+
+
+def read_key_password(name: str, *, confirm: bool = False) -> bytes:
+    """A key file's password: `SBOMSIGN_KEY_PASSWORD` (or `COSIGN_PASSWORD`), else a prompt.
+
+    Raises:
+        SigningError: no password can be had (no variable and no terminal), or the two
+            entries differ with `confirm`.
+    """
+    from sbomsign._internal import keys
+
+    return keys.read_password(name, confirm=confirm)
+
+
+def open_key(ref: str) -> SigningKey:
+    """Open a managed signing key (a key file or a `pkcs11:` URI), asking for its password or
+    PIN only when it needs one; use it as a context manager.
+
+    Raises:
+        InputError: the file cannot be read.
+        SigningError: a bad key file, password or PIN.
+        NetworkError: the HSM cannot be reached.
+    """
+    from sbomsign._internal import keys
+    from sbomsign._internal.keys.pkcs11 import read_pin
+
+    return keys.load_signing_key(
+        ref,
+        password=lambda: keys.read_password(ref),
+        pin=lambda: read_pin(ref.partition("?")[0]),
+    )
+
+
+def file_sha256(stream: BinaryIO) -> str:
+    """The sha256 (lowercase hex) of a stream, read in chunks."""
+    return sha256_file(stream)
+
+
+@dataclass(frozen=True)
+class IdentityToken:
+    """An OIDC identity token for keyless signing, and where it came from."""
+
+    token: str
+    source: str
+
+
+def check_trust_config(data: bytes, name: str) -> None:
+    """Check a Sigstore client trust config before anything else is done.
+
+    Raises:
+        InputError: it is malformed.
+    """
+    from sbomsign._internal.sigstore import sign as _sigstore
+
+    _sigstore.parse_trust_config(data, name)
+
+
+def find_identity_token(
+    explicit: str | None,
+    *,
+    browser: bool = False,
+    trust_config: bytes | None = None,
+    staging: bool = False,
+    name: str = "trust config",
+) -> IdentityToken:
+    """The identity token for keyless signing: `explicit`, else the CI's ambient credential
+    (GitHub Actions, GitLab, ...), else (with `browser`) an interactive sign-in.
+
+    Raises:
+        NetworkError: no token can be had, or the CI's token endpoint fails.
+    """
+    from sbomsign._internal import ci
+
+    def sign_in() -> str:
+        from sbomsign._internal.sigstore import sign as _sigstore
+
+        config = _sigstore.load_trust_config(trust_config, staging=staging, name=name)
+        return _sigstore.browser_identity_token(config)
+
+    found = ci.find_identity_token(explicit, browser=sign_in if browser else None)
+    return IdentityToken(found.token, found.source)
+
+
+def predicate_kind(predicate_type: str) -> str | None:
+    """The short name of a known predicate type (`cyclonedx`, `spdx`, `slsa-provenance`,
+    `vsa`), else None."""
+    from sbomsign._internal import intoto
+
+    return intoto.predicate_kind(predicate_type)
+
+
+def statement(
+    subjects: Sequence[tuple[str, dict[str, str]]], predicate_type: str, predicate: object
+) -> bytes:
+    """The bytes of an in-toto Statement v1 (deterministic JSON) about `(name, digests)`.
+
+    Raises:
+        InputError: a digest is malformed, or there is no subject.
+    """
+    from sbomsign._internal import intoto
+
+    return intoto.build_statement(subjects, predicate_type, predicate)  # type: ignore[arg-type]
+
+
+def github_actions_provenance() -> dict[str, object]:
+    """The SLSA Provenance v1 predicate of the current GitHub Actions job.
+
+    Raises:
+        InputError: not running in GitHub Actions, or a variable the predicate needs is
+            missing.
+    """
+    from sbomsign._internal.provenance import github_actions_predicate
+
+    return github_actions_predicate()

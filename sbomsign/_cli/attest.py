@@ -15,10 +15,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+from sbomsign import sign as _sign
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write
-from sbomsign._cli.sign import KEYLESS_HELP, add_keyless_options, keyless_signer
-from sbomsign._internal import intoto
+from sbomsign._cli._shared import (
+    KEYLESS_HELP,
+    add_keyless_options,
+    keyless_signer,
+    managed_key,
+)
 from sbomsign.errors import EXIT_OK, InputError
 
 logger = logging.getLogger("sbomsign")
@@ -27,9 +32,9 @@ BUNDLE_SUFFIX = ".sigstore.json"
 
 #: `--type` name -> predicate type URI.
 KNOWN_TYPES: dict[str, str] = {
-    "cyclonedx": intoto.PREDICATE_CYCLONEDX,
-    "spdx": intoto.PREDICATE_SPDX,
-    "slsa-provenance": intoto.PREDICATE_SLSA_PROVENANCE,
+    "cyclonedx": _sign.PREDICATE_CYCLONEDX,
+    "spdx": _sign.PREDICATE_SPDX,
+    "slsa-provenance": _sign.PREDICATE_SLSA_PROVENANCE,
 }
 
 _SBOM_FORMATS = {"cyclonedx": "cyclonedx-json", "spdx": "spdx-json"}
@@ -106,7 +111,7 @@ def slug(predicate_type: str) -> str:
     last path segment that is not a version (`https://in-toto.io/attestation/vulns/v0.2` ->
     `vulns`), else the host.
     """
-    kind = intoto.predicate_kind(predicate_type)
+    kind = _sign.predicate_kind(predicate_type)
     if kind is not None:
         return kind
     rest = predicate_type.split(":", 1)[-1].lstrip("/")
@@ -178,11 +183,9 @@ def _read_predicate(path: Path, known: str | None) -> dict[str, Any]:
 
 
 def _sha256(path: Path) -> str:
-    from sbomsign._internal.hashing import sha256_file
-
     try:
         with path.open("rb") as stream:
-            return sha256_file(stream)
+            return _sign.file_sha256(stream)
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror}") from e
 
@@ -192,11 +195,10 @@ def _generated_sbom(
 ) -> dict[str, Any]:
     """Scan the subjects and write their SBOM, as the predicate."""
     from sbomsign import sbom
-    from sbomsign.scan import default_jobs, scan_paths
+    from sbomsign.scan import scan_paths
 
-    inventory = scan_paths(
-        [str(p) for p in paths], jobs=1 if len(paths) == 1 else min(len(paths), default_jobs())
-    )
+    # `scan_paths` starts no more workers than there are files named.
+    inventory = scan_paths([str(p) for p in paths])
     if inventory.problems:
         problem = inventory.problems[0]
         raise InputError(
@@ -233,12 +235,7 @@ def _subjects(args: argparse.Namespace) -> list[Path]:
     return paths
 
 
-def run(args: argparse.Namespace) -> int:
-    """Build the statement, sign it with the key or keylessly, write the bundle."""
-    known, predicate_type, type_slug = _resolve_type(args.type)
-    predicate_path = Path(args.predicate) if args.predicate else None
-    if predicate_path is None and known is None:
-        raise InputError(f"--type {predicate_type}: give the predicate with --predicate FILE")
+def _output(args: argparse.Namespace, type_slug: str) -> Path:
     artifact = Path(args.path)
     out = Path(args.bundle) if args.bundle else Path(f"{artifact}.{type_slug}{BUNDLE_SUFFIX}")
     # NOTE: the output is checked first: a refusal after a scan or a sign-in wastes both.
@@ -246,6 +243,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{out}: already exists (use --overwrite to replace it)")
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise InputError(f"{out}: the directory {out.parent} does not exist")
+    return out
+
+
+def _checked_subjects(
+    args: argparse.Namespace, out: Path, predicate_path: Path | None
+) -> list[Path]:
+    """The subjects: regular files, named apart, none of them the output or the predicate."""
     paths = _subjects(args)
     for path in paths:
         _regular_file(path)
@@ -253,13 +257,6 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{out}: is {path} itself; choose another --bundle")
     if predicate_path is not None and _same_file(predicate_path, out):
         raise InputError(f"{out}: is the --predicate file itself; choose another --bundle")
-    if args.key is not None and (
-        args.identity_token or args.staging or args.trust_config or args.oauth
-    ):
-        logger.warning(
-            "--identity-token, --oauth, --trust-config and --staging are ignored with --key"
-        )
-
     names: dict[str, Path] = {}
     for path in paths:
         if path.name in names:
@@ -268,32 +265,50 @@ def run(args: argparse.Namespace) -> int:
                 " named apart"
             )
         names[path.name] = path
-    digests = {path: _sha256(path) for path in paths}
+    return paths
 
+
+def _predicate(
+    args: argparse.Namespace, predicate_path: Path | None, known: str | None,
+    paths: list[Path], digests: dict[Path, str],
+) -> Any:
     if predicate_path is not None:
-        predicate = _read_predicate(predicate_path, known)
-    elif known == "slsa-provenance":
-        from sbomsign._internal.provenance import github_actions_predicate
+        return _read_predicate(predicate_path, known)
+    if known == "slsa-provenance":
+        return _sign.github_actions_provenance()
+    assert known is not None  # noqa: S101 - URIs without --predicate were refused before
+    return _generated_sbom(paths, digests, known, args)
 
-        predicate = github_actions_predicate()
-    else:
-        assert known is not None  # noqa: S101 - URIs without --predicate were refused above
-        predicate = _generated_sbom(paths, digests, known, args)
 
-    statement = intoto.build_statement(
-        [(path.name, {"sha256": digests[path]}) for path in paths], predicate_type, predicate
-    )
-
+def _sign_statement(args: argparse.Namespace, statement: bytes) -> bytes:
     if args.key is None:
         signer = keyless_signer(args, "attest")
         with signer:
-            bundle = signer.attest(statement)
-    else:
-        from sbomsign import sign as _sign
-        from sbomsign._cli.sign import managed_key
+            return signer.attest(statement)
+    with managed_key(args.key) as key:
+        return _sign.attest(statement, key)
 
-        with managed_key(args.key) as key:
-            bundle = _sign.attest(statement, key)
+
+def run(args: argparse.Namespace) -> int:
+    """Build the statement, sign it with the key or keylessly, write the bundle."""
+    known, predicate_type, type_slug = _resolve_type(args.type)
+    predicate_path = Path(args.predicate) if args.predicate else None
+    if predicate_path is None and known is None:
+        raise InputError(f"--type {predicate_type}: give the predicate with --predicate FILE")
+    out = _output(args, type_slug)
+    paths = _checked_subjects(args, out, predicate_path)
+    if args.key is not None and (
+        args.identity_token or args.staging or args.trust_config or args.oauth
+    ):
+        logger.warning(
+            "--identity-token, --oauth, --trust-config and --staging are ignored with --key"
+        )
+    digests = {path: _sha256(path) for path in paths}
+    predicate = _predicate(args, predicate_path, known, paths, digests)
+    statement = _sign.statement(
+        [(path.name, {"sha256": digests[path]}) for path in paths], predicate_type, predicate
+    )
+    bundle = _sign_statement(args, statement)
     atomic_write(out, bundle, overwrite=args.overwrite)
     logger.info("wrote %s (%s about %s)", out, predicate_type, ", ".join(p.name for p in paths))
     return EXIT_OK

@@ -6,9 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from sbomsign import sign
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write
-from sbomsign._internal import keys
 from sbomsign.errors import EXIT_OK, InputError, SigningError
 
 logger = logging.getLogger("sbomsign")
@@ -35,8 +35,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--algorithm",
-        choices=keys.ALGORITHMS,
-        default=env_default("algorithm", keys.ALGORITHMS[0]),
+        choices=sign.KEY_ALGORITHMS,
+        default=env_default("algorithm", sign.KEY_ALGORITHMS[0]),
         help="key type",
     )
     parser.add_argument(
@@ -69,12 +69,12 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{path}: already exists (use --overwrite to replace it)")
     password: bytes | None = None
     if not args.no_password:
-        password = keys.read_password(str(key_path), confirm=True)
+        password = sign.read_key_password(str(key_path), confirm=True)
         if not password:
             raise SigningError("empty password refused (use --no-password for an unencrypted key)")
-    key = keys.generate(args.algorithm)
+    key = sign.generate_key(args.algorithm)
     private_pem = key.private_pem(password)
-    public_pem = keys.public_key_pem(key.public_key)
+    public_pem = sign.public_key_pem(key)
     atomic_write(key_path, private_pem, overwrite=args.overwrite, mode=0o600)
     try:
         atomic_write(pub_path, public_pem, overwrite=args.overwrite)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write, emit
-from sbomsign._cli.scan import add_scan_options
+from sbomsign._cli._shared import add_scan_options
 from sbomsign.errors import InputError
 from sbomsign.models import Artifact, Inventory
 from sbomsign.sbom import SbomFormat
@@ -152,7 +152,7 @@ def _plan(args: argparse.Namespace, inventory: Inventory,
 
 def run(args: argparse.Namespace) -> int:
     """Scan, write the documents, and exit 2 when any file could not be inspected."""
-    from sbomsign._cli.scan import exit_code, scan_for
+    from sbomsign._cli._shared import exit_code, scan_for
     from sbomsign.sbom import resolve_timestamp, write
 
     formats: list[SbomFormat] = []

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import enum
 import json
-import sys
 from typing import assert_never
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import emit
-from sbomsign.errors import EXIT_OK, EXIT_USAGE
+from sbomsign._cli._shared import add_scan_options, exit_code, scan_for
 from sbomsign.models import Artifact, Binary, Inventory
 
 
@@ -34,55 +33,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_scan_options(parser)
 
 
-def add_scan_options(parser: argparse.ArgumentParser) -> None:
-    """`--jobs` and `--timeout`, shared by every subcommand that scans binaries."""
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        default=int(env_default("jobs", "0") or 0),
-        metavar="N",
-        help="worker processes for scanning (0 = all cores)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=float(env_default("timeout", "300") or 300),
-        metavar="SECONDS",
-        help="give up on one file after this long",
-    )
 
 
-def scan_for(args: argparse.Namespace, command: str) -> Inventory:
-    """Scan `args.paths` with the shared options; print each bad file's error on stderr."""
-    from sbomsign.errors import InputError
-    from sbomsign.scan import scan_paths
-
-    if args.jobs < 0:
-        raise InputError("--jobs must be 0 or more")
-    inventory = scan_paths(
-        args.paths,
-        jobs=args.jobs or None,
-        timeout=args.timeout,
-        progress=progress_printer(),  # type: ignore[arg-type]
-    )
-    for problem in inventory.problems:
-        print(f"sbomsign {command}: error: {problem.path}: {problem.message}", file=sys.stderr)
-    report_artifact_messages(inventory, command)
-    return inventory
 
 
-def progress_printer() -> object | None:
-    """A progress callback for multi-file work when stderr is a terminal, else None."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        if total > 1:
-            end = "\n" if done == total else ""
-            sys.stderr.write(f"\rscanning {done}/{total} files{end}")
-            sys.stderr.flush()
-
-    return show
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,21 +53,8 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(inventory)
 
 
-def report_artifact_messages(inventory: Inventory, command: str) -> None:
-    """Print each artifact's damaged-metadata errors and warnings, one line each."""
-    for artifact in inventory.artifacts:
-        for b in artifact.binaries:
-            for e in b.errors:
-                print(f"sbomsign {command}: error: {artifact.path}: {e}", file=sys.stderr)
-            for w in b.warnings:
-                print(f"sbomsign {command}: warning: {artifact.path}: {w}", file=sys.stderr)
 
 
-def exit_code(inventory: Inventory) -> int:
-    """2 when a file could not be inspected or carried damaged metadata, else 0."""
-    codes = [p.exit_code for p in inventory.problems]
-    codes += [EXIT_USAGE for a in inventory.artifacts if a.errors]
-    return max(codes, default=EXIT_OK)
 
 
 def _yn(value: bool | None) -> str:

@@ -13,25 +13,13 @@ from typing import BinaryIO
 from sbomsign import sign as _sign
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write
-from sbomsign._internal import keys
-from sbomsign._internal.hashing import sha256_file
-from sbomsign._internal.keys.pkcs11 import read_pin
+from sbomsign._cli._shared import KEYLESS_HELP, add_keyless_options, keyless_signer, managed_key
 from sbomsign.errors import EXIT_OK, EXIT_USAGE, Error, InputError
 
 logger = logging.getLogger("sbomsign")
 
 BUNDLE_SUFFIX = ".sigstore.json"
 
-#: The keyless part of `sign`'s and `attest`'s help.
-KEYLESS_HELP = """\
-Without --key, signing is keyless (Sigstore): Fulcio certifies an ephemeral key for the
-OIDC identity, and Rekor logs the signature. The identity token is --identity-token (or
-SBOMSIGN_IDENTITY_TOKEN), else SIGSTORE_ID_TOKEN, else the CI's ambient credential (GitHub
-Actions with `permissions: id-token: write`; Google Cloud, Buildkite, GitLab, CircleCI), else
-with --oauth a browser sign-in. --trust-config FILE (a Sigstore client trust config) selects
-a private instance; the default is Sigstore's public instance (--staging: its staging
-instance).
-"""
 
 _EPILOG = """\
 KEY is a private key file (cosign's encrypted format, or PEM PKCS#8 / EC, optionally
@@ -73,30 +61,6 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_keyless_options(parser)
 
 
-def add_keyless_options(parser: argparse.ArgumentParser) -> None:
-    """The options of keyless signing, shared by `sign` and `attest`."""
-    # NOTE: no env_default here: `--help` prints defaults, and this one is a secret.
-    # SBOMSIGN_IDENTITY_TOKEN is read when the token is looked for (keyless_signer).
-    parser.add_argument(
-        "--identity-token",
-        metavar="TOKEN",
-        help="OIDC identity token for keyless signing (else SBOMSIGN_IDENTITY_TOKEN,"
-        " SIGSTORE_ID_TOKEN, the CI's ambient credential)",
-    )
-    parser.add_argument(
-        "--oauth",
-        action="store_true",
-        help="without a token, sign in with a browser (needs a terminal)",
-    )
-    parser.add_argument(
-        "--trust-config",
-        metavar="FILE",
-        default=env_default("trust-config"),
-        help="Sigstore client trust config for keyless signing (a private instance)",
-    )
-    parser.add_argument(
-        "--staging", action="store_true", help="keyless signing against Sigstore's staging"
-    )
 
 
 def _outputs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
@@ -129,53 +93,6 @@ def _report(problem: Error) -> None:
     print(f"sbomsign sign: error: {problem.diagnostics()}", file=sys.stderr)
 
 
-def keyless_signer(args: argparse.Namespace, command: str) -> _sign.KeylessSigner:
-    """The keyless signer the options ask for; reports the identity on stderr.
-
-    In order: the trust config file is read and checked, the identity token found (see
-    `sbomsign._internal.ci`) and checked; nothing is signed yet and, unless the token comes
-    from a CI's token endpoint or a browser sign-in, nothing has been sent anywhere.
-
-    Raises:
-        InputError: the trust config cannot be read or is malformed.
-        NetworkError: no identity token, or a bad one.
-    """
-    from sbomsign._internal import ci
-
-    trust_config: bytes | None = None
-    name: str = args.trust_config or "trust config"
-    if args.trust_config:
-        try:
-            trust_config = Path(args.trust_config).read_bytes()
-        except OSError as e:
-            raise InputError(f"{args.trust_config}: cannot read: {e.strerror}") from e
-        from sbomsign._internal.sigstore import sign as _sigstore
-
-        # NOTE: checked before the token is fetched: a bad file is the user's to fix first.
-        _sigstore.parse_trust_config(trust_config, name)
-
-    def browser() -> str:
-        from sbomsign._internal.sigstore import sign as _sigstore
-
-        config = _sigstore.load_trust_config(trust_config, staging=args.staging, name=name)
-        return _sigstore.browser_identity_token(config)
-
-    explicit = args.identity_token or env_default("identity-token")
-    found = ci.find_identity_token(explicit, browser=browser if args.oauth else None)
-    logger.info("identity token from %s", found.source)
-    signer = _sign.KeylessSigner(
-        found.token, staging=args.staging, trust_config=trust_config, trust_config_name=name
-    )
-    if args.trust_config:
-        instance = f"the Sigstore instance of {args.trust_config}"
-    else:
-        instance = "Sigstore's staging instance" if args.staging else "Sigstore's public instance"
-    print(
-        f"sbomsign {command}: signing as {signer.identity} (issuer {signer.issuer}) with"
-        f" {instance}",
-        file=sys.stderr,
-    )
-    return signer
 
 
 def _readable(path: Path) -> Error | None:
@@ -235,7 +152,7 @@ def _sign_keyless(
     for path, out in todo:
         try:
             with path.open("rb") as stream:
-                hashed.append((path, out, _sign.ArtifactDigest.sha256(sha256_file(stream))))
+                hashed.append((path, out, _sign.ArtifactDigest.sha256(_sign.file_sha256(stream))))
         except OSError as e:
             _report(InputError(f"{path}: cannot read: {e.strerror}"))
             ok = False
@@ -289,18 +206,3 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_USAGE
 
 
-def managed_key(key_ref: str) -> keys.SigningKey:
-    """Open a managed signing key (file or `pkcs11:` URI), asking for its password or PIN only
-    when it needs one; use it as a context manager.
-
-    Raises:
-        SigningError: a bad key file, password or PIN.
-        NetworkError: the HSM cannot be reached.
-    """
-    key = keys.load_signing_key(
-        key_ref,
-        password=lambda: keys.read_password(key_ref),
-        pin=lambda: read_pin(key_ref.partition("?")[0]),
-    )
-    logger.info("signing with %s key %s", key.algorithm, key.hint)
-    return key

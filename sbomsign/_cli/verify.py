@@ -148,7 +148,7 @@ def _read(path: Path, what: str) -> bytes:
 
 def _targets(args: argparse.Namespace) -> list[_Target]:
     """Resolve artifacts and their bundles; digest files in one streaming pass each."""
-    from sbomsign._internal.hashing import sha256_file
+    from sbomsign.sign import file_sha256
 
     if args.bundle and len(args.artifacts) > 1:
         raise InputError("--bundle names one artifact's bundle: give one ARTIFACT with it")
@@ -163,7 +163,7 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
             path = Path(given)
             try:
                 with open(path, "rb") as f:
-                    digest = sha256_file(f)
+                    digest = file_sha256(f)
             except OSError as e:
                 raise InputError(f"{given}: cannot read the artifact: {e.strerror or e}") from e
             t = _Target(label=given, path=path, sha256=digest)
@@ -294,55 +294,61 @@ class Outcome:
         return bool(self.results) and all(r.passed for r in self.results)
 
 
+def _verified(targets: list[Any], trust: TrustMaterial, pol: Policy) -> list[ArtifactEvidence]:
+    """Every target's verified evidence, with the artifact files' inventory when the policy
+    looks at it: one parallel, crash-isolated scan that runs beside the bundle verification,
+    which needs no inventory."""
+    import threading
+
+    from sbomsign.models import Inventory
+    from sbomsign.scan import scan_paths
+
+    files = [t for t in targets if t.path is not None] if pol.needs_artifact_inventory else []
+    if not files:
+        return [_evidence(t, trust) for t in targets]
+    scanned: list[Inventory] = []
+    scan_thread = threading.Thread(
+        target=lambda: scanned.append(scan_paths([str(t.path) for t in files])),
+        name="sbomsign-scan",
+    )
+    scan_thread.start()
+    verified = [_evidence(t, trust) for t in targets]
+    scan_thread.join()
+    inv = scanned[0] if scanned else Inventory()
+    by_path = {a.path: a for a in inv.artifacts}
+    for t in files:
+        t.artifact = by_path.get(str(t.path))
+    for problem in inv.problems:
+        logger.warning("%s: %s", problem.path, problem.message)
+    return [_with_inventory(e, t) for e, t in zip(verified, targets, strict=True)]
+
+
+def _report(fmt: ReportFormat, outcomes: list[Outcome], pol: Policy, now: datetime) -> bytes:
+    if fmt is ReportFormat.TEXT:
+        return render_text(outcomes, pol).encode()
+    if fmt is ReportFormat.JSON:
+        return json.dumps(report_json(outcomes, pol, now), indent=2).encode() + b"\n"
+    if fmt is ReportFormat.SARIF:
+        return json.dumps(report_sarif(outcomes, pol), indent=2).encode() + b"\n"
+    assert_never(fmt)  # pragma: no cover
+
+
 def run(args: argparse.Namespace) -> int:
     """Verify every artifact; exit 0 when all pass, 1 when any fails."""
     from sbomsign import policy as policy_mod
-    from sbomsign.models import Inventory
-    from sbomsign.scan import scan_paths
 
     fmt = ReportFormat(args.format)
     if args.vsa and not args.overwrite and Path(args.vsa).exists():
         raise InputError(f"{args.vsa}: already exists (use --overwrite to replace it)")
     pol = _policy(args)
     trust = _trust(args, pol)
-    targets = _targets(args)
-    # Inventory the artifact files (one parallel, crash-isolated scan) when the policy looks
-    # at them; the scan runs beside the bundle verification, which needs no inventory.
-    files = [t for t in targets if t.path is not None] if pol.needs_artifact_inventory else []
-    scan_thread = None
-    if files:
-        import threading
-
-        scanned: list[Inventory] = []
-        scan_thread = threading.Thread(
-            target=lambda: scanned.append(scan_paths([str(t.path) for t in files])),
-            name="sbomsign-scan",
-        )
-        scan_thread.start()
-    verified = [_evidence(t, trust) for t in targets]
-    if scan_thread is not None:
-        scan_thread.join()
-        inv = scanned[0] if scanned else Inventory()
-        by_path = {a.path: a for a in inv.artifacts}
-        for t in files:
-            t.artifact = by_path.get(str(t.path))
-        for problem in inv.problems:
-            logger.warning("%s: %s", problem.path, problem.message)
-        verified = [_with_inventory(e, t) for e, t in zip(verified, targets, strict=True)]
+    verified = _verified(_targets(args), trust, pol)
     now = datetime.now(UTC)
-    outcomes: list[Outcome] = []
-    for evidence in verified:
-        results = tuple(policy_mod.evaluate(pol, evidence, now=now))
-        outcomes.append(Outcome(evidence, results))
-    if fmt is ReportFormat.TEXT:
-        data = render_text(outcomes, pol).encode()
-    elif fmt is ReportFormat.JSON:
-        data = json.dumps(report_json(outcomes, pol, now), indent=2).encode() + b"\n"
-    elif fmt is ReportFormat.SARIF:
-        data = json.dumps(report_sarif(outcomes, pol), indent=2).encode() + b"\n"
-    else:  # pragma: no cover
-        assert_never(fmt)
-    emit(data, args.output)
+    outcomes = [
+        Outcome(evidence, tuple(policy_mod.evaluate(pol, evidence, now=now)))
+        for evidence in verified
+    ]
+    emit(_report(fmt, outcomes, pol, now), args.output)
     if args.vsa:
         _write_vsa(args, outcomes, pol, now)
     return EXIT_OK if all(o.passed for o in outcomes) else EXIT_FAILURE
@@ -424,7 +430,7 @@ def report_schema() -> dict[str, Any]:
     """The JSON Schema of the `--format json` report (shipped with the package)."""
     from importlib import resources
 
-    text = resources.files("sbomsign._internal").joinpath("verify_report_schema.json")
+    text = resources.files("sbomsign._cli").joinpath("verify_report_schema.json")
     loaded: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
     return loaded
 
@@ -487,7 +493,7 @@ def _uri(name: str) -> str:
 
 def vsa_statement(outcomes: list[Outcome], pol: Policy, now: datetime) -> bytes:
     """An in-toto Statement v1 with a SLSA VSA v1 predicate recording the verdict."""
-    from sbomsign._internal import intoto
+    from sbomsign import sign
 
     passed = all(o.passed for o in outcomes)
     inputs: list[dict[str, Any]] = []
@@ -506,14 +512,14 @@ def vsa_statement(outcomes: list[Outcome], pol: Policy, now: datetime) -> bytes:
         "verifiedLevels": ["SBOMSIGN_POLICY_PASSED" if passed else "SBOMSIGN_POLICY_FAILED"],
     }
     subjects = [(Path(o.evidence.name).name, {"sha256": o.evidence.sha256}) for o in outcomes]
-    return intoto.build_statement(subjects, intoto.PREDICATE_VSA, predicate)
+    return sign.statement(subjects, sign.PREDICATE_VSA, predicate)
 
 
 def _write_vsa(
     args: argparse.Namespace, outcomes: list[Outcome], pol: Policy, now: datetime
 ) -> None:
     from sbomsign import sign
-    from sbomsign._cli.sign import managed_key
+    from sbomsign._cli._shared import managed_key
 
     statement = vsa_statement(outcomes, pol, now)
     if args.vsa_key:
