@@ -46,16 +46,17 @@ ACTION_ROOT = Path(__file__).resolve().parent.parent
 #: The hash-pinned runtime requirements of sbomsign (plus flit_core to build it).
 REQUIREMENTS = ACTION_ROOT / "action" / "requirements.txt"
 
+#: What the CLI names the files it writes, read from the package this action installs (so
+#: the runner keeps no copy of the CLI's tables; `sbomsign/_cli/file_names.py` makes it).
+FILE_NAMES: dict[str, Any] = json.loads(
+    (ACTION_ROOT / "sbomsign" / "_cli" / "file_names.json").read_text(encoding="utf-8")
+)
+
 MODES = ("produce", "verify")
 SIGN_MODES = ("keyless", "key", "none")
 #: `sbom-formats` value -> the file-name suffix `sbomsign sbom` gives that format.
-SBOM_SUFFIXES: dict[str, str] = {
-    "cyclonedx-json": ".cdx.json",
-    "cyclonedx-xml": ".cdx.xml",
-    "spdx-json": ".spdx.json",
-    "spdx-tv": ".spdx",
-}
-ATTEST_TYPES = ("cyclonedx", "spdx", "slsa-provenance")
+SBOM_SUFFIXES: dict[str, str] = dict(FILE_NAMES["sbomSuffixes"])
+ATTEST_TYPES: tuple[str, ...] = tuple(FILE_NAMES["attestTypes"])
 #: An SBOM attestation signs the JSON document this action wrote, when it wrote one.
 ATTEST_PREDICATE_FORMAT: dict[str, str] = {"cyclonedx": "cyclonedx-json", "spdx": "spdx-json"}
 #: `fail-on` value -> the verdicts that fail the step in verify mode.
@@ -64,7 +65,7 @@ FAIL_ON: dict[str, frozenset[str]] = {
     "error": frozenset({"ERROR"}),
     "never": frozenset(),
 }
-BUNDLE_SUFFIX = ".sigstore.json"
+BUNDLE_SUFFIX: str = FILE_NAMES["bundleSuffix"]
 #: The checksum file of the `subject-checksums` output (`sha256sum` format).
 CHECKSUMS_NAME = "SHA256SUMS"
 #: The merged verify report (the `report` output), in `output-dir` or `RUNNER_TEMP`.
@@ -389,19 +390,7 @@ def _existing_file(name: str, value: str, workspace: Path, problems: list[Proble
     return path
 
 
-def read_inputs(env: Mapping[str, str]) -> Inputs:
-    """Check every input; raise `Failed` with every problem found before any work is done.
-
-    Raises:
-        Failed: an input is missing, misspelt, names nothing, or contradicts another.
-    """
-    problems: list[Problem] = []
-    workspace = Path(os.path.abspath(env.get("GITHUB_WORKSPACE") or os.getcwd()))
-    mode = _choice("mode", _input(env, "mode") or "produce", MODES, problems)
-    # NOTE: with a misspelt mode or sign, the checks that depend on them would only add
-    # confusing follow-up errors; the one about the misspelling says it all.
-    mode_known = not problems
-    artifacts = expand_artifacts(env.get("INPUT_ARTIFACTS", ""), workspace, problems)
+def _duplicate_names(artifacts: list[Path], workspace: Path, problems: list[Problem]) -> None:
     names: dict[str, Path] = {}
     for path in artifacts:
         if path.name in names:
@@ -418,172 +407,228 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
             )
         names.setdefault(path.name, path)
 
-    formats: list[str] = []
-    for word in _words(_input(env, "sbom-formats")):
-        fmt = _choice("sbom-formats", word, SBOM_SUFFIXES, problems)
-        if fmt not in formats:
-            formats.append(fmt)
+
+def _choices(
+    env: Mapping[str, str], name: str, allowed: Iterable[str], problems: list[Problem]
+) -> list[str]:
+    """A list input whose items must each be one of `allowed`, without repeats."""
+    found: list[str] = []
+    for word in _words(_input(env, name)):
+        value = _choice(name, word, allowed, problems)
+        if value not in found:
+            found.append(value)
+    return found
+
+
+def _output_dir(env: Mapping[str, str], workspace: Path, problems: list[Problem]) -> Path | None:
     raw_dir = _input(env, "output-dir")
-    output_dir = None
-    if raw_dir:
-        output_dir = Path(
-            os.path.abspath(Path(raw_dir) if os.path.isabs(raw_dir) else workspace / raw_dir)
+    if not raw_dir:
+        return None
+    output_dir = Path(
+        os.path.abspath(Path(raw_dir) if os.path.isabs(raw_dir) else workspace / raw_dir)
+    )
+    if output_dir.exists() and not output_dir.is_dir():
+        problems.append(
+            Problem(
+                f"input output-dir: {raw_dir}: exists and is not a directory",
+                title="sbomsign: bad input output-dir",
+            )
         )
-        if output_dir.exists() and not output_dir.is_dir():
+    return output_dir
+
+
+def _signing_key(
+    env: Mapping[str, str], raw_key: str, workspace: Path, problems: list[Problem]
+) -> tuple[KeyMaterial, ...]:
+    """The private key of `sign: key`, checked."""
+    if not raw_key:
+        problems.append(
+            Problem(
+                "sign is 'key' but the key input is empty: pass the private key, e.g. "
+                "key: ${{ secrets.SBOMSIGN_KEY }} (is the secret set and available to "
+                "this workflow?)",
+                title="sbomsign: missing key",
+            )
+        )
+        return ()
+    keys = _key_materials(raw_key, workspace, what="the private signing key", problems=problems)
+    if len(keys) > 1:
+        problems.append(
+            Problem("input key: give one private key to sign with", title="sbomsign: bad input key")
+        )
+    password = env.get("INPUT_KEY_PASSWORD", "") or env.get("COSIGN_PASSWORD")
+    for key in keys:
+        text = _key_text(key)
+        if "PRIVATE KEY" not in text and key.uri is None:
             problems.append(
                 Problem(
-                    f"input output-dir: {raw_dir}: exists and is not a directory",
-                    title="sbomsign: bad input output-dir",
+                    "input key: not a private key (sign: key needs the private key; "
+                    "the public key is for verify mode)",
+                    title="sbomsign: bad input key",
                 )
             )
+        elif any(m in text for m in _ENCRYPTED_PEM) and not password:
+            problems.append(
+                Problem(
+                    "the key is encrypted but key-password is empty: pass its password,"
+                    " e.g. key-password: ${{ secrets.SBOMSIGN_KEY_PASSWORD }}",
+                    title="sbomsign: missing key password",
+                )
+            )
+    return keys
+
+
+def _produce_checks(
+    env: Mapping[str, str], sign: str, attest: list[str], workspace: Path,
+    problems: list[Problem],
+) -> tuple[KeyMaterial, ...]:
+    """The checks of produce mode; the signing key, when there is one."""
+    raw_key = env.get("INPUT_KEY", "").strip()
+    keys: tuple[KeyMaterial, ...] = ()
+    if sign == "key":
+        keys = _signing_key(env, raw_key, workspace, problems)
+    elif raw_key:
+        annotate(
+            "warning", f"sign is {sign!r}: the key input is ignored", title="sbomsign: key ignored"
+        )
+    if sign == "keyless" and not (
+        (env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+        or env.get("SIGSTORE_ID_TOKEN")
+    ):
+        problems.append(
+            Problem(
+                "sign is 'keyless' but the job has no OIDC credential: give the job "
+                "`permissions: id-token: write` (or use sign: key with a managed key, or "
+                "sign: none)",
+                title="sbomsign: no OIDC credential",
+            )
+        )
+    if sign == "none" and attest:
+        problems.append(
+            Problem(
+                f"attest ({', '.join(attest)}) needs signing, but sign is 'none': set sign to "
+                "keyless or key, or attest to ''",
+                title="sbomsign: bad input attest",
+            )
+        )
+    return keys
+
+
+def _public_keys(raw_key: str, workspace: Path, problems: list[Problem]) -> tuple[KeyMaterial, ...]:
+    """The public keys of verify mode, checked."""
+    if not raw_key:
+        return ()
+    keys = _key_materials(raw_key, workspace, what="a public key that may sign", problems=problems)
+    for key in keys:
+        if "PRIVATE KEY" in _key_text(key):
+            problems.append(
+                Problem(
+                    "input key: in verify mode the key is the PUBLIC key; never hand the "
+                    "private key to a verifying job",
+                    title="sbomsign: bad input key",
+                )
+            )
+        if key.uri is not None:
+            problems.append(
+                Problem(
+                    "input key: verify mode takes public key files or "
+                    "PEM text, not pkcs11: URIs",
+                    title="sbomsign: bad input key",
+                )
+            )
+    return keys
+
+
+def _verify_checks(
+    env: Mapping[str, str], policy: Path | None, workspace: Path, problems: list[Problem]
+) -> tuple[KeyMaterial, ...]:
+    """The checks of verify mode: who may sign must be said once; the public keys."""
+    raw_key = env.get("INPUT_KEY", "").strip()
+    identity = _input(env, "certificate-identity")
+    identity_re = _input(env, "certificate-identity-regexp")
+    keys = _public_keys(raw_key, workspace, problems)
+    if identity and identity_re:
+        problems.append(
+            Problem(
+                "give certificate-identity or certificate-identity-regexp, not both",
+                title="sbomsign: bad input certificate-identity",
+            )
+        )
+    if policy is not None and (raw_key or identity or identity_re):
+        problems.append(
+            Problem(
+                "the policy names the allowed signers: leave key and certificate-identity* "
+                "empty when policy is set",
+                title="sbomsign: bad input policy",
+            )
+        )
+    if policy is None and not raw_key and not (identity or identity_re) and not _input(
+        env, "policy"
+    ):
+        problems.append(
+            Problem(
+                "verify mode needs to know who may sign: set policy (see sbomsign's "
+                "policies/), or key (a public key), or certificate-identity[-regexp] with "
+                "certificate-oidc-issuer",
+                title="sbomsign: nothing to verify against",
+            )
+        )
+    if (identity or identity_re) and not _input(env, "certificate-oidc-issuer"):
+        problems.append(
+            Problem(
+                "certificate-identity needs certificate-oidc-issuer "
+                "(for GitHub Actions: "
+                "https://token.actions.githubusercontent.com)",
+                title="sbomsign: bad input certificate-oidc-issuer",
+            )
+        )
+    return keys
+
+
+def _existing_outputs(inputs: Inputs) -> list[Problem]:
+    # NOTE: sbomsign refuses to replace a bundle; find that out now, not after the first
+    # artifacts were signed (and logged in Rekor).
+    workspace = inputs.workspace
+    return [
+        Problem(
+            f"{display(path, workspace)}: already exists (set overwrite: true to replace it)",
+            file=display(path, workspace),
+            title="sbomsign: output exists",
+        )
+        for path in planned_bundles(inputs)
+        if path.exists()
+    ]
+
+
+def read_inputs(env: Mapping[str, str]) -> Inputs:
+    """Check every input; raise `Failed` with every problem found before any work is done.
+
+    Raises:
+        Failed: an input is missing, misspelt, names nothing, or contradicts another.
+    """
+    problems: list[Problem] = []
+    workspace = Path(os.path.abspath(env.get("GITHUB_WORKSPACE") or os.getcwd()))
+    mode = _choice("mode", _input(env, "mode") or "produce", MODES, problems)
+    # NOTE: with a misspelt mode or sign, the checks that depend on them would only add
+    # confusing follow-up errors; the one about the misspelling says it all.
+    mode_known = not problems
+    artifacts = expand_artifacts(env.get("INPUT_ARTIFACTS", ""), workspace, problems)
+    _duplicate_names(artifacts, workspace, problems)
+    formats = _choices(env, "sbom-formats", SBOM_SUFFIXES, problems)
+    output_dir = _output_dir(env, workspace, problems)
     before_sign = len(problems)
     sign = _choice("sign", _input(env, "sign") or "keyless", SIGN_MODES, problems)
     sign_known = len(problems) == before_sign
-    attest: list[str] = []
-    for word in _words(_input(env, "attest")):
-        kind = _choice("attest", word, ATTEST_TYPES, problems)
-        if kind not in attest:
-            attest.append(kind)
+    attest = _choices(env, "attest", ATTEST_TYPES, problems)
     overwrite = _bool("overwrite", _input(env, "overwrite") or "false", problems)
     fail_on = _choice("fail-on", _input(env, "fail-on") or "failed", FAIL_ON, problems)
     policy = _existing_file("policy", _input(env, "policy"), workspace, problems)
     trusted_root = _existing_file("trusted-root", _input(env, "trusted-root"), workspace, problems)
-    identity = _input(env, "certificate-identity")
-    identity_re = _input(env, "certificate-identity-regexp")
-    issuer = _input(env, "certificate-oidc-issuer")
-    raw_key = env.get("INPUT_KEY", "").strip()
-    key_password = env.get("INPUT_KEY_PASSWORD", "")
     keys: tuple[KeyMaterial, ...] = ()
-
     if mode_known and sign_known and mode == "produce":
-        if sign == "key":
-            if not raw_key:
-                problems.append(
-                    Problem(
-                        "sign is 'key' but the key input is empty: pass the private key, e.g. "
-                        "key: ${{ secrets.SBOMSIGN_KEY }} (is the secret set and available to "
-                        "this workflow?)",
-                        title="sbomsign: missing key",
-                    )
-                )
-            else:
-                keys = _key_materials(
-                    raw_key, workspace, what="the private signing key", problems=problems
-                )
-                if len(keys) > 1:
-                    problems.append(
-                        Problem(
-                            "input key: give one private key to sign with",
-                            title="sbomsign: bad input key",
-                        )
-                    )
-                for key in keys:
-                    text = _key_text(key)
-                    if "PRIVATE KEY" not in text and key.uri is None:
-                        problems.append(
-                            Problem(
-                                "input key: not a private key (sign: key needs the private key; "
-                                "the public key is for verify mode)",
-                                title="sbomsign: bad input key",
-                            )
-                        )
-                    elif any(m in text for m in _ENCRYPTED_PEM) and not (
-                        key_password or env.get("COSIGN_PASSWORD")
-                    ):
-                        problems.append(
-                            Problem(
-                                "the key is encrypted but key-password is empty: pass its password,"
-                                " e.g. key-password: ${{ secrets.SBOMSIGN_KEY_PASSWORD }}",
-                                title="sbomsign: missing key password",
-                            )
-                        )
-        elif raw_key:
-            annotate(
-                "warning",
-                f"sign is {sign!r}: the key input is ignored",
-                title="sbomsign: key ignored",
-            )
-        if sign == "keyless" and not (
-            (env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
-            or env.get("SIGSTORE_ID_TOKEN")
-        ):
-            problems.append(
-                Problem(
-                    "sign is 'keyless' but the job has no OIDC credential: give the job "
-                    "`permissions: id-token: write` (or use sign: key with a managed key, or "
-                    "sign: none)",
-                    title="sbomsign: no OIDC credential",
-                )
-            )
-        if sign == "none" and attest:
-            problems.append(
-                Problem(
-                    f"attest ({', '.join(attest)}) needs signing, but sign is 'none': set sign to "
-                    "keyless or key, or attest to ''",
-                    title="sbomsign: bad input attest",
-                )
-            )
+        keys = _produce_checks(env, sign, attest, workspace, problems)
     elif mode_known and mode == "verify":
-        if raw_key:
-            keys = _key_materials(
-                raw_key, workspace, what="a public key that may sign", problems=problems
-            )
-            for key in keys:
-                if "PRIVATE KEY" in _key_text(key):
-                    problems.append(
-                        Problem(
-                            "input key: in verify mode the key is the PUBLIC key; never hand the "
-                            "private key to a verifying job",
-                            title="sbomsign: bad input key",
-                        )
-                    )
-                if key.uri is not None:
-                    problems.append(
-                        Problem(
-                            "input key: verify mode takes public key files or "
-                            "PEM text, not pkcs11: URIs",
-                            title="sbomsign: bad input key",
-                        )
-                    )
-        if identity and identity_re:
-            problems.append(
-                Problem(
-                    "give certificate-identity or certificate-identity-regexp, not both",
-                    title="sbomsign: bad input certificate-identity",
-                )
-            )
-        if policy is not None and (raw_key or identity or identity_re):
-            problems.append(
-                Problem(
-                    "the policy names the allowed signers: leave key and certificate-identity* "
-                    "empty when policy is set",
-                    title="sbomsign: bad input policy",
-                )
-            )
-        if (
-            policy is None
-            and not raw_key
-            and not (identity or identity_re)
-            and not _input(env, "policy")
-        ):
-            problems.append(
-                Problem(
-                    "verify mode needs to know who may sign: set policy (see sbomsign's "
-                    "policies/), or key (a public key), or certificate-identity[-regexp] with "
-                    "certificate-oidc-issuer",
-                    title="sbomsign: nothing to verify against",
-                )
-            )
-        if (identity or identity_re) and not issuer:
-            problems.append(
-                Problem(
-                    "certificate-identity needs certificate-oidc-issuer "
-                    "(for GitHub Actions: "
-                    "https://token.actions.githubusercontent.com)",
-                    title="sbomsign: bad input certificate-oidc-issuer",
-                )
-            )
-
+        keys = _verify_checks(env, policy, workspace, problems)
     inputs = Inputs(
         mode=mode,
         workspace=workspace,
@@ -592,30 +637,20 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
         output_dir=output_dir,
         sign=sign,
         key=keys,
-        key_password=key_password,
+        key_password=env.get("INPUT_KEY_PASSWORD", ""),
         attest=tuple(attest),
         supplier=_input(env, "supplier"),
         author=_input(env, "author"),
         overwrite=overwrite,
         policy=policy,
         trusted_root=trusted_root,
-        certificate_identity=identity,
-        certificate_identity_regexp=identity_re,
-        certificate_oidc_issuer=issuer,
+        certificate_identity=_input(env, "certificate-identity"),
+        certificate_identity_regexp=_input(env, "certificate-identity-regexp"),
+        certificate_oidc_issuer=_input(env, "certificate-oidc-issuer"),
         fail_on=fail_on,
     )
     if mode == "produce" and not problems and not overwrite:
-        # NOTE: sbomsign refuses to replace a bundle; find that out now, not after the first
-        # artifacts were signed (and logged in Rekor).
-        problems.extend(
-            Problem(
-                f"{display(path, workspace)}: already exists (set overwrite: true to replace it)",
-                file=display(path, workspace),
-                title="sbomsign: output exists",
-            )
-            for path in planned_bundles(inputs)
-            if path.exists()
-        )
+        problems.extend(_existing_outputs(inputs))
     if problems:
         raise Failed(problems)
     return inputs
@@ -934,6 +969,86 @@ def _note_key_signer(bundle: Path, record: Record) -> None:
     record.signer_detail = "managed key"
 
 
+def _produce_sboms(run: Runner, record: Record) -> None:
+    inputs = record.inputs
+    args = ["sbom", "--format", ",".join(inputs.sbom_formats)]
+    if inputs.output_dir is not None:
+        args += ["--output-dir", str(inputs.output_dir)]
+    if inputs.supplier:
+        args += ["--supplier", inputs.supplier]
+    if inputs.author:
+        args += ["--author", inputs.author]
+    result = run([*args, *(record.rel(a.path) for a in record.artifacts)])
+    for rec in record.artifacts:
+        rec.sboms = [
+            p for fmt in inputs.sbom_formats if (p := sbom_path(inputs, rec.path, fmt)).is_file()
+        ]
+    if result.returncode != 0:
+        raise Failed(_annotate_cli_errors(result, record, "sbomsign sbom"))
+
+
+def _sign_calls(record: Record) -> list[tuple[list[ArtifactRecord], list[str]]]:
+    inputs = record.inputs
+    if inputs.output_dir is None:
+        # NOTE: one call signs every artifact with one certificate (keyless) or one key load.
+        return [(record.artifacts, [record.rel(a.path) for a in record.artifacts])]
+    # `--bundle` names one artifact's bundle, so one call per artifact.
+    return [
+        ([a], [record.rel(a.path), "--bundle", str(signature_bundle(inputs, a.path))])
+        for a in record.artifacts
+    ]
+
+
+def _produce_signatures(
+    run: Runner, record: Record, sign_args: list[str], password: dict[str, str]
+) -> None:
+    for recs, paths in _sign_calls(record):
+        title = "sbomsign sign " + (paths[0] if len(recs) == 1 else f"({len(recs)} artifacts)")
+        result = run(["sign", *sign_args, *paths], extra_env=password, title=title)
+        _note_signer(result, record)
+        for rec in recs:
+            bundle = signature_bundle(record.inputs, rec.path)
+            if bundle.is_file():
+                rec.signature = bundle
+                _note_key_signer(bundle, record)
+        if result.returncode != 0:
+            raise Failed(_annotate_cli_errors(result, record, "sbomsign sign"))
+
+
+def _attest_args(record: Record, rec: ArtifactRecord, kind: str, sign_args: list[str]) -> list[str]:
+    inputs = record.inputs
+    bundle = attestation_bundle(inputs, rec.path, kind)
+    args = ["attest", record.rel(rec.path), "--type", kind, "--bundle", str(bundle), *sign_args]
+    fmt = ATTEST_PREDICATE_FORMAT.get(kind)
+    if fmt in inputs.sbom_formats:
+        # NOTE: attest the very SBOM file that is published, not a regenerated one.
+        args += ["--predicate", str(sbom_path(inputs, rec.path, fmt))]
+    if kind in ATTEST_PREDICATE_FORMAT and inputs.supplier:
+        args += ["--supplier", inputs.supplier]
+    if kind in ATTEST_PREDICATE_FORMAT and inputs.author:
+        args += ["--author", inputs.author]
+    return args
+
+
+def _produce_attestations(
+    run: Runner, record: Record, sign_args: list[str], password: dict[str, str]
+) -> None:
+    for rec in record.artifacts:
+        for kind in record.inputs.attest:
+            bundle = attestation_bundle(record.inputs, rec.path, kind)
+            result = run(
+                _attest_args(record, rec, kind, sign_args),
+                extra_env=password,
+                title=f"sbomsign attest {record.rel(rec.path)} --type {kind}",
+            )
+            _note_signer(result, record)
+            if bundle.is_file():
+                rec.attestations.append((kind, bundle))
+                _note_key_signer(bundle, record)
+            if result.returncode != 0:
+                raise Failed(_annotate_cli_errors(result, record, "sbomsign attest"))
+
+
 def produce(run: Runner, record: Record, work: Path) -> None:
     """scan -> sbom -> sign -> attest; raise `Failed` at the first step that fails.
 
@@ -950,85 +1065,15 @@ def produce(run: Runner, record: Record, work: Path) -> None:
             raise Failed(problems)
         for problem in problems:
             annotate("warning", problem.message, file=problem.file, title=problem.title)
-
     if inputs.sbom_formats:
-        args = ["sbom", "--format", ",".join(inputs.sbom_formats)]
-        if inputs.output_dir is not None:
-            args += ["--output-dir", str(inputs.output_dir)]
-        if inputs.supplier:
-            args += ["--supplier", inputs.supplier]
-        if inputs.author:
-            args += ["--author", inputs.author]
-        result = run([*args, *(record.rel(a.path) for a in record.artifacts)])
-        for rec in record.artifacts:
-            rec.sboms = [
-                p
-                for fmt in inputs.sbom_formats
-                if (p := sbom_path(inputs, rec.path, fmt)).is_file()
-            ]
-        if result.returncode != 0:
-            raise Failed(_annotate_cli_errors(result, record, "sbomsign sbom"))
-
+        _produce_sboms(run, record)
     if inputs.sign == "none":
         return
     key_args = _key_args(inputs.key, work) if inputs.sign == "key" else []
     password = {"SBOMSIGN_KEY_PASSWORD": inputs.key_password} if inputs.key_password else {}
-    overwrite = ["--overwrite"] if inputs.overwrite else []
-
-    calls: list[tuple[list[ArtifactRecord], list[str]]]
-    if inputs.output_dir is None:
-        # NOTE: one call signs every artifact with one certificate (keyless) or one key load.
-        calls = [(record.artifacts, [record.rel(a.path) for a in record.artifacts])]
-    else:
-        # `--bundle` names one artifact's bundle, so one call per artifact.
-        calls = [
-            ([a], [record.rel(a.path), "--bundle", str(signature_bundle(inputs, a.path))])
-            for a in record.artifacts
-        ]
-    for recs, paths in calls:
-        title = "sbomsign sign " + (paths[0] if len(recs) == 1 else f"({len(recs)} artifacts)")
-        result = run(["sign", *key_args, *overwrite, *paths], extra_env=password, title=title)
-        _note_signer(result, record)
-        for rec in recs:
-            bundle = signature_bundle(inputs, rec.path)
-            if bundle.is_file():
-                rec.signature = bundle
-                _note_key_signer(bundle, record)
-        if result.returncode != 0:
-            raise Failed(_annotate_cli_errors(result, record, "sbomsign sign"))
-
-    for rec in record.artifacts:
-        for kind in inputs.attest:
-            bundle = attestation_bundle(inputs, rec.path, kind)
-            args = [
-                "attest",
-                record.rel(rec.path),
-                "--type",
-                kind,
-                "--bundle",
-                str(bundle),
-                *key_args,
-                *overwrite,
-            ]
-            fmt = ATTEST_PREDICATE_FORMAT.get(kind)
-            if fmt in inputs.sbom_formats:
-                # NOTE: attest the very SBOM file that is published, not a regenerated one.
-                args += ["--predicate", str(sbom_path(inputs, rec.path, fmt))]
-            if kind in ATTEST_PREDICATE_FORMAT and inputs.supplier:
-                args += ["--supplier", inputs.supplier]
-            if kind in ATTEST_PREDICATE_FORMAT and inputs.author:
-                args += ["--author", inputs.author]
-            result = run(
-                args,
-                extra_env=password,
-                title=f"sbomsign attest {record.rel(rec.path)} --type {kind}",
-            )
-            _note_signer(result, record)
-            if bundle.is_file():
-                rec.attestations.append((kind, bundle))
-                _note_key_signer(bundle, record)
-            if result.returncode != 0:
-                raise Failed(_annotate_cli_errors(result, record, "sbomsign attest"))
+    sign_args = [*key_args, *(["--overwrite"] if inputs.overwrite else [])]
+    _produce_signatures(run, record, sign_args, password)
+    _produce_attestations(run, record, sign_args, password)
 
 
 # --------------------------------------------------------------------------------------------

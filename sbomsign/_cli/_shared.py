@@ -14,6 +14,9 @@ from sbomsign.models import Inventory
 
 logger = logging.getLogger("sbomsign")
 
+#: The suffix of every bundle the CLI writes or looks for beside an artifact.
+BUNDLE_SUFFIX = ".sigstore.json"
+
 #: The keyless part of `sign`'s and `attest`'s help.
 KEYLESS_HELP = """\
 Without --key, signing is keyless (Sigstore): Fulcio certifies an ephemeral key for the

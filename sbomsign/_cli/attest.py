@@ -19,6 +19,7 @@ from sbomsign import sign as _sign
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write
 from sbomsign._cli._shared import (
+    BUNDLE_SUFFIX,
     KEYLESS_HELP,
     add_keyless_options,
     keyless_signer,
@@ -28,7 +29,6 @@ from sbomsign.errors import EXIT_OK, InputError
 
 logger = logging.getLogger("sbomsign")
 
-BUNDLE_SUFFIX = ".sigstore.json"
 
 #: `--type` name -> predicate type URI.
 KNOWN_TYPES: dict[str, str] = {

@@ -13,12 +13,17 @@ from typing import BinaryIO
 from sbomsign import sign as _sign
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write
-from sbomsign._cli._shared import KEYLESS_HELP, add_keyless_options, keyless_signer, managed_key
+from sbomsign._cli._shared import (
+    BUNDLE_SUFFIX,
+    KEYLESS_HELP,
+    add_keyless_options,
+    keyless_signer,
+    managed_key,
+)
 from sbomsign.errors import EXIT_OK, EXIT_USAGE, Error, InputError
 
 logger = logging.getLogger("sbomsign")
 
-BUNDLE_SUFFIX = ".sigstore.json"
 
 
 _EPILOG = """\

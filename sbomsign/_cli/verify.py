@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write, emit
+from sbomsign._cli._shared import BUNDLE_SUFFIX
 from sbomsign.errors import EXIT_FAILURE, EXIT_OK, Error, InputError
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
             except OSError as e:
                 raise InputError(f"{given}: cannot read the artifact: {e.strerror or e}") from e
             t = _Target(label=given, path=path, sha256=digest)
-            sig = path.with_name(path.name + ".sigstore.json")
+            sig = path.with_name(path.name + BUNDLE_SUFFIX)
             if not args.bundle and sig.is_file():
                 t.bundles.append(sig)
             if not args.attestation:
@@ -188,7 +189,7 @@ def _attestations_beside(path: Path) -> list[Path]:
     `<type>` is one word, as `attest` names it; `svc.exe.sigstore.json` is the signature of the
     neighbouring `svc.exe`, not an attestation about `svc`.
     """
-    prefix, suffix = path.name + ".", ".sigstore.json"
+    prefix, suffix = path.name + ".", BUNDLE_SUFFIX
     found: list[Path] = []
     try:
         entries = list(path.parent.iterdir())

@@ -87,3 +87,14 @@ def test_json_validates_against_the_shipped_schema(capsys: pytest.CaptureFixture
     jsonschema.Draft202012Validator.check_schema(shipped)
     jsonschema.validate(doc, shipped)
     assert len(doc["artifacts"]) > 30
+
+
+def test_the_shipped_file_names_are_the_clis() -> None:
+    # The GitHub Action's runner reads this file before sbomsign is installed; it must say
+    # what the CLI does (`python -m sbomsign._cli.file_names` rewrites it).
+    from sbomsign._cli import file_names
+
+    assert file_names.FILE.read_text() == file_names.render()
+    data = json.loads(file_names.FILE.read_text())
+    assert data["sbomSuffixes"]["cyclonedx-json"] == ".cdx.json"
+    assert data["bundleSuffix"] == ".sigstore.json"
