@@ -1,7 +1,8 @@
 """Stage 5: the policy — who may sign, what must be attested, and rules over what was verified.
 
 A policy is a YAML document (`apiVersion: sbomsign.dev/v1`, `kind: Policy`) validated by the
-JSON Schema shipped with the package (`sbomsign/policy/schema.json`); unknown keys
+JSON Schema shipped with the package (`schema()`: the frame `sbomsign/policy/schema.json`
+plus each rule family's part, `rules/<family>.schema.json`); unknown keys
 are errors. `policies/README.md` documents every key, with examples.
 
 - `load` reads a policy file's bytes; `from_flags` turns `--certificate-identity`,

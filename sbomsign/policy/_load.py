@@ -193,8 +193,18 @@ def _schema() -> dict[str, Any]:
     if _SCHEMA is None:
         from importlib import resources
 
-        data = resources.files("sbomsign.policy").joinpath("schema.json").read_text()
-        _SCHEMA = json.loads(data)
+        from sbomsign.policy.rules import FAMILIES
+
+        # NOTE: `schema.json` is the document's frame; each rule family ships its own part
+        # (`rules/<family>.schema.json`: its keys of `spec` and its definitions), added here
+        # in the registry's order.
+        doc = json.loads(resources.files("sbomsign.policy").joinpath("schema.json").read_text())
+        rules = resources.files("sbomsign.policy.rules")
+        for family in FAMILIES:
+            part = json.loads(rules.joinpath(f"{family.name}.schema.json").read_text())
+            doc["$defs"]["spec"]["properties"].update(part["spec"])
+            doc["$defs"].update(part["$defs"])
+        _SCHEMA = doc
     return _SCHEMA
 
 
