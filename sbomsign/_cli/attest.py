@@ -168,6 +168,8 @@ def _read_predicate(path: Path, known: str | None) -> dict[str, Any]:
         doc = json.loads(data)
     except (UnicodeDecodeError, ValueError) as e:
         raise InputError(f"{path}: the predicate is not JSON") from e
+    except RecursionError as e:
+        raise InputError(f"{path}: the predicate nests too deeply to be read") from e
     if not isinstance(doc, dict):
         raise InputError(f"{path}: the predicate must be a JSON object")
     if known in _SBOM_FORMATS:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sbomsign._internal import jsonbound
 from sbomsign.errors import InputError
 
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
@@ -144,7 +145,9 @@ def parse_statement(payload: bytes) -> Statement:
             digest.
     """
     try:
-        doc = json.loads(payload)
+        doc = jsonbound.loads(payload)
+    except jsonbound.TooDeep as e:
+        raise InputError(f"in-toto statement {e}") from e
     except (ValueError, UnicodeDecodeError) as e:
         raise InputError("in-toto statement is not JSON") from e
     if not isinstance(doc, dict):

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sbomsign._internal import jsonbound
 from sbomsign.errors import SbomError
 
 # NOTE: the same strings as the `KIND_*` constants of `sbomsign.verify` (the contract with the
@@ -106,7 +107,7 @@ def _parse_json_text(value: str) -> Any:
     if not text.startswith(("{", "[")):
         return value
     try:
-        return json.loads(text)
+        return jsonbound.loads(text)
     except ValueError:
         return value
 

@@ -146,6 +146,59 @@ def _from_document(doc: Any, text: bytes, source: str, *, flags: bool = False) -
     )
 
 
+#: Bounds on a policy document: its size, how deeply it nests, and how many nodes it has once
+#: every alias is expanded ("billion laughs": ten levels of ten aliases are 10^10 nodes).
+MAX_POLICY_BYTES = 1 << 20
+MAX_POLICY_DEPTH = 64
+MAX_POLICY_NODES = 100_000
+
+
+def _check_shape(text: bytes, source: str) -> None:
+    """Refuse a document beyond the bounds before it is composed.
+
+    PyYAML composes and constructs recursively and expands aliases into shared objects that
+    the schema check then walks once per reference, so both a deep and an alias-bomb document
+    are stopped here, from the parser's events (which need neither recursion nor expansion).
+    """
+    import yaml
+
+    if len(text) > MAX_POLICY_BYTES:
+        raise InputError(
+            f"{source}: the policy is {len(text)} bytes; the limit is {MAX_POLICY_BYTES}"
+        )
+    depth = 0
+    sizes: list[int] = [0]  # expanded node counts of the open collections; [0] is the stream
+    anchored: dict[str, int] = {}
+    anchors: list[str | None] = []
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_POLICY_DEPTH:
+                raise InputError(
+                    f"{source}: the policy nests deeper than {MAX_POLICY_DEPTH} levels"
+                )
+            sizes.append(1)
+            anchors.append(event.anchor)
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            size, anchor = sizes.pop(), anchors.pop()
+        elif isinstance(event, yaml.AliasEvent):
+            size, anchor = anchored.get(event.anchor or "", 1), None
+        elif isinstance(event, yaml.ScalarEvent):
+            size, anchor = 1, event.anchor
+        else:
+            continue
+        if anchor:
+            anchored[anchor] = size
+        sizes[-1] += size
+        if sizes[-1] > MAX_POLICY_NODES:
+            raise InputError(
+                f"{source}: the policy expands to more than {MAX_POLICY_NODES} nodes"
+                " (aliases included)"
+            )
+
+
 def _parse_yaml(text: bytes, source: str) -> Any:
     import yaml
 
@@ -175,6 +228,7 @@ def _parse_yaml(text: bytes, source: str) -> Any:
 
     _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     try:
+        _check_shape(text, source)
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark

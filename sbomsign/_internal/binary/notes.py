@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Literal
 
+from sbomsign._internal import jsonbound
 from sbomsign.errors import InspectionError
 from sbomsign.models import (
     LinkedLibrary,
@@ -86,7 +87,7 @@ def _json_text(desc: bytes, what: str) -> object:
     if len(raw) > _MAX_JSON:
         raise InspectionError(f"{what} is implausibly large ({len(raw)} bytes)")
     try:
-        return json.loads(raw.decode("utf-8"))
+        return jsonbound.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InspectionError(f"{what} is not UTF-8") from None
     except ValueError as e:

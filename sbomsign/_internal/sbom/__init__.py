@@ -29,6 +29,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from sbomsign._internal import jsonbound
 from sbomsign._internal.sbom.jsonshape import Unsupported
 from sbomsign.errors import SbomError
 from sbomsign.models import Inventory
@@ -114,7 +115,9 @@ def detect(data: bytes, name: str) -> tuple[str, dict[str, Any] | None]:
     doc = None
     if head[:1] == b"{":
         try:
-            doc = json.loads(data.decode("utf-8-sig"))
+            doc = jsonbound.loads(data.decode("utf-8-sig"))
+        except jsonbound.TooDeep as e:
+            raise SbomError(f"{name}: the document {e}") from e
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise SbomError(f"{name}: malformed JSON: {e}") from e
     for codec in CODECS:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sbomsign._internal import jsonbound
 from sbomsign._internal.sigstore.dsse import (
     Envelope,
     decode_base64,
@@ -169,7 +170,9 @@ def parse_bundle(data: bytes) -> ParsedBundle:
         InputError: not JSON, an unknown media type, or a malformed bundle.
     """
     try:
-        doc = json.loads(data)
+        doc = jsonbound.loads(data)
+    except jsonbound.TooDeep as e:
+        raise InputError(f"bundle {e}") from e
     except (ValueError, UnicodeDecodeError) as e:
         raise InputError("bundle is not JSON") from e
     doc = _object(doc, "the bundle")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from sbomsign._internal import jsonbound
 from sbomsign._internal.keys import PublicKey
 from sbomsign._internal.sigstore.dsse import decode_base64
 from sbomsign.errors import InputError
@@ -252,7 +252,7 @@ def _authority(value: object, what: str) -> Authority:
 
 
 def _parse_trusted_root(raw: bytes) -> TrustedRoot:
-    doc = _object(json.loads(raw), "the trusted root")
+    doc = _object(jsonbound.loads(raw), "the trusted root")
     if str(doc.get("mediaType", "")).startswith(CLIENT_TRUST_CONFIG_MEDIA_TYPE):
         # NOTE: signing takes a client trust config (trusted root + signing config); the same
         # file is accepted here so one file serves both, and its root is used.
