@@ -1,0 +1,150 @@
+"""Fuzz harnesses: one per parser of untrusted bytes, registered in `HARNESSES`.
+
+Each harness takes arbitrary bytes and feeds them to one parser. The property every harness
+checks is the same: the parser returns, or raises one of sbomsign's own errors
+(`sbomsign.errors.Error`, which the CLI turns into a one-line message); anything else (a
+`RecursionError`, an `IndexError`, a `MemoryError`, ...) escaping is a finding. The runner
+(`fuzz/runner.py`) adds the per-input time and memory limits.
+
+A new harness is one function here and one line in `HARNESSES`, plus seeds in
+`fuzz/corpus/<name>/` made by `fuzz/seeds.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sbomsign.errors import Error
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+def go_buildinfo(data: bytes) -> None:
+    """The build-info header (inline and pointer formats) and module-info recovery."""
+    from sbomsign._internal.binary.detectors.golang.buildinfo import find_buildinfo
+    from sbomsign._internal.binary.detectors.golang.recover import recover_from_blob
+
+    class _Space:
+        def read(self, vaddr: int, size: int) -> bytes | None:
+            # The data doubles as the memory image, so pointers can land somewhere.
+            return data[vaddr : vaddr + size] if 0 <= vaddr <= len(data) - size else None
+
+    find_buildinfo(data, 0, _Space())
+    recover_from_blob(data)
+
+
+def go_modinfo(data: bytes) -> None:
+    """The module-info text (`runtime/debug.ParseBuildInfo`)."""
+    from sbomsign._internal.binary.detectors.golang.modinfo import parse_modinfo
+
+    parse_modinfo(_text(data))
+
+
+def rust_dep_v0(data: bytes) -> None:
+    """cargo-auditable's zlib-compressed JSON."""
+    from sbomsign._internal.binary.detectors.rust import parse_dep_v0
+
+    parse_dep_v0(data, 0)
+
+
+def elf_notes(data: bytes) -> None:
+    """ELF notes in both byte orders, and package notes inside them."""
+    from sbomsign._internal.binary import notes
+
+    for order in ("little", "big"):
+        for owner, ntype, desc, _ in notes.iter_elf_notes(data, order):
+            if owner == notes.FDO_OWNER and ntype == notes.PACKAGE_NOTE_TYPE:
+                notes.package_note(desc, ".note.package", 0)
+            if owner == notes.FDO_OWNER and ntype == notes.DLOPEN_NOTE_TYPE:
+                notes.dlopen_libraries(desc)
+
+
+def package_note(data: bytes) -> None:
+    """A package note's JSON descriptor (ELF `.note.package`, PE `.pkgnote`)."""
+    from sbomsign._internal.binary import notes
+
+    notes.package_note(data, ".pkgnote", 0)
+    notes.dlopen_libraries(data)
+
+
+def sbom_read(data: bytes) -> None:
+    """Any SBOM document: detection, the fast JSON readers, and the libraries' readers."""
+    from sbomsign import sbom
+
+    sbom.read(data, "fuzz")
+
+
+def sbom_read_library(data: bytes) -> None:
+    """Any SBOM document through cyclonedx-python-lib and spdx-tools."""
+    from sbomsign import sbom
+
+    sbom.read(data, "fuzz", via_library=True)
+
+
+def bundle(data: bytes) -> None:
+    """A Sigstore bundle, v0.1 to v0.3."""
+    from sbomsign._internal.sigstore.bundle import parse_bundle
+
+    parse_bundle(data)
+
+
+def statement(data: bytes) -> None:
+    """An in-toto statement (v1 and v0.1)."""
+    from sbomsign._internal.intoto import parse_statement
+
+    parse_statement(data)
+
+
+def trusted_root(data: bytes) -> None:
+    """A Sigstore trusted root, or a client trust config holding one."""
+    from sbomsign._internal.sigstore.trustroot import load_trusted_root
+
+    load_trusted_root(data)
+
+
+def checkpoint(data: bytes) -> None:
+    """A signed-note checkpoint of a transparency log."""
+    from sbomsign._internal.sigstore.merkle import parse_checkpoint
+
+    try:
+        parse_checkpoint(_text(data))
+    except ValueError:
+        pass  # the documented refusal; the callers turn it into a failed verification
+
+
+def policy(data: bytes) -> None:
+    """A policy document: YAML, schema, compiled rules (CEL included)."""
+    from sbomsign.policy import load
+
+    load(data, source="fuzz")
+
+
+#: Every harness by name.
+HARNESSES: dict[str, Callable[[bytes], None]] = {
+    "go_buildinfo": go_buildinfo,
+    "go_modinfo": go_modinfo,
+    "rust_dep_v0": rust_dep_v0,
+    "elf_notes": elf_notes,
+    "package_note": package_note,
+    "sbom_read": sbom_read,
+    "sbom_read_library": sbom_read_library,
+    "bundle": bundle,
+    "statement": statement,
+    "trusted_root": trusted_root,
+    "checkpoint": checkpoint,
+    "policy": policy,
+}
+
+
+def check(name: str, data: bytes) -> None:
+    """Run harness `name` on `data`; only sbomsign's own errors may escape (and are dropped).
+
+    Raises:
+        Exception: whatever else the parser raised: a finding.
+    """
+    try:
+        HARNESSES[name](data)
+    except Error:
+        pass

@@ -1,0 +1,107 @@
+"""Make the seed corpora in `fuzz/corpus/<harness>/` from the project's real fixtures.
+
+    .venv/bin/python fuzz/seeds.py
+
+The seeds are committed (the fixtures they come from are described in tests/assets/README.md
+and tests/assets/public-bundles/README.md); rerun this after the fixtures change.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.elf_sections import elf_sections  # noqa: E402
+
+ASSETS = ROOT / "tests" / "assets"
+BIN = ASSETS / "bin"
+CORPUS = ROOT / "fuzz" / "corpus"
+MAX_SEED = 64 * 1024
+
+
+def _put(harness: str, data: bytes) -> None:
+    d = CORPUS / harness
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha256(data).hexdigest()[:16]).write_bytes(data[:MAX_SEED])
+
+
+def _section(path: Path, name: str) -> bytes | None:
+    data = path.read_bytes()
+    found = elf_sections(data).get(name)
+    if found is None:
+        return None
+    offset, size = found[0], found[1]
+    return data[offset : offset + size]
+
+
+def _go() -> None:
+    for name in ("go-linux-amd64", "go-linux-mips", "fzf-0.20.0-go1.13", "go-windows-386.exe"):
+        data = (BIN / name).read_bytes()
+        start = data.find(b"\xff Go buildinf:")
+        if start >= 0:
+            _put("go_buildinfo", data[start : start + MAX_SEED])
+        begin = data.find(bytes.fromhex("3077af0c9274080241e1c107e6d618e6"))
+        end = data.find(bytes.fromhex("f932433186182072008242104116d8f2"), begin + 16)
+        if 0 <= begin < end:
+            _put("go_modinfo", data[begin + 16 : end])
+
+
+def _elf() -> None:
+    for name in ("c-hello-plain", "c-hello-rust-audit", "go-linux-amd64", "libdemo.so.1"):
+        for section in (".note.package", ".note.dlopen", ".note.gnu.build-id"):
+            found = _section(BIN / name, section)
+            if found:
+                _put("elf_notes", found)
+        dep = _section(BIN / name, ".dep-v0")
+        if dep:
+            _put("rust_dep_v0", dep)
+    _put("package_note", (ASSETS / "src" / "pe-package-note.json").read_bytes())
+
+
+def _documents() -> None:
+    outputs = ASSETS / "golden" / "outputs" / "sbom"
+    for name in ("c-hello-plain", "libdemo.so.1"):
+        for suffix in (".cdx.json", ".cdx.xml", ".spdx.json", ".spdx"):
+            doc = (outputs / (name + suffix)).read_bytes()
+            _put("sbom_read", doc)
+            _put("sbom_read_library", doc)
+    public = ASSETS / "public-bundles"
+    bundles = [*(ASSETS / "golden" / "material").glob("*.sigstore.json"),
+               *public.glob("*.sigstore*")]
+    for path in sorted(bundles):
+        raw = path.read_bytes()
+        if len(raw) <= MAX_SEED:
+            _put("bundle", raw)
+        doc = json.loads(raw)
+        envelope = doc.get("dsseEnvelope")
+        if envelope:
+            _put("statement", base64.b64decode(envelope["payload"]))
+        for entry in doc.get("verificationMaterial", {}).get("tlogEntries", []):
+            note = (entry.get("inclusionProof") or {}).get("checkpoint", {}).get("envelope")
+            if note:
+                _put("checkpoint", note.encode())
+    for root in public.glob("*trusted_root.json"):
+        _put("trusted_root", root.read_bytes())
+    for policy in sorted((ROOT / "policies").glob("*.yaml")):
+        _put("policy", policy.read_bytes())
+
+
+def main() -> None:
+    """Rewrite every seed corpus."""
+    shutil.rmtree(CORPUS, ignore_errors=True)
+    _go()
+    _elf()
+    _documents()
+    for d in sorted(CORPUS.iterdir()):
+        print(f"{d.name}: {len(list(d.iterdir()))} seeds")
+
+
+if __name__ == "__main__":
+    main()

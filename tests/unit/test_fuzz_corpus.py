@@ -1,0 +1,33 @@
+"""Every committed fuzz seed and finding replays cleanly: a fixed finding stays fixed.
+
+The fuzzing itself runs in `scripts/test` (`fuzz/runner.py`, a few seconds per harness).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+FUZZ = Path(__file__).resolve().parents[2] / "fuzz"
+sys.path.insert(0, str(FUZZ))
+
+import harnesses  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(harnesses.HARNESSES))
+def test_the_seeds_replay_without_an_escaping_exception(name: str) -> None:
+    seeds = sorted((FUZZ / "corpus" / name).iterdir())
+    assert seeds, f"no seeds for {name}: run fuzz/seeds.py"
+    for seed in seeds:
+        harnesses.check(name, seed.read_bytes())
+
+
+def test_a_foreign_exception_is_a_finding() -> None:
+    harnesses.HARNESSES["_boom"] = lambda data: [][1]
+    try:
+        with pytest.raises(IndexError):
+            harnesses.check("_boom", b"")
+    finally:
+        del harnesses.HARNESSES["_boom"]
