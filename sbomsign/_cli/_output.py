@@ -59,3 +59,41 @@ def emit(data: bytes, output: str | None) -> None:
         sys.stdout.buffer.flush()
     else:
         atomic_write(Path(output), data)
+
+
+#: The largest document (bundle, SBOM, predicate, policy key, trusted root, trust config) the
+#: CLI reads; more is refused before it is read. Raise it with `SBOMSIGN_MAX_INPUT_BYTES`.
+DEFAULT_MAX_INPUT_BYTES = 64 << 20
+
+
+def max_input_bytes() -> int:
+    """The limit in force (`SBOMSIGN_MAX_INPUT_BYTES`, else 64 MiB).
+
+    Raises:
+        InputError: the variable is not a positive number of bytes.
+    """
+    raw = os.environ.get("SBOMSIGN_MAX_INPUT_BYTES", "").strip()
+    if not raw:
+        return DEFAULT_MAX_INPUT_BYTES
+    if not raw.isdigit() or int(raw) <= 0:
+        raise InputError(f"SBOMSIGN_MAX_INPUT_BYTES={raw!r} is not a positive number of bytes")
+    return int(raw)
+
+
+def read_bounded(path: Path) -> bytes:
+    """The bytes of `path`, refusing a file over `max_input_bytes()` without reading it all.
+
+    Raises:
+        OSError: the file cannot be read.
+        InputError: it is over the limit (the message names the limit and how to raise it).
+    """
+    limit = max_input_bytes()
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(
+            f"{path}: larger than the {limit}-byte limit on documents"
+            " (raise it with SBOMSIGN_MAX_INPUT_BYTES)"
+        )
+    return data
+

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sbomsign import sign as _sign
 from sbomsign._cli import env_default
+from sbomsign._cli._output import read_bounded
 from sbomsign.errors import EXIT_OK, EXIT_USAGE, InputError
 from sbomsign.models import Inventory
 
@@ -71,7 +72,7 @@ def keyless_signer(args: argparse.Namespace, command: str) -> _sign.KeylessSigne
     name: str = args.trust_config or "trust config"
     if args.trust_config:
         try:
-            trust_config = Path(args.trust_config).read_bytes()
+            trust_config = read_bounded(Path(args.trust_config))
         except OSError as e:
             raise InputError(f"{args.trust_config}: cannot read: {e.strerror}") from e
         # NOTE: checked before the token is fetched: a bad file is the user's to fix first.

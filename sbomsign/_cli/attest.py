@@ -17,7 +17,7 @@ from typing import Any
 
 from sbomsign import sign as _sign
 from sbomsign._cli import env_default
-from sbomsign._cli._output import atomic_write
+from sbomsign._cli._output import atomic_write, read_bounded
 from sbomsign._cli._shared import (
     BUNDLE_SUFFIX,
     KEYLESS_HELP,
@@ -157,7 +157,7 @@ def _same_file(a: Path, b: Path) -> bool:
 def _read_predicate(path: Path, known: str | None) -> dict[str, Any]:
     """The `--predicate` file as a JSON object; SBOM types must be that kind of SBOM."""
     try:
-        data = path.read_bytes()
+        data = read_bounded(path)
     except FileNotFoundError as e:
         raise InputError(f"{path}: no such file") from e
     except IsADirectoryError as e:

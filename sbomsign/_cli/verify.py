@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, assert_never
 
 from sbomsign._cli import env_default
-from sbomsign._cli._output import atomic_write, emit
+from sbomsign._cli._output import atomic_write, emit, read_bounded
 from sbomsign._cli._shared import BUNDLE_SUFFIX
 from sbomsign.errors import EXIT_FAILURE, EXIT_OK, Error, InputError
 
@@ -142,7 +142,7 @@ class _Target:
 
 def _read(path: Path, what: str) -> bytes:
     try:
-        return path.read_bytes()
+        return read_bounded(path)
     except OSError as e:
         raise InputError(f"{path}: cannot read {what}: {e.strerror or e}") from e
 
@@ -247,9 +247,12 @@ def _evidence(t: _Target, trust: TrustMaterial) -> ArtifactEvidence:
     failures: list[verify.BundleFailure] = []
     for path in t.bundles:
         try:
-            data = path.read_bytes()
+            data = read_bounded(path)
         except OSError as e:
             failures.append(verify.BundleFailure(str(path), f"cannot read: {e.strerror or e}"))
+            continue
+        except InputError as e:
+            failures.append(verify.BundleFailure(str(path), e.diagnostics()))
             continue
         try:
             result = verify.verify_bundle(data, sha256=t.sha256, trust=trust, name=str(path))

@@ -130,3 +130,32 @@ def test_the_depth_check_ignores_brackets_in_strings() -> None:
         jsonbound.check_depth(b"[" * 101 + b"]" * 101)
     jsonbound.check_depth(b"[" * 100 + b"]" * 100)
     assert jsonbound.loads(base64.b64encode(b"x").decode().join(['"', '"'])) == "eA=="
+
+
+def test_an_oversized_bundle_fails_that_bundle_and_names_the_limit(
+    artifact: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sign.open_key(str(KEY)) as key:
+        bundle = sign.sign_artifact(artifact.read_bytes(), key)
+    (artifact.parent / "app.sigstore.json").write_bytes(bundle)
+    monkeypatch.setenv("SBOMSIGN_MAX_INPUT_BYTES", str(len(bundle) - 1))
+    code = main(["verify", "--key", str(PUB), str(artifact)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"larger than the {len(bundle) - 1}-byte limit" in out
+    assert "SBOMSIGN_MAX_INPUT_BYTES" in out
+    # Raised, the same bundle verifies.
+    monkeypatch.setenv("SBOMSIGN_MAX_INPUT_BYTES", str(len(bundle)))
+    assert main(["verify", "--key", str(PUB), str(artifact)]) == 0
+
+
+def test_an_oversized_policy_key_or_trusted_root_is_a_usage_error(
+    artifact: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SBOMSIGN_MAX_INPUT_BYTES", "10")
+    code = main(["verify", "--key", str(PUB), str(artifact)])
+    err = capsys.readouterr().err
+    assert code == 2 and "10-byte limit" in err and "Traceback" not in err
+    monkeypatch.setenv("SBOMSIGN_MAX_INPUT_BYTES", "ten")
+    assert main(["verify", "--key", str(PUB), str(artifact)]) == 2
+    assert "not a positive number of bytes" in capsys.readouterr().err
