@@ -121,6 +121,57 @@ def policy(data: bytes) -> None:
     load(data, source="fuzz")
 
 
+_GOLDEN = None
+
+
+def _golden() -> tuple[object, str, set[tuple[bytes, bytes]]]:
+    """The trust (the golden release key), the signed artifact's sha256, and every genuinely
+    signed (signature, content) pair of the golden bundles."""
+    global _GOLDEN
+    if _GOLDEN is None:
+        import hashlib
+        from pathlib import Path
+
+        from sbomsign._internal.sigstore.bundle import parse_bundle
+        from sbomsign.verify import TrustMaterial
+
+        assets = Path(__file__).resolve().parent.parent / "tests" / "assets"
+        material = assets / "golden" / "material"
+        trust = TrustMaterial(keys=(("release.pub", (material / "release.pub").read_bytes()),))
+        sha256 = hashlib.sha256((assets / "bin" / "go-linux-loong64").read_bytes()).hexdigest()
+        genuine = {_signed(parse_bundle(p.read_bytes())) for p in material.glob("*.json")}
+        _GOLDEN = (trust, sha256, genuine)
+    return _GOLDEN
+
+
+def _signed(parsed: object) -> tuple[bytes, bytes]:
+    from sbomsign._internal.sigstore.bundle import ParsedBundle
+
+    assert isinstance(parsed, ParsedBundle)  # noqa: S101
+    if parsed.message_signature is not None:
+        # The content a message signature covers is the artifact's digest, which the harness
+        # fixes; the bundle's own `messageDigest` is optional and only cross-checked.
+        return parsed.signature, b""
+    assert parsed.dsse_envelope is not None  # noqa: S101
+    return parsed.signature, parsed.dsse_envelope.pae()
+
+
+class ForgedVerification(AssertionError):
+    """A bundle whose signed content no genuine bundle has passed verification: a finding."""
+
+
+def verify_managed(data: bytes) -> None:
+    """Mutated managed-key bundles: whatever passes must carry a genuine signature over
+    genuine content (reformatted JSON may pass; different signed bytes never)."""
+    from sbomsign._internal.sigstore.bundle import parse_bundle
+    from sbomsign.verify import verify_bundle
+
+    trust, sha256, genuine = _golden()
+    verify_bundle(data, sha256=sha256, trust=trust, name="fuzz")  # type: ignore[arg-type]
+    if _signed(parse_bundle(data)) not in genuine:
+        raise ForgedVerification("a bundle with other signed content verified")
+
+
 #: Every harness by name.
 HARNESSES: dict[str, Callable[[bytes], None]] = {
     "go_buildinfo": go_buildinfo,
@@ -135,6 +186,7 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "trusted_root": trusted_root,
     "checkpoint": checkpoint,
     "policy": policy,
+    "verify_managed": verify_managed,
 }
 
 
