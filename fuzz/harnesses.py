@@ -97,6 +97,41 @@ def statement(data: bytes) -> None:
     parse_statement(data)
 
 
+def dsse(data: bytes) -> None:
+    """A DSSE envelope (JSON) and the bytes its signatures cover."""
+    from sbomsign._internal import jsonbound
+    from sbomsign._internal.sigstore.dsse import parse_envelope
+
+    try:
+        doc = jsonbound.loads(data)
+    except ValueError:
+        return  # not JSON: the bundle parser refuses it before the envelope is read
+    parse_envelope(doc).pae()
+
+
+class ScanEscaped(AssertionError):
+    """`scan_paths` raised instead of reporting a problem: a finding."""
+
+
+def binary_scan(data: bytes) -> None:
+    """The whole binary scan, through the worker isolation: any bytes end as an artifact or a
+    problem of the inventory, never as an exception."""
+    import tempfile
+    from pathlib import Path
+
+    from sbomsign.scan import scan_paths
+
+    with tempfile.TemporaryDirectory(prefix="sbomsign-fuzz-") as d:
+        path = Path(d) / "input"
+        path.write_bytes(data)
+        try:
+            inventory = scan_paths([str(path)], jobs=1, timeout=10)
+        except Exception as e:
+            raise ScanEscaped(f"{type(e).__name__}: {e}") from e
+        if len(inventory.artifacts) + len(inventory.problems) != 1:
+            raise ScanEscaped("the file is neither an artifact nor a problem")
+
+
 def trusted_root(data: bytes) -> None:
     """A Sigstore trusted root, or a client trust config holding one."""
     from sbomsign._internal.sigstore.trustroot import load_trusted_root
@@ -182,11 +217,13 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "sbom_read": sbom_read,
     "sbom_read_library": sbom_read_library,
     "bundle": bundle,
+    "dsse": dsse,
     "statement": statement,
     "trusted_root": trusted_root,
     "checkpoint": checkpoint,
     "policy": policy,
     "verify_managed": verify_managed,
+    "binary_scan": binary_scan,
 }
 
 

@@ -63,6 +63,9 @@ def _elf() -> None:
         if dep:
             _put("rust_dep_v0", dep)
     _put("package_note", (ASSETS / "src" / "pe-package-note.json").read_bytes())
+    # Whole binaries, the smallest of each format (the scan harness runs one process per input).
+    for name in ("c-hello-plain", "pe-hello.exe", "c-hello-aarch64"):
+        _put("binary_scan", (BIN / name).read_bytes())
 
 
 def _documents() -> None:
@@ -85,6 +88,7 @@ def _documents() -> None:
         envelope = doc.get("dsseEnvelope")
         if envelope:
             _put("statement", base64.b64decode(envelope["payload"]))
+            _put("dsse", json.dumps(envelope).encode())
         for entry in doc.get("verificationMaterial", {}).get("tlogEntries", []):
             note = (entry.get("inclusionProof") or {}).get("checkpoint", {}).get("envelope")
             if note:
