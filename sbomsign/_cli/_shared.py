@@ -6,12 +6,17 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sbomsign import sign as _sign
 from sbomsign._cli import env_default
 from sbomsign._cli._output import read_bounded
 from sbomsign.errors import EXIT_OK, EXIT_USAGE, InputError
 from sbomsign.models import Inventory
+
+if TYPE_CHECKING:
+    # NOTE: imported where used: `scan` and `sbom` share this module and never sign, so they
+    # must not pay for loading the signing stage (keys, cryptography) at start-up.
+    from sbomsign import sign as _sign
 
 logger = logging.getLogger("sbomsign")
 
@@ -68,6 +73,8 @@ def keyless_signer(args: argparse.Namespace, command: str) -> _sign.KeylessSigne
         InputError: the trust config cannot be read or is malformed.
         NetworkError: no identity token, or a bad one.
     """
+    from sbomsign import sign as _sign
+
     trust_config: bytes | None = None
     name: str = args.trust_config or "trust config"
     if args.trust_config:
@@ -104,6 +111,8 @@ def managed_key(key_ref: str) -> _sign.SigningKey:
         SigningError: a bad key file, password or PIN.
         NetworkError: the HSM cannot be reached.
     """
+    from sbomsign import sign as _sign
+
     key = _sign.open_key(key_ref)
     logger.info("signing with %s key %s", key.algorithm, key.hint)
     return key
