@@ -35,6 +35,8 @@ class ComponentKind(enum.StrEnum):
     """A distribution package named by an ELF `.note.package` or a PE `.pkgnote`."""
     SHARED_LIBRARY = "shared-library"
     """A shared library the binary is linked against or loads."""
+    OS_PACKAGE = "os-package"
+    """A package a container's package database lists (dpkg, apk, rpm)."""
 
 
 class Linking(enum.StrEnum):
@@ -305,6 +307,9 @@ class Artifact:
     """One entry, or one per slice of a fat/universal Mach-O file."""
     components: tuple[Component, ...] = ()
     """Everything found, deduplicated across slices and sorted by `ref`."""
+    container: str = ""
+    """`Container.ref` of the image or archive the file was found in; empty for a file on
+    disk. `path` is then the file's path inside the container."""
 
     @property
     def is_library(self) -> bool:
@@ -323,6 +328,89 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class Layer:
+    """One file-system layer of an image, in the order it is applied."""
+
+    digest: str
+    """`sha256:<hex>` of the layer blob as stored (compressed)."""
+    size: int = 0
+    media_type: str = ""
+
+
+@dataclass(frozen=True)
+class ContainedFile:
+    """A binary inside a container: where it is, which layer put it there, who owns it."""
+
+    path: str
+    """Absolute path inside the container (`/usr/bin/app`)."""
+    sha256: str
+    layer: str = ""
+    """Digest of the layer that last wrote the file (images only)."""
+    package: str = ""
+    """`Component.ref` of the OS package whose file list names it, if any."""
+
+
+@dataclass(frozen=True)
+class LibraryLink:
+    """A library a binary in a container names, resolved as the dynamic loader would."""
+
+    binary: str
+    """Path of the binary inside the container."""
+    library: str
+    """The name the binary asks for (`DT_NEEDED`)."""
+    resolved: str = ""
+    """The path the loader would open, after symlinks; empty when no file matches."""
+    package: str = ""
+    """`Component.ref` of the OS package that owns the resolved file, if any."""
+
+
+@dataclass(frozen=True)
+class Container:
+    """An image, release archive or package: the thing that holds the scanned files.
+
+    A document about a container describes it as its root: its OS packages, its binaries
+    (`Artifact.container` is this `ref`), and the edges between them.
+    """
+
+    kind: str
+    """`image`, `archive` or `package` (`.deb`, `.rpm`)."""
+    name: str
+    """The name it was read under (`oci-dir:build/oci:1.0`, `app_1.0_linux_amd64.tar.gz`)."""
+    digests: Digests
+    """An image's manifest digest (its name for signing and verifying); a file's digests."""
+    version: str = ""
+    """A package's version, an image's tag, else empty."""
+    purl: str = ""
+    platform: str = ""
+    """`os/arch[/variant]` of an image or package, where known."""
+    config_digest: str = ""
+    media_type: str = ""
+    created: str = ""
+    repository: str = ""
+    """The repository an image was read from (`registry.example:5000/team/app`)."""
+    tag: str = ""
+    layers: tuple[Layer, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    """Image config labels (`org.opencontainers.image.*`, ...), sorted by name."""
+    distro: str = ""
+    """`ID-VERSION_ID` from `etc/os-release` (`debian-12`), as purls carry it."""
+    package_database: str = ""
+    """Where the OS packages were read from (`dpkg`, `dpkg status.d`, `apk`, `rpm`), or empty
+    when the container has none: its package list is then incomplete."""
+    packages: tuple[Component, ...] = ()
+    """OS packages (`ComponentKind.OS_PACKAGE`), sorted by `ref`."""
+    files: tuple[ContainedFile, ...] = ()
+    """Every scanned binary, sorted by path."""
+    links: tuple[LibraryLink, ...] = ()
+    """Libraries of the binaries, resolved inside the container, sorted."""
+
+    @property
+    def ref(self) -> str:
+        """A stable identifier of the container inside one inventory."""
+        return f"{self.kind}:sha256:{self.digests.sha256}"
+
+
+@dataclass(frozen=True)
 class ScanProblem:
     """A file that could not be scanned, and why."""
 
@@ -338,6 +426,12 @@ class Inventory:
     artifacts: tuple[Artifact, ...] = ()
     problems: tuple[ScanProblem, ...] = ()
     tool_version: str = ""
+    containers: tuple[Container, ...] = ()
+    """Images, archives and packages the artifacts were found in (see `Artifact.container`)."""
+
+    def contents(self, container: Container) -> tuple[Artifact, ...]:
+        """The artifacts found in `container`."""
+        return tuple(a for a in self.artifacts if a.container == container.ref)
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON form (schema `INVENTORY_SCHEMA`)."""
@@ -346,7 +440,11 @@ class Inventory:
             "tool": {"name": "sbomsign", "version": self.tool_version},
             "artifacts": [_jsonable(a) for a in self.artifacts],
             "problems": [_jsonable(p) for p in self.problems],
+            "containers": [_jsonable(c) for c in self.containers],
         }
+
+
+_PAIR_FIELDS = ("settings", "fields", "properties", "labels")
 
 
 def _jsonable(obj: Any) -> Any:
@@ -355,13 +453,13 @@ def _jsonable(obj: Any) -> Any:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
-            if f.name in ("settings", "fields", "properties") and isinstance(value, tuple):
+            if f.name in _PAIR_FIELDS and isinstance(value, tuple):
                 # NOTE: (name, value) pairs read better as objects; settings keep file order
                 # because `go version -m` prints them in that order.
                 out[f.name] = [{"name": k, "value": v} for k, v in value]
             else:
                 out[f.name] = _jsonable(value)
-        if isinstance(obj, Component):
+        if isinstance(obj, Component | Container):
             out["ref"] = obj.ref
         return out
     if isinstance(obj, enum.Enum):

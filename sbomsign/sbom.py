@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sbomsign.errors import SbomError
-from sbomsign.models import Artifact, Inventory
+from sbomsign.models import Artifact, Container, Inventory
 
 __all__ = [
     "SbomFormat",
     "detect",
+    "document_stem",
     "merged_name",
     "ntia_problems",
     "read",
@@ -79,12 +80,17 @@ def write(
     spec_version: str | None = None,
     timestamp: datetime | None = None,
     merge: bool = False,
+    container: Container | None = None,
 ) -> bytes:
-    """One SBOM document describing the given artifact(s), as bytes.
+    """One SBOM document describing the given artifact(s), or a container, as bytes.
 
     Several artifacts always make one merged document (`merge=True` asks for that form even
-    for one). `supplier` and `author` (`Name`, `Person: Name (email)` or
-    `Organization: Name (email)`) fill the NTIA supplier and author; without them the document
+    for one). An inventory of an image, archive or package (`Inventory.containers`)
+    describes the container as the root, with its packages and binaries below it; one that
+    holds several containers (the platforms of an index) needs `container` to say which.
+
+    `supplier` and `author` (`Name`, `Person: Name (email)` or `Organization: Name (email)`)
+    fill the NTIA supplier and author; without them the document
     is valid and says NOASSERTION where SPDX asks. `spec_version` is the CycloneDX version
     (`1.6` by default, or `1.5`); SPDX is always 2.3. `timestamp` defaults to
     `SOURCE_DATE_EPOCH`, else the current time.
@@ -102,8 +108,15 @@ def write(
     except ValueError as e:
         choices = ", ".join(f.value for f in SbomFormat)
         raise SbomError(f"unknown SBOM format {fmt!r} (use one of {choices})") from e
-    artifacts = _artifacts(inventory_or_artifacts)
-    subject = make_subject(artifacts, merge=merge or len(artifacts) > 1)
+    container = container or _only_container(inventory_or_artifacts)
+    if container is not None:
+        if not isinstance(inventory_or_artifacts, Inventory):
+            raise SbomError("a container's document is written from its inventory")
+        subject = make_subject(inventory_or_artifacts.contents(container), merge=True,
+                               container=container)
+    else:
+        artifacts = _artifacts(inventory_or_artifacts)
+        subject = make_subject(artifacts, merge=merge or len(artifacts) > 1)
     options = Options(
         timestamp=resolve_timestamp(timestamp),
         tool_version=__version__,
@@ -112,6 +125,25 @@ def write(
         spec_version=(spec_version or "").strip(),
     )
     return codec_for(fmt.value).write(subject, options, fmt.value)
+
+
+def _only_container(subject: Inventory | Artifact | Sequence[Artifact]) -> Container | None:
+    if not isinstance(subject, Inventory) or not subject.containers:
+        return None
+    loose = [a for a in subject.artifacts if not a.container]
+    if len(subject.containers) > 1 or loose:
+        raise SbomError(f"the inventory holds {len(subject.containers)} image(s) or "
+                        f"archive(s) and {len(loose)} other file(s): write one document each "
+                        f"(container=...)")
+    return subject.containers[0]
+
+
+def document_stem(container: Container) -> str:
+    """The file-name stem of a container's document: `<name>[-<tag>][-<os>-<arch>]` for an
+    image (`demo-1.0-linux-loong64`), the file name without its archive suffix otherwise."""
+    from sbomsign._internal.sbom.containers import document_stem as stem
+
+    return stem(container)
 
 
 def resolve_timestamp(timestamp: datetime | None = None) -> datetime:

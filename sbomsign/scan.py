@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sbomsign import __version__
-from sbomsign.models import Artifact, Inventory, ScanProblem
+from sbomsign.models import Artifact, Inventory
 
 
 def default_jobs() -> int:
@@ -29,39 +30,75 @@ def scan_paths(
     timeout: float | None = None,
     memory_limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    platform: str = "",
+    registry_ca: str = "",
+    insecure_registries: Sequence[str] = (),
+    warn: Callable[[str], None] | None = None,
 ) -> Inventory:
-    """Scan files and directories; bad files become `Inventory.problems`, never exceptions.
+    """Scan files, directories, archives and images; bad input becomes `Inventory.problems`.
 
-    `jobs` worker processes inspect the files; None or 0 means all cores (`default_jobs`), and
-    never more workers than files when only files are named.
+    Names are files and directories, release archives and packages (`.tar*`, `.zip`, `.whl`,
+    `.deb`, `.rpm`), or images (`oci-dir:`, `oci-archive:`, `docker-archive:`,
+    `registry:`); an image index gives one container per platform unless `platform`
+    (`os/arch[/variant]`) picks one. Binaries taken out of images and archives live in a
+    private temporary directory, removed before this returns. `jobs` worker processes
+    inspect the files; None or 0 means all cores (`default_jobs`). `warn` receives
+    one-line notes about entries that were skipped.
     """
+    import tempfile
+
     from sbomsign._internal import sources, worker
 
-    problems: list[ScanProblem] = []
+    with tempfile.TemporaryDirectory(prefix="sbomsign-") as workdir:
+        settings = sources.Settings(workdir, platform.strip("/"), registry_ca,
+                                    tuple(insecure_registries))
+        expansion = sources.Expansion()
 
-    def tasks() -> list[worker.Task]:
-        candidates, found_problems = sources.expand(paths)
-        problems.extend(found_problems)
-        return [worker.Task(i, c.path, c.display) for i, c in enumerate(candidates)]
+        def tasks() -> list[worker.Task]:
+            found = sources.expand(paths, settings)
+            expansion.__dict__.update(found.__dict__)
+            return [worker.Task(i, c.path, c.display) for i, c in enumerate(found.candidates)]
 
-    # NOTE: only directories can hold more files than were named; don't start more workers
-    # than there can be files.
-    wanted = jobs or default_jobs()
-    if not any(os.path.isdir(p) for p in paths):
-        wanted = min(wanted, max(1, len(paths)))
-    results = worker.run_tasks(
-        tasks,
-        jobs=wanted,
-        timeout=timeout or worker.DEFAULT_TIMEOUT,
-        memory_limit=worker.DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit,
-        progress=progress,
-    )
-    artifacts = [r for r in results if isinstance(r, Artifact)]
-    problems.extend(r for r in results if isinstance(r, ScanProblem))
+        # NOTE: only directories, archives and images can hold more files than were named;
+        # don't start more workers than there can be files.
+        wanted = jobs or default_jobs()
+        if all(sources.claimed_by_paths(p) and not os.path.isdir(p) for p in paths):
+            wanted = min(wanted, max(1, len(paths)))
+        results = worker.run_tasks(
+            tasks,
+            jobs=wanted,
+            timeout=timeout or worker.DEFAULT_TIMEOUT,
+            memory_limit=worker.DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit,
+            progress=progress,
+        )
+        return _collect(expansion, results, warn)
+
+
+def _collect(expansion: Any, results: list[Any], warn: Callable[[str], None] | None,
+             ) -> Inventory:
+    """Artifacts tagged with their container, containers finished, problems sorted."""
+    from dataclasses import replace
+
+    artifacts: list[Artifact] = []
+    problems = list(expansion.problems)
+    for candidate, result in zip(expansion.candidates, results, strict=True):
+        if isinstance(result, Artifact):
+            artifacts.append(replace(result, container=candidate.container)
+                             if candidate.container else result)
+        else:
+            problems.append(result)
+    containers = []
+    for draft in expansion.drafts:
+        ref = draft.identity.ref
+        containers.append(draft.finish([a for a in artifacts if a.container == ref]))
+    if warn is not None:
+        for note in expansion.warnings + [w for d in expansion.drafts for w in d.tree.warnings]:
+            warn(note)
     return Inventory(
         artifacts=tuple(artifacts),
         problems=tuple(sorted(problems, key=lambda p: p.path)),
         tool_version=__version__,
+        containers=tuple(containers),
     )
 
 

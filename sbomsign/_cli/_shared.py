@@ -134,6 +134,16 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="give up on one file after this long",
     )
+    images = parser.add_argument_group("images and registries")
+    images.add_argument("--platform", default=env_default("platform", "") or "",
+                        metavar="OS/ARCH[/VARIANT]",
+                        help="read only this platform of a multi-platform image")
+    images.add_argument("--registry-ca", default=env_default("registry-ca", "") or "",
+                        metavar="FILE", help="CA certificates for registries (PEM)")
+    images.add_argument("--insecure-registry", action="append", default=[],
+                        metavar="HOST:PORT",
+                        help="allow plain HTTP to this registry (repeatable; also "
+                             "SBOMSIGN_INSECURE_REGISTRIES)")
 
 
 def scan_for(args: argparse.Namespace, command: str) -> Inventory:
@@ -148,6 +158,10 @@ def scan_for(args: argparse.Namespace, command: str) -> Inventory:
         jobs=args.jobs,  # 0: all cores, decided by `scan_paths`
         timeout=args.timeout,
         progress=progress_printer(),  # type: ignore[arg-type]
+        platform=args.platform,
+        registry_ca=args.registry_ca,
+        insecure_registries=args.insecure_registry,
+        warn=lambda note: print(f"sbomsign {command}: warning: {note}", file=sys.stderr),
     )
     for problem in inventory.problems:
         print(f"sbomsign {command}: error: {problem.path}: {problem.message}", file=sys.stderr)

@@ -127,26 +127,48 @@ def _spec_for(fmt: SbomFormat, spec: str | None, formats: list[SbomFormat]) -> s
     raise InputError(f"--spec-version {spec}: SPDX documents are always SPDX 2.3")
 
 
+Unit = Inventory | list[Artifact]
+"""What one document describes: an inventory of one container, or artifacts."""
+
+
+def _units(inventory: Inventory) -> list[tuple[Unit, str, Path]]:
+    """(unit, file-name stem, default directory) of each document of one format."""
+    from sbomsign.sbom import document_stem
+
+    units: list[tuple[Unit, str, Path]] = []
+    for c in inventory.containers:
+        one = Inventory(inventory.contents(c), (), inventory.tool_version, (c,))
+        where = Path(".") if c.kind == "image" else Path(os.path.dirname(c.name) or ".")
+        units.append((one, document_stem(c), where))
+    units.extend(([a], a.name, Path(os.path.dirname(a.path) or "."))
+                 for a in inventory.artifacts if not a.container)
+    return units
+
+
 def _plan(args: argparse.Namespace, inventory: Inventory,
-          formats: list[SbomFormat]) -> list[tuple[list[Artifact], SbomFormat, str | None]]:
-    """(artifacts, format, destination) for each document; destination None = stdout."""
+          formats: list[SbomFormat]) -> list[tuple[Unit, SbomFormat, str | None]]:
+    """(unit, format, destination) for each document; destination None = stdout."""
     from sbomsign.sbom import merged_name
 
     artifacts = list(inventory.artifacts)
-    plan: list[tuple[list[Artifact], SbomFormat, str | None]] = []
+    if args.merge and inventory.containers:
+        raise InputError("--merge joins loose files; an image, archive or package is "
+                         "already described by one document each")
+    units = _units(inventory)
     if args.output is not None:
-        if not args.merge and len(artifacts) > 1:
-            raise InputError(f"-o names one document, but there are {len(artifacts)} "
-                             f"artifacts: use --merge or --output-dir")
+        if not args.merge and len(units) > 1:
+            raise InputError(f"-o names one document, but there are {len(units)} "
+                             f"artifacts or images: use --merge or --output-dir")
         dest = None if args.output == "-" else args.output
-        return [(artifacts, formats[0], dest)]
+        return [(units[0][0] if units and not args.merge else artifacts, formats[0], dest)]
     if args.merge:
         directory = args.output_dir or merged_directory(artifacts)
         stem = merged_name(artifacts) + ".merged"
         return [(artifacts, f, str(directory / (stem + f.suffix))) for f in formats]
-    for a in artifacts:
-        directory = args.output_dir or Path(os.path.dirname(a.path) or ".")
-        plan.extend(([a], f, str(directory / (a.name + f.suffix))) for f in formats)
+    plan: list[tuple[Unit, SbomFormat, str | None]] = []
+    for unit, stem, where in units:
+        directory = args.output_dir or where
+        plan.extend((unit, f, str(directory / (stem + f.suffix))) for f in formats)
     return plan
 
 

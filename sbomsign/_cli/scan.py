@@ -10,7 +10,7 @@ from typing import assert_never
 from sbomsign._cli import env_default
 from sbomsign._cli._output import emit
 from sbomsign._cli._shared import add_scan_options, exit_code, scan_for
-from sbomsign.models import Artifact, Binary, Inventory
+from sbomsign.models import Artifact, Binary, Container, Inventory
 
 
 class ScanFormat(enum.StrEnum):
@@ -33,12 +33,6 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_scan_options(parser)
 
 
-
-
-
-
-
-
 def run(args: argparse.Namespace) -> int:
     """Scan and print; exit 2 when any file could not be inspected."""
     fmt = ScanFormat(args.format)
@@ -51,10 +45,6 @@ def run(args: argparse.Namespace) -> int:
         assert_never(fmt)
     emit(data, args.output)
     return exit_code(inventory)
-
-
-
-
 
 
 def _yn(value: bool | None) -> str:
@@ -141,9 +131,30 @@ def _artifact_lines(a: Artifact) -> list[str]:
     return lines
 
 
+def _container_lines(c: Container) -> list[str]:
+    lines = [f"{c.kind} {c.name}" + (f"  {c.platform}" if c.platform else ""),
+             f"  digest     sha256:{c.digests.sha256}"]
+    if c.purl:
+        lines.append(f"  purl       {c.purl}")
+    lines.extend(f"  layer      {layer.digest}" for layer in c.layers)
+    if c.distro:
+        lines.append(f"  distro     {c.distro}")
+    db = c.package_database or "none found (the package list is incomplete)"
+    lines.append(f"  packages   {len(c.packages)} from {db}")
+    lines.append(f"  binaries   {len(c.files)}")
+    for link in c.links:
+        where = link.resolved or "not found in the image"
+        owner = f" ({link.package})" if link.package else ""
+        lines.append(f"  library    {link.binary} -> {link.library}: {where}{owner}")
+    return lines
+
+
 def render_table(inventory: Inventory) -> str:
     """The human-readable report."""
     out: list[str] = []
+    for c in inventory.containers:
+        out.extend(_container_lines(c))
+        out.append("")
     for a in inventory.artifacts:
         out.extend(_artifact_lines(a))
         out.append("")

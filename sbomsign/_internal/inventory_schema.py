@@ -19,7 +19,7 @@ from typing import Any
 from sbomsign import models
 
 #: Fields that hold (name, value) pairs, written as `[{"name": ..., "value": ...}]`.
-_PAIRS = {"settings", "fields", "properties"}
+_PAIRS = {"settings", "fields", "properties", "labels"}
 _SCHEMA_FILE = Path(__file__).with_name("inventory_schema.json")
 
 
@@ -71,8 +71,9 @@ def _define(cls: Any, defs: dict[str, Any]) -> None:
         doc = _field_doc(cls, f.name)
         if doc:
             props[f.name]["description"] = doc
-    if cls is models.Component:
-        props["ref"] = {"type": "string", "description": "Stable identifier (`Component.ref`)."}
+    if cls in (models.Component, models.Container):
+        props["ref"] = {"type": "string",
+                        "description": f"Stable identifier (`{name}.ref`)."}
     defs[name] = {
         "type": "object",
         "additionalProperties": False,
@@ -110,6 +111,7 @@ def schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     _define(models.Artifact, defs)
     _define(models.ScanProblem, defs)
+    _define(models.Container, defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": models.INVENTORY_SCHEMA,
@@ -117,7 +119,7 @@ def schema() -> dict[str, Any]:
         "description": "What `sbomsign scan --format json` prints.",
         "type": "object",
         "additionalProperties": False,
-        "required": ["schema", "tool", "artifacts", "problems"],
+        "required": ["schema", "tool", "artifacts", "problems", "containers"],
         "properties": {
             "schema": {"const": models.INVENTORY_SCHEMA},
             "tool": {
@@ -128,6 +130,7 @@ def schema() -> dict[str, Any]:
             },
             "artifacts": {"type": "array", "items": {"$ref": "#/$defs/Artifact"}},
             "problems": {"type": "array", "items": {"$ref": "#/$defs/ScanProblem"}},
+            "containers": {"type": "array", "items": {"$ref": "#/$defs/Container"}},
         },
         "$defs": dict(sorted(defs.items())),
     }

@@ -25,6 +25,7 @@ from sbomsign.models import (
     Artifact,
     Component,
     ComponentKind,
+    Container,
     Linking,
 )
 
@@ -87,10 +88,15 @@ class Subject:
     """Every artifact's components, deduplicated by `ref` and sorted by it."""
     owners: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Component ref -> `artifact_ref`s of the artifacts it was found in."""
+    container: Container | None = None
+    """The image, archive or package the artifacts were found in: then the document's root."""
 
     @property
     def digest(self) -> str:
-        """A digest naming the subject: the artifact's sha256, or one over all of them."""
+        """A digest naming the subject: the container's (an image's manifest digest), the
+        artifact's sha256, or one over all of them."""
+        if self.container is not None:
+            return self.container.digests.sha256
         if len(self.artifacts) == 1 and not self.merged:
             return self.artifacts[0].digests.sha256
         joined = "\n".join(sorted(a.digests.sha256 for a in self.artifacts))
@@ -146,12 +152,15 @@ def release_name(artifacts: Sequence[Artifact]) -> str:
 _SEPARATORS = "-_. "
 
 
-def make_subject(artifacts: Sequence[Artifact], *, merge: bool) -> Subject:
-    """The subject of one document.
+def make_subject(artifacts: Sequence[Artifact], *, merge: bool,
+                 container: Container | None = None) -> Subject:
+    """The subject of one document: a container with what was found in it, or artifacts.
 
     Raises:
         SbomError: there is no artifact, or several without `merge`.
     """
+    if container is not None:
+        return _container_subject(artifacts, container)
     if not artifacts:
         raise SbomError("nothing to describe: no artifact")
     if len(artifacts) > 1 and not merge:
@@ -184,6 +193,21 @@ def make_subject(artifacts: Sequence[Artifact], *, merge: bool) -> Subject:
         version=version,
         components=tuple(components[k] for k in sorted(components)),
         owners={k: tuple(v) for k, v in owners.items()},
+    )
+
+
+def _container_subject(artifacts: Sequence[Artifact], container: Container) -> Subject:
+    from sbomsign._internal.sbom.containers import root_name, root_version
+
+    inner = make_subject(artifacts, merge=True) if artifacts else None
+    return Subject(
+        artifacts=inner.artifacts if inner else (),
+        merged=True,
+        name=root_name(container),
+        version=root_version(container),
+        components=inner.components if inner else (),
+        owners=inner.owners if inner else {},
+        container=container,
     )
 
 
@@ -296,6 +320,7 @@ def document_uuid(subject: Subject, fmt: str, options: Options) -> uuid.UUID:
         options.timestamp.isoformat(),
         "merged" if subject.merged else "single",
         *sorted(a.digests.sha256 for a in subject.artifacts),
+        *([subject.container.ref] if subject.container is not None else []),
     ])
     return uuid.uuid5(UUID_NAMESPACE, material)
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from sbomsign._internal.sources import Candidate
+from sbomsign._internal.sources import Candidate, Expansion, Settings
 from sbomsign.models import ScanProblem
 
 
@@ -22,9 +22,8 @@ class _Paths:
     def claims(self, given: str) -> bool:
         return True
 
-    def expand(self, given: str, seen: set[str]) -> tuple[list[Candidate], list[ScanProblem]]:
-        candidates: list[Candidate] = []
-        problems: list[ScanProblem] = []
+    def expand(self, given: str, settings: Settings, seen: set[str], into: Expansion) -> None:
+        candidates, problems = into.candidates, into.problems
         p = Path(given)
         try:
             if p.is_dir():
@@ -39,7 +38,6 @@ class _Paths:
                 problems.append(ScanProblem(given, "no such file or directory"))
         except OSError as e:
             problems.append(ScanProblem(given, f"cannot read: {e.strerror or e}"))
-        return candidates, problems
 
 
 def _take(cand: Candidate, seen: set[str], candidates: list[Candidate]) -> None:

@@ -28,6 +28,13 @@ from sbomsign._internal.sbom.common import (
     document_uuid,
     parse_actor,
 )
+from sbomsign._internal.sbom.containers import (
+    ROOT_TYPES,
+    container_complete,
+    container_edges,
+    container_properties,
+    file_properties,
+)
 from sbomsign._internal.sbom.mapping import (
     CdxBomRecord,
     CdxComponentRecord,
@@ -40,6 +47,7 @@ from sbomsign.models import (
     Artifact,
     Component,
     ComponentKind,
+    Container,
     Digests,
     Evidence,
     Inventory,
@@ -113,8 +121,10 @@ def _bom(subject: Subject, options: Options, spec: str) -> Bom:
         _, aname, email = parse_actor(options.author)
         authors.append(OrganizationalContact(name=aname, email=email or None))
 
-    artifacts = [_artifact_component(a, supplier) for a in subject.artifacts]
-    if subject.merged:
+    artifacts = [_artifact_component(a, supplier, subject.container) for a in subject.artifacts]
+    if subject.container is not None:
+        root = _container_component(subject, supplier, artifacts)
+    elif subject.merged:
         root = CdxComponent(
             type=ComponentType.APPLICATION,
             name=subject.name,
@@ -136,6 +146,8 @@ def _bom(subject: Subject, options: Options, spec: str) -> Bom:
         _component(c, subject.owners.get(c.ref, ()) if subject.merged else (), spec)
         for c in subject.components
     ]
+    if subject.container is not None:
+        components += [_component(c, (), spec) for c in subject.container.packages]
     bom = Bom(
         serial_number=document_uuid(subject, "cyclonedx", options),
         version=1,
@@ -151,19 +163,27 @@ def _bom(subject: Subject, options: Options, spec: str) -> Bom:
     )
     # NOTE: the graph is built from plain strings and handed over as Dependency objects, so
     # bom-refs are exactly our refs (the library would otherwise invent some).
+    bom.dependencies = [
+        Dependency(ref=_ref(src), dependencies=[Dependency(ref=_ref(t)) for t in sorted(tgts)])
+        for src, tgts in sorted(_graph(subject, str(root.bom_ref.value)).items())
+    ]
+    return bom
+
+
+def _graph(subject: Subject, root_ref: str) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for a in subject.artifacts:
         graph.setdefault(artifact_ref(a), set())
         for e in dependency_edges(a):
             graph.setdefault(e.source, set()).add(e.target)
             graph.setdefault(e.target, set())
-    if subject.merged:
-        graph[str(root.bom_ref.value)] = {artifact_ref(a) for a in subject.artifacts}
-    bom.dependencies = [
-        Dependency(ref=_ref(src), dependencies=[Dependency(ref=_ref(t)) for t in sorted(tgts)])
-        for src, tgts in sorted(graph.items())
-    ]
-    return bom
+    if subject.container is not None:
+        for src, tgt, _ in container_edges(subject):
+            graph.setdefault(src, set()).add(tgt)
+            graph.setdefault(tgt, set())
+    elif subject.merged:
+        graph[root_ref] = {artifact_ref(a) for a in subject.artifacts}
+    return graph
 
 
 def _ref(value: str) -> Any:
@@ -197,7 +217,27 @@ def _properties(pairs: Iterable[tuple[str, str]]) -> list[Any]:
     return [Property(name=k, value=v) for k, v in pairs]
 
 
-def _artifact_component(a: Artifact, supplier: Any) -> CdxComponent:
+def _container_component(subject: Subject, supplier: Any, artifacts: list[Any]) -> CdxComponent:
+    from cyclonedx.model.component import Component as CdxComponent
+    from cyclonedx.model.component import ComponentType
+
+    container = subject.container
+    if container is None:  # pragma: no cover - only called for a container subject
+        raise SbomError("no container")
+    return CdxComponent(
+        type=ComponentType(ROOT_TYPES[container.kind]),
+        name=subject.name,
+        version=subject.version or None,
+        bom_ref=container.ref,
+        supplier=supplier,
+        hashes=_hashes(container.digests),
+        purl=_purl(container.purl),
+        properties=_properties(container_properties(container)),
+        components=artifacts,
+    )
+
+
+def _artifact_component(a: Artifact, supplier: Any, container: Container | None) -> CdxComponent:
     from cyclonedx.model.component import Component as CdxComponent
     from cyclonedx.model.component import ComponentType
 
@@ -209,7 +249,7 @@ def _artifact_component(a: Artifact, supplier: Any) -> CdxComponent:
         supplier=supplier,
         hashes=_hashes(a.digests),
         purl=_purl(artifact_purl(a)),
-        properties=_properties(artifact_properties(a)),
+        properties=_properties(sorted(artifact_properties(a) + file_properties(container, a))),
     )
 
 
@@ -312,7 +352,11 @@ def _compositions(subject: Subject) -> list[dict[str, Any]]:
         else:
             unknown.add(c.ref)
     out: list[dict[str, Any]] = []
-    if subject.merged:
+    if subject.container is not None:
+        whole = "complete" if container_complete(subject.container) else "incomplete"
+        out.append({"aggregate": whole, "assemblies": [subject.container.ref]})
+        unknown.update(c.ref for c in subject.container.packages)
+    elif subject.merged:
         out.append({"aggregate": "complete", "assemblies": [f"release:sha256:{subject.digest}"]})
     for aggregate, refs in (("complete", complete), ("incomplete", incomplete),
                             ("unknown", unknown)):

@@ -28,6 +28,11 @@ from sbomsign._internal.sbom.common import (
     parse_actor,
     spdx_id,
 )
+from sbomsign._internal.sbom.containers import (
+    container_edges,
+    container_properties,
+    file_properties,
+)
 from sbomsign._internal.sbom.mapping import (
     Related,
     SpdxDocumentRecord,
@@ -37,7 +42,7 @@ from sbomsign._internal.sbom.mapping import (
 )
 from sbomsign._internal.sbom.properties import artifact_properties, component_properties
 from sbomsign.errors import SbomError
-from sbomsign.models import Artifact, Component, ComponentKind, Digests, Inventory
+from sbomsign.models import Artifact, Component, ComponentKind, Container, Digests, Inventory
 
 _PREFIX = {
     ComponentKind.GO_MAIN_MODULE: "GoMain",
@@ -46,7 +51,9 @@ _PREFIX = {
     ComponentKind.RUST_CRATE: "Crate",
     ComponentKind.PACKAGE: "Package",
     ComponentKind.SHARED_LIBRARY: "SharedLib",
+    ComponentKind.OS_PACKAGE: "OsPackage",
 }
+_PURPOSE = {"image": "CONTAINER", "archive": "ARCHIVE", "package": "INSTALL"}
 
 # Edge kinds of `dependency_edges`/`linked_refs` -> SPDX relationship, and whether the SPDX
 # relationship points the other way (`BUILD_DEPENDENCY_OF` names the dependency first).
@@ -126,15 +133,33 @@ def _document(subject: Subject, options: Options) -> Any:
     packages = []
     for a in subject.artifacts:
         ids[artifact_ref(a)] = spdx_id("Artifact", a.name, artifact_ref(a))
-        packages.append(_artifact_package(a, ids[artifact_ref(a)], supplier))
+        packages.append(_artifact_package(a, ids[artifact_ref(a)], supplier, subject.container))
+    if subject.container is not None:
+        ids[subject.container.ref] = spdx_id("Container", subject.name, subject.container.ref)
+        packages.append(_container_package(subject, ids[subject.container.ref], supplier))
+        for c in subject.container.packages:
+            ids[c.ref] = spdx_id(_PREFIX[c.kind], c.name, c.ref)
+            packages.append(_component_package(c, ids[c.ref], ()))
     for c in subject.components:
         ids[c.ref] = spdx_id(_PREFIX[c.kind], c.name, c.ref)
         owners = subject.owners.get(c.ref, ()) if subject.merged else ()
         packages.append(_component_package(c, ids[c.ref], owners))
 
+    relationships = [
+        Relationship(s, RelationshipType[r], t) for s, r, t in _triples(subject, ids)
+    ]
+    return Document(creation_info=info, packages=packages, relationships=relationships)
+
+
+def _triples(subject: Subject, ids: dict[str, str]) -> list[tuple[str, str, str]]:
     triples: set[tuple[str, str, str]] = set()
+    if subject.container is not None:
+        triples.add(("SPDXRef-DOCUMENT", "DESCRIBES", ids[subject.container.ref]))
+        for src, tgt, kind in container_edges(subject):
+            triples.add((ids[src], _RELATIONSHIPS[kind][0], ids[tgt]))
     for a in subject.artifacts:
-        triples.add(("SPDXRef-DOCUMENT", "DESCRIBES", ids[artifact_ref(a)]))
+        if subject.container is None:
+            triples.add(("SPDXRef-DOCUMENT", "DESCRIBES", ids[artifact_ref(a)]))
         aref = artifact_ref(a)
         edges = [(e.source, e.target, e.kind) for e in dependency_edges(a)]
         # NOTE: besides the graph, the artifact statically links everything compiled into it
@@ -146,10 +171,7 @@ def _document(subject: Subject, options: Options) -> Any:
                 rel = "DEPENDS_ON"
             a_id, b_id = ids[src], ids[tgt]
             triples.add((b_id, rel, a_id) if reverse else (a_id, rel, b_id))
-    relationships = [
-        Relationship(s, RelationshipType[r], t) for s, r, t in sorted(triples)
-    ]
-    return Document(creation_info=info, packages=packages, relationships=relationships)
+    return sorted(triples)
 
 
 def _checksums(d: Digests) -> list[Any]:
@@ -166,7 +188,32 @@ def _purl_ref(purl: str) -> Any:
     return ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", purl)
 
 
-def _artifact_package(a: Artifact, sid: str, supplier: Any) -> Any:
+def _container_package(subject: Subject, sid: str, supplier: Any) -> Any:
+    from spdx_tools.spdx.model.package import Package, PackagePurpose
+    from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+
+    container = subject.container
+    if container is None:  # pragma: no cover - only called for a container subject
+        raise SbomError("no container")
+    return Package(
+        spdx_id=sid,
+        name=subject.name,
+        download_location=SpdxNoAssertion(),
+        version=subject.version or None,
+        supplier=supplier or SpdxNoAssertion(),
+        files_analyzed=False,
+        checksums=_checksums(container.digests),
+        license_concluded=SpdxNoAssertion(),
+        license_declared=SpdxNoAssertion(),
+        copyright_text=SpdxNoAssertion(),
+        comment=format_comment_properties(container_properties(container)),
+        external_references=[_purl_ref(container.purl)] if container.purl else [],
+        primary_package_purpose=PackagePurpose[_PURPOSE[container.kind]],
+    )
+
+
+def _artifact_package(a: Artifact, sid: str, supplier: Any,
+                      container: Container | None = None) -> Any:
     from spdx_tools.spdx.model.package import Package, PackagePurpose
     from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
 
@@ -183,7 +230,8 @@ def _artifact_package(a: Artifact, sid: str, supplier: Any) -> Any:
         license_concluded=SpdxNoAssertion(),
         license_declared=SpdxNoAssertion(),
         copyright_text=SpdxNoAssertion(),
-        comment=format_comment_properties(artifact_properties(a)),
+        comment=format_comment_properties(
+            sorted(artifact_properties(a) + file_properties(container, a))),
         external_references=[_purl_ref(purl)] if purl else [],
         primary_package_purpose=(
             PackagePurpose.LIBRARY if a.is_library and a.binaries else PackagePurpose.APPLICATION

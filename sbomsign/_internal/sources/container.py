@@ -1,0 +1,159 @@
+"""From a built `FileTree` to scan candidates, and after the scan to a `Container`.
+
+A source that reads an image or archive builds its tree, then hands it to `Draft`: the draft
+lists the binaries to scan (`candidates`) and, once the workers have inspected them,
+`finish` records which package owns each binary and resolves each binary's libraries inside
+the tree the way the dynamic loader would (RUNPATH or RPATH with `$ORIGIN`, `ld.so.conf`
+and its includes, the default and multiarch directories), giving the edges binary -> library
+file -> owning package that no peer records.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from dataclasses import dataclass, field, replace
+
+from sbomsign._internal.sources import Candidate, ospkg
+from sbomsign._internal.sources.tree import FileTree
+from sbomsign.models import Artifact, Binary, ContainedFile, Container, LibraryLink
+
+#: Debian multiarch directories by binary architecture (distroless images carry no
+#: ld.so.conf, but glibc was built to search these).
+_MULTIARCH = {
+    "x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu", "i386": "i386-linux-gnu",
+    "arm": "arm-linux-gnueabihf", "loongarch64": "loongarch64-linux-gnu",
+    "riscv64": "riscv64-linux-gnu", "ppc64le": "powerpc64le-linux-gnu",
+    "s390x": "s390x-linux-gnu",
+}
+
+
+@dataclass
+class Draft:
+    """A container whose files are known but not yet scanned."""
+
+    identity: Container
+    """Everything but `packages`, `files` and `links`; `package_database` and `distro`
+    are filled from the tree."""
+    tree: FileTree
+    layer_digests: list[str] = field(default_factory=list)
+    """Digest of each applied layer, by the tree's layer index."""
+
+    def candidates(self) -> list[Candidate]:
+        """The binaries of the tree, to be scanned under their path in the container."""
+        return [Candidate(entry.stored, "/" + path, self.identity.ref)
+                for path, entry in self.tree.binaries()]
+
+    def finish(self, artifacts: list[Artifact]) -> Container:
+        """The container, with packages, files and resolved library links."""
+        packages = ospkg.read(self.tree.kept)
+        self.tree.warnings.extend(packages.warnings)
+        owners = _Owners(self.tree, packages.owners)
+        files = []
+        links: set[LibraryLink] = set()
+        for artifact in artifacts:
+            path = artifact.path.lstrip("/")
+            entry = self.tree.entries.get(path)
+            layer = ""
+            if entry is not None and entry.layer < len(self.layer_digests):
+                layer = self.layer_digests[entry.layer]
+            files.append(ContainedFile(artifact.path, artifact.digests.sha256, layer,
+                                       owners.of(path)))
+            for binary in artifact.binaries:
+                links.update(_links(self.tree, owners, conf_dirs(self.tree), path, binary))
+        return replace(
+            self.identity,
+            distro=packages.distro,
+            package_database=", ".join(packages.databases),
+            packages=tuple(packages.components[k] for k in sorted(packages.components)),
+            files=tuple(sorted(files, key=lambda f: f.path)),
+            links=tuple(sorted(links, key=lambda k: (k.binary, k.library, k.resolved))),
+        )
+
+
+class _Owners:
+    """Package ownership by path, also under the path a symlinked directory leads to
+    (`/lib/x86_64-linux-gnu/libc.so.6` is `usr/lib/...` in a merged-/usr image)."""
+
+    def __init__(self, tree: FileTree, owners: dict[str, str]) -> None:
+        self._tree = tree
+        self._owners = owners
+        self._resolved: dict[str, str] | None = None
+
+    def of(self, path: str) -> str:
+        if path in self._owners:
+            return self._owners[path]
+        if self._resolved is None:
+            self._resolved = {}
+            for owned, ref in self._owners.items():
+                real = self._tree.resolve(owned)
+                if real:
+                    self._resolved.setdefault(real, ref)
+        real = self._tree.resolve(path) or path
+        return self._resolved.get(real, self._owners.get(real, ""))
+
+
+def conf_dirs(tree: FileTree) -> list[str]:
+    """Library directories from `etc/ld.so.conf` and the files it includes, in order."""
+    out: list[str] = []
+    _conf(tree, "etc/ld.so.conf", out, depth=0)
+    return out
+
+
+def _conf(tree: FileTree, path: str, out: list[str], depth: int) -> None:
+    raw = tree.kept.get(path)
+    if not isinstance(raw, bytes) or depth > 4:
+        return
+    for line in raw.decode("utf-8", "replace").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("include "):
+            pattern = line.split(None, 1)[1].strip().lstrip("/")
+            directory, glob = posixpath.split(pattern)
+            for name in tree.listdir(directory):
+                if fnmatch.fnmatch(name, glob):
+                    _conf(tree, posixpath.join(directory, name), out, depth + 1)
+        elif line and line not in out:
+            out.append(line)
+
+
+def _search_dirs(binary: Binary, origin: str, conf: list[str]) -> list[str]:
+    linkage = binary.linkage
+    first = [] if linkage.runpath else list(linkage.rpath)
+    lib = "lib64" if binary.bits == 64 and binary.arch not in _MULTIARCH else "lib"
+    dirs = [*first, *linkage.runpath, *conf]
+    triplet = _MULTIARCH.get(binary.arch)
+    if triplet:
+        dirs += [f"/lib/{triplet}", f"/usr/lib/{triplet}"]
+    dirs += ["/lib64", "/usr/lib64", "/lib", "/usr/lib"] if binary.bits == 64 else ["/lib",
+                                                                                    "/usr/lib"]
+    expanded = []
+    for d in dirs:
+        for part in d.split(":"):
+            part = part.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
+            part = part.replace("${LIB}", lib).replace("$LIB", lib)
+            if part and part not in expanded:
+                expanded.append(part)
+    return expanded
+
+
+def _links(tree: FileTree, owners: _Owners, conf: list[str], path: str,
+           binary: Binary) -> list[LibraryLink]:
+    if binary.format != "elf":
+        return []
+    out = []
+    origin = "/" + posixpath.dirname(path)
+    dirs = _search_dirs(binary, origin, conf)
+    for library in binary.linkage.libraries:
+        if library.how != "DT_NEEDED":
+            continue
+        candidates = [library.name] if "/" in library.name else [
+            posixpath.join(d, library.name) for d in dirs]
+        resolved = ""
+        for candidate in candidates:
+            real = tree.resolve(candidate)
+            if real and tree.entries[real].kind == "file":
+                resolved = "/" + real
+                break
+        out.append(LibraryLink("/" + path, library.name, resolved,
+                               owners.of(resolved.lstrip("/")) if resolved else ""))
+    return out

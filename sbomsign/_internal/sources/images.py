@@ -1,0 +1,441 @@
+"""Container images: `oci-dir:`, `oci-archive:`, `docker-archive:` and `registry:` names.
+
+The schemes are syft's, so users' habits carry over:
+
+- `oci-dir:DIR[:TAG|@sha256:HEX]`: an OCI image layout; the tag is the index's
+  `org.opencontainers.image.ref.name` annotation. A layout of several images needs one.
+- `oci-archive:FILE[:TAG|@sha256:HEX]`: a tar of such a layout (read in place).
+- `docker-archive:FILE[:TAG]`: what `docker save` and `skopeo copy docker-archive:` write.
+- `registry:HOST[:PORT]/REPO[:TAG|@sha256:HEX]`: the OCI distribution API (`registry.py`).
+
+An image index gives one container per platform (`--platform os/arch[/variant]` picks one).
+Every manifest, config and layer is checked against its digest as it streams; layers are
+read once and applied in order (`tree.FileTree`); only binaries are written out, into the
+private work directory. An image is named by its manifest digest; a docker-archive in the
+old `docker save` form has no manifest digest, and is named by its image ID (the config
+digest), which is also what `docker images` shows.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sbomsign._internal import jsonbound
+from sbomsign._internal.sources import Expansion, Settings
+from sbomsign._internal.sources.container import Draft
+from sbomsign._internal.sources.streams import (
+    Readable,
+    Verifying,
+    decompressed,
+    read_document,
+)
+from sbomsign._internal.sources.tree import FileTree
+from sbomsign.errors import InputError
+from sbomsign.models import Container, Digests, Layer
+
+SCHEMES = ("oci-dir:", "oci-archive:", "docker-archive:", "registry:")
+INDEX_TYPES = frozenset({
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+})
+MANIFEST_TYPES = frozenset({
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+})
+_REF_NAME = "org.opencontainers.image.ref.name"
+#: How deep indexes may nest (an index that names itself is refused, not followed).
+_MAX_NESTING = 4
+
+
+class Store(Protocol):
+    """Where an image's blobs are read from."""
+
+    def open(self, digest: str, size: int | None, what: str) -> Verifying:
+        """The blob's bytes, checked against `digest` (and `size`) as they are read."""
+        ...
+
+    def open_manifest(self, digest: str, size: int | None, what: str) -> Verifying:
+        """A manifest or index, checked the same way."""
+        ...
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Which image of a store: a tag or a digest, or neither (the only one)."""
+
+    location: str
+    tag: str = ""
+    digest: str = ""
+
+
+def split_reference(rest: str, exists: bool | None = None) -> Reference:
+    """`PATH[:TAG|@sha256:HEX]` into its parts; a `:` belongs to the path when the whole
+    name exists on disk (`exists` is for registry names, which never exist locally)."""
+    if "@" in rest:
+        location, _, digest = rest.rpartition("@")
+        return Reference(location, digest=digest)
+    if exists is None:
+        exists = os.path.exists(rest)
+    if not exists and ":" in rest.rsplit("/", 1)[-1]:
+        location, _, tag = rest.rpartition(":")
+        return Reference(location, tag=tag)
+    return Reference(rest)
+
+
+class _Images:
+    def claims(self, given: str) -> bool:
+        return given.startswith(SCHEMES)
+
+    def expand(self, given: str, settings: Settings, seen: set[str], into: Expansion) -> None:
+        scheme, _, rest = given.partition(":")
+        if scheme == "registry":
+            from sbomsign._internal.sources import registry
+
+            reader = registry.open_image(rest, settings)
+            _read(given, reader.store, reader.root, reader.reference, settings, into,
+                  repository=reader.repository)
+            return
+        ref = split_reference(rest)
+        if scheme == "docker-archive":
+            _docker_archive(given, ref, settings, into)
+            return
+        store: _LayoutDir | _LayoutTar = (
+            _LayoutDir(ref.location) if scheme == "oci-dir" else _LayoutTar(ref.location))
+        index = _json(store.open_layout("index.json"), f"{given}: index.json")
+        root = _pick(given, index, ref)
+        _read(given, store, root, ref, settings, into)
+
+
+SOURCE = _Images()
+
+
+def _json(stream: Readable, what: str) -> dict[str, Any]:
+    data = read_document(stream, what)
+    if isinstance(stream, Verifying):
+        stream.drain()
+    try:
+        doc = jsonbound.loads(data)
+    except (ValueError, jsonbound.TooDeep) as e:
+        raise InputError(f"{what}: not valid JSON ({e})") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{what}: not a JSON object")
+    return doc
+
+
+def _descriptor(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not isinstance(value.get("digest"), str):
+        raise InputError(f"{what}: a descriptor without a digest")
+    size = value.get("size")
+    if size is not None and (not isinstance(size, int) or size < 0):
+        raise InputError(f"{what}: a descriptor with a bad size")
+    return value
+
+
+def _pick(given: str, index: dict[str, Any], ref: Reference) -> dict[str, Any]:
+    """The descriptor in a layout's `index.json` that the name points at."""
+    manifests = index.get("manifests")
+    if not isinstance(manifests, list) or not manifests:
+        raise InputError(f"{given}: the layout's index.json lists no image")
+    descs = [_descriptor(m, f"{given}: index.json") for m in manifests]
+    if ref.digest:
+        found = [d for d in descs if d["digest"] == ref.digest]
+    elif ref.tag:
+        found = [d for d in descs
+                 if _tag_of(d) in (ref.tag, ) or _tag_of(d).endswith(":" + ref.tag)]
+    else:
+        found = descs
+    if len(found) == 1:
+        return found[0]
+    if ref.digest or ref.tag:
+        wanted = ref.digest or ref.tag
+        raise InputError(f"{given}: no image {wanted!r} in the layout (it has: "
+                         f"{_choices(descs)})")
+    raise InputError(f"{given}: the layout holds {len(found)} images; name one with "
+                     f":TAG or @DIGEST (it has: {_choices(descs)})")
+
+
+def _tag_of(desc: dict[str, Any]) -> str:
+    annotations = desc.get("annotations")
+    tag = annotations.get(_REF_NAME, "") if isinstance(annotations, dict) else ""
+    return tag if isinstance(tag, str) else ""
+
+
+def _choices(descs: list[dict[str, Any]]) -> str:
+    return ", ".join(_tag_of(d) or d["digest"] for d in descs[:10])
+
+
+def _read(given: str, store: Store, root: dict[str, Any], ref: Reference, settings: Settings,
+          into: Expansion, *, repository: str = "") -> None:
+    """Every platform image under `root` (a manifest or an index) into `into`."""
+    tag = ref.tag or _tag_of(root)
+    found = 0
+    for desc, doc in _manifests(given, store, root, settings.platform, seen=set(), depth=0):
+        found += 1
+        draft = _image(given, store, desc, doc, settings, tag=tag, repository=repository)
+        into.drafts.append(draft)
+        into.candidates.extend(draft.candidates())
+    if not found:
+        wanted = f" for platform {settings.platform}" if settings.platform else ""
+        raise InputError(f"{given}: no image{wanted}")
+
+
+def _manifests(given: str, store: Store, desc: dict[str, Any], platform: str, *,
+               seen: set[str], depth: int) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    digest = desc["digest"]
+    if digest in seen or depth > _MAX_NESTING:
+        raise InputError(f"{given}: the index at {digest} refers to itself or nests too deep")
+    seen.add(digest)
+    what = f"{given}: {digest}"
+    doc = _json(store.open_manifest(digest, desc.get("size"), what), what)
+    media = doc.get("mediaType") or desc.get("mediaType") or ""
+    if media in INDEX_TYPES or (not media and "manifests" in doc):
+        for child in doc.get("manifests") or []:
+            child = _descriptor(child, f"{given}: {digest}")
+            if _attestation(child) or not _platform_matches(child.get("platform"), platform):
+                continue
+            yield from _manifests(given, store, child, platform, seen=seen, depth=depth + 1)
+        return
+    if media not in MANIFEST_TYPES and "layers" not in doc:
+        raise InputError(f"{given}: {digest} is neither an image manifest nor an index "
+                         f"({media or 'no media type'})")
+    yield desc, doc
+
+
+def _attestation(desc: dict[str, Any]) -> bool:
+    """BuildKit's attestation manifests sit in indexes as platform `unknown/unknown`."""
+    plat = desc.get("platform")
+    return isinstance(plat, dict) and plat.get("os") == "unknown"
+
+
+def _platform_matches(plat: Any, wanted: str) -> bool:
+    if not wanted:
+        return True
+    if not isinstance(plat, dict):
+        return False
+    parts = wanted.split("/")
+    have = [plat.get("os", ""), plat.get("architecture", ""), plat.get("variant", "")]
+    return all(w == h for w, h in zip(parts, have, strict=False))
+
+
+def _image(given: str, store: Store, desc: dict[str, Any], manifest: dict[str, Any],
+           settings: Settings, *, tag: str, repository: str) -> Draft:
+    digest = desc["digest"]
+    config_desc = _descriptor(manifest.get("config"), f"{given}: {digest} config")
+    config = _json(store.open(config_desc["digest"], config_desc.get("size"),
+                              f"{given}: config {config_desc['digest']}"),
+                   f"{given}: config")
+    layers = manifest.get("layers")
+    if not isinstance(layers, list):
+        raise InputError(f"{given}: {digest} has no layer list")
+    layer_descs = [_descriptor(layer, f"{given}: {digest} layers") for layer in layers]
+    identity = _identity(given, dict(desc, config_digest=config_desc["digest"]), config,
+                         layer_descs, tag=tag, repository=repository)
+    if not _platform_matches(_config_platform(config), settings.platform):
+        raise InputError(f"{given}: the image is {identity.platform}, not {settings.platform}")
+    tree = FileTree(_private_dir(settings), given)
+    for i, layer in enumerate(layer_descs):
+        what = f"{given}: layer {layer['digest']}"
+        blob = store.open(layer["digest"], layer.get("size"), what)
+        tree.apply_tar(decompressed(blob, what), i, what)
+        blob.drain()
+    return Draft(identity, tree, [d["digest"] for d in layer_descs])
+
+
+def _private_dir(settings: Settings) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="image-", dir=settings.workdir)
+
+
+def _config_platform(config: dict[str, Any]) -> dict[str, str]:
+    return {k: str(config.get(k, "")) for k in ("os", "architecture", "variant")}
+
+
+def _identity(given: str, desc: dict[str, Any], config: dict[str, Any],
+              layers: list[dict[str, Any]], *, tag: str, repository: str) -> Container:
+    from sbomsign._internal.purl import purl
+
+    plat = _config_platform(config)
+    platform = "/".join(x for x in (plat["os"], plat["architecture"], plat["variant"]) if x)
+    inner = config.get("config") if isinstance(config.get("config"), dict) else {}
+    labels = inner.get("Labels") if isinstance(inner, dict) else None
+    label_pairs = tuple(sorted((str(k), str(v)) for k, v in labels.items())) if isinstance(
+        labels, dict) else ()
+    digest = desc["digest"]
+    algorithm, _, hexdigest = digest.partition(":")
+    name = _image_name(given, repository, tag)
+    short_tag = tag.rsplit(":", 1)[-1] if "/" in tag or ":" in tag else tag
+    qualifiers = {"arch": plat["architecture"], "repository_url": repository,
+                  "tag": short_tag}
+    return Container(
+        kind="image",
+        name=given,
+        digests=Digests(sha256=hexdigest) if algorithm == "sha256" else Digests(sha256=""),
+        version=short_tag,
+        purl=purl("oci", "", name, digest, qualifiers),
+        platform=platform,
+        config_digest=str(desc.get("config_digest", "")),
+        media_type=str(desc.get("mediaType", "")),
+        created=str(config.get("created", "")),
+        repository=repository,
+        tag=short_tag,
+        layers=tuple(Layer(d["digest"], int(d.get("size") or 0), str(d.get("mediaType", "")))
+                     for d in layers),
+        labels=label_pairs,
+    )
+
+
+def _image_name(given: str, repository: str, tag: str) -> str:
+    """The purl name: the last segment of the repository, else of a full tag, else of the
+    path, lowercased as the oci purl type asks."""
+    if repository:
+        base = repository.rsplit("/", 1)[-1]
+    elif "/" in tag or (":" in tag and not tag.startswith("sha256")):
+        base = tag.rsplit(":", 1)[0].rsplit("/", 1)[-1]
+    else:
+        location = given.partition(":")[2]
+        location = split_reference(location).location
+        base = posixpath.basename(location.rstrip("/")) or "image"
+        base = base.split(".")[0] or "image"
+    return base.lower()
+
+
+# --- stores ------------------------------------------------------------------------------------
+
+
+class _LayoutDir:
+    """An OCI image layout directory."""
+
+    def __init__(self, root: str) -> None:
+        if not os.path.isdir(root):
+            raise InputError(f"oci-dir:{root}: no such directory")
+        if not os.path.isfile(os.path.join(root, "oci-layout")):
+            raise InputError(f"oci-dir:{root}: not an OCI image layout (no oci-layout file)")
+        self._root = root
+
+    def open_layout(self, name: str) -> Readable:
+        try:
+            return open(os.path.join(self._root, name), "rb")
+        except OSError as e:
+            raise InputError(f"oci-dir:{self._root}: {name}: {e.strerror}") from None
+
+    def open(self, digest: str, size: int | None, what: str) -> Verifying:
+        algorithm, _, hexdigest = digest.partition(":")
+        if not algorithm.isalnum() or not hexdigest.isalnum():
+            raise InputError(f"{what}: malformed digest {digest!r}")
+        try:
+            f = open(os.path.join(self._root, "blobs", algorithm, hexdigest), "rb")
+        except OSError as e:
+            raise InputError(f"{what}: blob missing from the layout ({e.strerror})") from None
+        return Verifying(f, digest, size, what)
+
+    open_manifest = open
+
+
+class _LayoutTar:
+    """A tar of an OCI image layout, read in place."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            self._tar = tarfile.open(path, "r:")
+        except (OSError, tarfile.TarError) as e:
+            raise InputError(f"oci-archive:{path}: not a readable tar file ({e})") from None
+        self._path = path
+        self._members = {posixpath.normpath(m.name): m for m in self._tar.getmembers()
+                         if m.isreg()}
+        if "oci-layout" not in self._members:
+            raise InputError(f"oci-archive:{path}: not an OCI image layout (no oci-layout)")
+
+    def open_layout(self, name: str) -> Readable:
+        member = self._members.get(name)
+        if member is None:
+            raise InputError(f"oci-archive:{self._path}: {name} is missing")
+        return self._tar.extractfile(member)  # type: ignore[return-value]
+
+    def open(self, digest: str, size: int | None, what: str) -> Verifying:
+        algorithm, _, hexdigest = digest.partition(":")
+        member = self._members.get(f"blobs/{algorithm}/{hexdigest}")
+        if member is None:
+            raise InputError(f"{what}: blob missing from the archive")
+        return Verifying(self._tar.extractfile(member), digest, size, what)  # type: ignore[arg-type]
+
+    open_manifest = open
+
+
+# --- docker save -------------------------------------------------------------------------------
+
+
+class _DockerArchive:
+    """The members of a `docker save` tar, read in place."""
+
+    def __init__(self, given: str, path: str) -> None:
+        try:
+            self.tar = tarfile.open(path, "r:")
+        except (OSError, tarfile.TarError) as e:
+            raise InputError(f"{given}: not a readable tar file ({e})") from None
+        self.given = given
+        self.members = {posixpath.normpath(m.name): m for m in self.tar.getmembers()
+                        if m.isreg()}
+
+    def member(self, name: str, what: str) -> Readable:
+        found = self.members.get(posixpath.normpath(name))
+        if found is None:
+            raise InputError(f"{self.given}: {what} {name} is missing")
+        return self.tar.extractfile(found)  # type: ignore[return-value]
+
+    def entry(self, tag: str) -> dict[str, Any]:
+        """The `manifest.json` entry of the image named by `tag` (or the only one)."""
+        raw = read_document(self.member("manifest.json", "file"), self.given)
+        try:
+            listing = jsonbound.loads(raw)
+        except (ValueError, jsonbound.TooDeep) as e:
+            raise InputError(f"{self.given}: manifest.json is not valid JSON ({e})") from None
+        entries = [e for e in listing if isinstance(e, dict)] if isinstance(listing, list) else []
+        if tag:
+            entries = [e for e in entries if any(
+                t == tag or t.endswith(":" + tag) for t in e.get("RepoTags") or [])]
+        if len(entries) != 1:
+            raise InputError(f"{self.given}: {len(entries)} images match; name one with :TAG")
+        return entries[0]
+
+
+def _docker_archive(given: str, ref: Reference, settings: Settings, into: Expansion) -> None:
+    archive = _DockerArchive(given, ref.location)
+    entry = archive.entry(ref.tag)
+    config_name = str(entry.get("Config", ""))
+    config_hex = posixpath.basename(config_name).removesuffix(".json")
+    config = _json(Verifying(archive.member(config_name, "config"), f"sha256:{config_hex}",
+                             None, f"{given}: config"), f"{given}: config")
+    rootfs = config.get("rootfs")
+    diff_ids = [str(d) for d in (rootfs.get("diff_ids") or [] if isinstance(rootfs, dict)
+                                 else [])]
+    layers = [str(x) for x in entry.get("Layers") or []]
+    if len(diff_ids) != len(layers):
+        raise InputError(f"{given}: the config lists {len(diff_ids)} layers, the archive "
+                         f"{len(layers)}")
+    tags = [str(t) for t in entry.get("RepoTags") or []]
+    tag = ref.tag or (tags[0] if tags else "")
+    desc = {"digest": f"sha256:{config_hex}", "config_digest": f"sha256:{config_hex}",
+            "mediaType": "application/vnd.docker.container.image.v1+json"}
+    layer_descs = [{"digest": d, "mediaType": "application/vnd.docker.image.rootfs.diff.tar"}
+                   for d in diff_ids]
+    identity = _identity(given, desc, config, layer_descs, tag=tag,
+                         repository=tag.rsplit(":", 1)[0] if tag else "")
+    tree = FileTree(_private_dir(settings), given)
+    for i, (name, diff_id) in enumerate(zip(layers, diff_ids, strict=True)):
+        what = f"{given}: layer {diff_id}"
+        # NOTE: docker save stores layers uncompressed or compressed; the diff ID is the
+        # digest of the uncompressed tar, so it is checked after decompression.
+        checked = Verifying(decompressed(archive.member(name, "layer"), what), diff_id, None,
+                            what)
+        tree.apply_tar(io.BufferedReader(checked), i, what)
+        checked.drain()
+    draft = Draft(identity, tree, diff_ids)
+    into.drafts.append(draft)
+    into.candidates.extend(draft.candidates())

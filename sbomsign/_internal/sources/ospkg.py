@@ -1,0 +1,261 @@
+"""OS package databases inside an image: dpkg, distroless' `status.d`, apk and rpm (sqlite).
+
+Each reader takes the system files the tree kept and gives the installed packages as
+`OS_PACKAGE` components, with purls as syft writes them (`pkg:deb/debian/libc6@2.36-9?
+arch=amd64&distro=debian-12&upstream=glibc`), and which package owns which file, where the
+database lists files. The distro comes from `os-release` (`ID` and `VERSION_ID`).
+`READERS` is asked in order; every database found is read (an image may hold more than one).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sbomsign._internal.purl import purl
+from sbomsign._internal.sources import rpmheader
+from sbomsign.errors import InputError
+from sbomsign.models import Component, ComponentKind, Evidence, Linking
+
+
+@dataclass
+class Packages:
+    """What the databases of one tree say."""
+
+    distro: str = ""
+    databases: list[str] = field(default_factory=list)
+    components: dict[str, Component] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    """Path (relative, no leading `/`) -> ref of the package whose file list names it."""
+    warnings: list[str] = field(default_factory=list)
+
+
+Kept = dict[str, "bytes | str"]
+
+
+def read(kept: Kept) -> Packages:
+    """Every package database among the kept files."""
+    found = Packages()
+    release = _os_release(kept)
+    distro_id = release.get("ID", "")
+    found.distro = "-".join(x for x in (distro_id, release.get("VERSION_ID", "")) if x)
+    for name, reader in READERS:
+        try:
+            if reader(kept, found, distro_id):
+                found.databases.append(name)
+        except (InputError, sqlite3.Error, UnicodeDecodeError) as e:
+            found.warnings.append(f"{name} database: unreadable ({_first_line(e)})")
+    return found
+
+
+def _os_release(kept: Kept) -> dict[str, str]:
+    raw = kept.get("etc/os-release", kept.get("usr/lib/os-release", b""))
+    out: dict[str, str] = {}
+    if not isinstance(raw, bytes):
+        return out
+    for line in raw.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and re.fullmatch(r"[A-Z0-9_]+", key.strip()):
+            out[key.strip()] = value.strip().strip("\"'")
+    return out
+
+
+def _add(found: Packages, component: Component, files: list[str]) -> None:
+    found.components[component.ref] = component
+    for path in files:
+        found.owners.setdefault(path.lstrip("/"), component.ref)
+
+
+def _component(ecosystem: str, namespace: str, name: str, version: str, qualifiers: dict[str, str],
+               *, source: str, location: str, extra: dict[str, str],
+               supplier: str = "") -> Component:
+    # NOTE: licence fields of package databases are free text ("GPLv2+", "MIT or
+    # Apache-2.0"), not SPDX expressions; they travel as a property, never as a licence.
+    props = tuple(sorted((f"sbomsign:os-package:{k}", v) for k, v in extra.items() if v))
+    return Component(
+        kind=ComponentKind.OS_PACKAGE,
+        name=name,
+        version=version,
+        purl=purl(ecosystem, namespace, name, version, qualifiers),
+        linking=Linking.NONE,
+        found_by=source,
+        supplier=supplier,
+        properties=props,
+        evidence=(Evidence("manifest-analysis", 1.0, source, location=location),),
+    )
+
+
+# --- dpkg ------------------------------------------------------------------------------------
+
+
+def paragraphs(text: str) -> Iterator[dict[str, str]]:
+    """The paragraphs of a Debian control-format text (dpkg status, a control file)."""
+    fields: dict[str, str] = {}
+    key = ""
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                yield fields
+            fields, key = {}, ""
+        elif line[0] in " \t":
+            if key:
+                fields[key] += "\n" + line.strip()
+        else:
+            key, _, value = line.partition(":")
+            key = key.strip()
+            fields[key] = value.strip()
+    if fields:
+        yield fields
+
+
+def add_deb(found: Packages, para: dict[str, str], distro: str, location: str,
+            files: list[str]) -> None:
+    """Record one installed Debian package (a dpkg paragraph) and the files it lists."""
+    name, version = para.get("Package", ""), para.get("Version", "")
+    if not name or not version:
+        return
+    if "Status" in para and not para["Status"].endswith(" installed"):
+        return
+    arch = para.get("Architecture", "")
+    source = para.get("Source", "")
+    upstream = source.split(" ")[0] if source else ""
+    source_version = source[source.find("(") + 1 : source.find(")")] if "(" in source else ""
+    qualifiers = {"arch": arch, "distro": distro_qualifier(found, distro)}
+    if upstream and upstream != name:
+        qualifiers["upstream"] = f"{upstream}@{source_version}" if source_version else upstream
+    supplier = re.sub(r"\s*<[^>]*>", "", para.get("Maintainer", "")).strip()
+    _add(found, _component(
+        "deb", distro or "debian", name, version, qualifiers, source="dpkg database",
+        location=location, supplier=supplier,
+        extra={"arch": arch, "source": source, "homepage": para.get("Homepage", "")},
+    ), files)
+
+
+def distro_qualifier(found: Packages, distro_id: str) -> str:
+    """The `distro` purl qualifier: `debian-12`, `alpine-3.19.1`, ..."""
+    return found.distro if distro_id else ""
+
+
+def _dpkg(kept: Kept, found: Packages, distro: str) -> bool:
+    raw = kept.get("var/lib/dpkg/status")
+    if not isinstance(raw, bytes):
+        return False
+    for para in paragraphs(raw.decode("utf-8", "replace")):
+        name = para.get("Package", "")
+        arch = para.get("Architecture", "")
+        listing = kept.get(f"var/lib/dpkg/info/{name}:{arch}.list",
+                           kept.get(f"var/lib/dpkg/info/{name}.list", b""))
+        files = (listing.decode("utf-8", "replace").splitlines()
+                 if isinstance(listing, bytes) else [])
+        add_deb(found, para, distro, "/var/lib/dpkg/status", files)
+    return True
+
+
+def _distroless(kept: Kept, found: Packages, distro: str) -> bool:
+    prefix = "var/lib/dpkg/status.d/"
+    names = sorted(p for p in kept if p.startswith(prefix) and not p.endswith(".md5sums"))
+    for path in names:
+        raw = kept[path]
+        if not isinstance(raw, bytes):
+            continue
+        sums = kept.get(path + ".md5sums", b"")
+        files = [line.split(None, 1)[1] for line in sums.decode("utf-8", "replace").splitlines()
+                 if len(line.split(None, 1)) == 2] if isinstance(sums, bytes) else []
+        for para in paragraphs(raw.decode("utf-8", "replace")):
+            add_deb(found, para, distro, "/" + path, files)
+    return bool(names)
+
+
+# --- apk -------------------------------------------------------------------------------------
+
+
+def _apk(kept: Kept, found: Packages, distro: str) -> bool:
+    raw = kept.get("lib/apk/db/installed")
+    if not isinstance(raw, bytes):
+        return False
+    for block in raw.decode("utf-8", "replace").split("\n\n"):
+        fields: dict[str, str] = {}
+        files: list[str] = []
+        directory = ""
+        for line in block.splitlines():
+            key, sep, value = line.partition(":")
+            if not sep or len(key) != 1:
+                continue
+            if key == "F":
+                directory = value
+            elif key == "R":
+                files.append(f"{directory}/{value}" if directory else value)
+            else:
+                fields.setdefault(key, value)
+        name, version = fields.get("P", ""), fields.get("V", "")
+        if not name or not version:
+            continue
+        arch, origin = fields.get("A", ""), fields.get("o", "")
+        qualifiers = {"arch": arch, "distro": distro_qualifier(found, distro)}
+        if origin and origin != name:
+            qualifiers["upstream"] = origin
+        licence = fields.get("L", "")
+        _add(found, _component(
+            "apk", distro or "alpine", name, version, qualifiers, source="apk database",
+            location="/lib/apk/db/installed",
+            supplier=re.sub(r"\s*<[^>]*>", "", fields.get("m", "")).strip(),
+            extra={"arch": arch, "origin": origin, "license": licence},
+        ), files)
+    return True
+
+
+# --- rpm -------------------------------------------------------------------------------------
+
+#: Most rows read from an rpm database.
+_MAX_RPM_ROWS = 100_000
+
+
+def _rpm(kept: Kept, found: Packages, distro: str) -> bool:
+    path = next((p for p in kept if p.endswith("rpmdb.sqlite")), "")
+    disk = kept.get(path) if path else None
+    if not isinstance(disk, str):
+        return False
+    with sqlite3.connect(f"file:{disk}?mode=ro&immutable=1", uri=True) as db:
+        rows = db.execute("SELECT hnum, blob FROM Packages LIMIT ?", (_MAX_RPM_ROWS,))
+        for hnum, blob in rows:
+            if not isinstance(blob, bytes):
+                continue
+            add_rpm(found, rpmheader.parse_blob(blob, f"/{path} row {hnum}"), distro,
+                    "/" + path)
+    return True
+
+
+def add_rpm(found: Packages, header: rpmheader.Header, distro: str, location: str) -> Component:
+    """Record one rpm header as a package, and the files it lists."""
+    name = header.text(rpmheader.NAME)
+    version = header.text(rpmheader.VERSION)
+    release = header.text(rpmheader.RELEASE)
+    full = f"{version}-{release}" if release else version
+    epoch = header.number(rpmheader.EPOCH)
+    arch = header.text(rpmheader.ARCH)
+    qualifiers = {"arch": arch, "distro": distro_qualifier(found, distro),
+                  "epoch": str(epoch) if epoch else "",
+                  "upstream": header.text(rpmheader.SOURCERPM)}
+    licence = header.text(rpmheader.LICENSE)
+    component = _component(
+        "rpm", distro or "redhat", name, full, qualifiers, source="rpm database",
+        location=location, supplier=header.text(rpmheader.VENDOR),
+        extra={"arch": arch, "source": header.text(rpmheader.SOURCERPM), "license": licence},
+    )
+    _add(found, component, header.files())
+    return component
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip() or type(e).__name__).splitlines()[0]
+
+
+Reader = Callable[[Kept, Packages, str], bool]
+READERS: tuple[tuple[str, Reader], ...] = (
+    ("dpkg", _dpkg),
+    ("dpkg status.d", _distroless),
+    ("apk", _apk),
+    ("rpm", _rpm),
+)

@@ -1,0 +1,255 @@
+"""Reading images from registries: the OCI distribution API, read-only.
+
+A small client on `requests` rather than a library: what is needed is two GETs (manifests and
+blobs) with the bearer-token flow, and the properties that matter here (every blob checked
+against its digest while it streams, bounded sizes and timeouts, one-line errors, no
+retries that multiply waits) are easier to hold in 200 lines than to impose on a client
+built for pushing. `oras` (PyPI) was the candidate; it buffers manifests without bounds and
+leaves digest checks of streamed blobs to the caller.
+
+- `registry:HOST[:PORT]/REPO[:TAG|@sha256:HEX]`; HTTPS with the system CAs (or
+  `--registry-ca FILE`); plain HTTP only for hosts in `--insecure-registry HOST:PORT` or
+  `SBOMSIGN_INSECURE_REGISTRIES` (comma-separated).
+- Credentials from `REGISTRY_AUTH_FILE`, `$DOCKER_CONFIG/config.json` or
+  `~/.docker/config.json` (`auths` entries; credential helpers are not run).
+- A 401 with a `Bearer` challenge gets a token from the realm (with the credentials when
+  there are some) and the request is made once more; `Basic` challenges get the credentials.
+- Every failure is a `NetworkError` (exit 3) naming the registry and the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import re
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from sbomsign._internal import http
+from sbomsign._internal.sources import Settings
+from sbomsign._internal.sources.streams import (
+    MAX_DOCUMENT_BYTES,
+    LimitExceeded,
+    Readable,
+    Verifying,
+)
+from sbomsign.errors import InputError, NetworkError
+
+_ACCEPT = ", ".join([
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+])
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+#: (connect, read) seconds for registry requests.
+TIMEOUT = (10.0, 60.0)
+
+
+@dataclass
+class ImageReader:
+    """What `images` needs to read one registry image."""
+
+    store: Registry
+    root: dict[str, Any]
+    reference: Any
+    repository: str
+
+
+def parse(rest: str) -> tuple[str, str, str, str]:
+    """`HOST[:PORT]/REPO[:TAG|@DIGEST]` into (host, repository, tag, digest).
+
+    Raises:
+        InputError: no repository, or a malformed reference.
+    """
+    host, _, path = rest.partition("/")
+    if not host or not path:
+        raise InputError(f"registry:{rest}: expected registry:HOST[:PORT]/REPOSITORY[:TAG]")
+    digest = tag = ""
+    if "@" in path:
+        path, _, digest = path.partition("@")
+    elif ":" in path.rsplit("/", 1)[-1]:
+        path, _, tag = path.rpartition(":")
+    if not re.fullmatch(r"[a-z0-9]+([._/-][a-z0-9]+)*", path):
+        raise InputError(f"registry:{rest}: {path!r} is not a repository name")
+    if digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise InputError(f"registry:{rest}: {digest!r} is not a sha256 digest")
+    return host, path, tag or ("" if digest else "latest"), digest
+
+
+def open_image(rest: str, settings: Settings) -> ImageReader:
+    """Resolve the reference to its manifest descriptor (the tag is read once, here).
+
+    Raises:
+        InputError: a malformed reference.
+        NetworkError: the registry cannot be reached or refuses.
+    """
+    from sbomsign._internal.sources.images import Reference
+
+    host, repository, tag, digest = parse(rest)
+    registry = Registry(host, repository, settings)
+    root = registry.resolve(digest or tag)
+    return ImageReader(registry, root, Reference(rest, tag=tag, digest=digest),
+                       f"{host}/{repository}")
+
+
+class Registry:
+    """One repository of one registry."""
+
+    def __init__(self, host: str, repository: str, settings: Settings) -> None:
+        insecure = set(settings.insecure_registries) | {
+            h.strip() for h in os.environ.get("SBOMSIGN_INSECURE_REGISTRIES", "").split(",")
+            if h.strip()}
+        scheme = "http" if host in insecure else "https"
+        self.base = f"{scheme}://{host}/v2/{repository}"
+        self.host = host
+        self.repository = repository
+        self.session = http.new_session(TIMEOUT)
+        self.session.verify = settings.registry_ca or _system_cas()
+        self._credentials = credentials(host)
+        self._token = ""
+        self._cache: dict[str, bytes] = {}
+
+    def resolve(self, reference: str) -> dict[str, Any]:
+        """The descriptor of a tag or digest: digest, media type and size."""
+        response = self._get(f"{self.base}/manifests/{reference}", accept=_ACCEPT)
+        body = _bounded(response, f"registry:{self.host}/{self.repository}")
+        computed = "sha256:" + hashlib.sha256(body).hexdigest()
+        if reference.startswith("sha256:") and computed != reference:
+            raise InputError(f"{self.host}/{self.repository}@{reference}: the manifest "
+                             f"does not match its digest")
+        self._cache[computed] = body
+        media = response.headers.get("Content-Type", "").split(";")[0].strip()
+        return {"digest": computed, "mediaType": media, "size": len(body)}
+
+    def open_manifest(self, digest: str, size: int | None, what: str) -> Verifying:
+        """A manifest or index by digest."""
+        body = self._cache.get(digest)
+        if body is None:
+            body = _bounded(self._get(f"{self.base}/manifests/{digest}", accept=_ACCEPT), what)
+        return Verifying(io.BytesIO(body), digest, size, what)
+
+    def open(self, digest: str, size: int | None, what: str) -> Verifying:
+        """A blob, streamed and checked against its digest."""
+        response = self._get(f"{self.base}/blobs/{digest}", stream=True)
+        return Verifying(_Body(response, what), digest, size, what)
+
+    def _get(self, url: str, *, accept: str = "", stream: bool = False) -> requests.Response:
+        headers = {"Accept": accept} if accept else {}
+        for attempt in range(2):
+            if self._token:
+                headers["Authorization"] = f"Bearer {self._token}"
+            elif self._credentials and attempt:
+                headers["Authorization"] = "Basic " + base64.b64encode(
+                    ":".join(self._credentials).encode()).decode()
+            try:
+                response = self.session.get(url, headers=headers, stream=stream)
+            except requests.RequestException as e:
+                raise NetworkError(f"registry {self.host}: {http.describe_error(e)}") from None
+            if response.status_code == 401 and attempt == 0:
+                self._authenticate(response.headers.get("WWW-Authenticate", ""))
+                continue
+            if response.status_code >= 400:
+                reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
+                raise NetworkError(f"registry {self.host}: {reason} for "
+                                   f"{url.split('/v2/', 1)[1]}")
+            return response
+        raise NetworkError(f"registry {self.host}: authentication refused")  # pragma: no cover
+
+    def _authenticate(self, challenge: str) -> None:
+        scheme = challenge.split(" ", 1)[0].lower()
+        if scheme != "bearer":
+            if not self._credentials:
+                raise NetworkError(f"registry {self.host}: HTTP 401 Unauthorized (no "
+                                   f"credentials for it in the docker config)")
+            return
+        params = dict(_CHALLENGE.findall(challenge))
+        realm = params.pop("realm", "")
+        if not realm.startswith(("https://", "http://")):
+            raise NetworkError(f"registry {self.host}: a token challenge without a realm")
+        params.setdefault("scope", f"repository:{self.repository}:pull")
+        auth = tuple(self._credentials) if self._credentials else None
+        try:
+            response = self.session.get(realm, params=params, auth=auth)  # type: ignore[arg-type]
+            response.raise_for_status()
+            doc = json.loads(_bounded(response, f"registry {self.host} token"))
+        except requests.RequestException as e:
+            raise NetworkError(f"registry {self.host}: token service: "
+                               f"{http.describe_error(e)}") from None
+        except ValueError:
+            raise NetworkError(f"registry {self.host}: the token service's answer is not "
+                               f"JSON") from None
+        token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
+        if not isinstance(token, str) or not token:
+            raise NetworkError(f"registry {self.host}: the token service gave no token")
+        self._token = token
+
+
+def _system_cas() -> str | bool:
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    return True
+
+
+def _bounded(response: requests.Response, what: str) -> bytes:
+    length = response.headers.get("Content-Length")
+    if length and length.isdigit() and int(length) > MAX_DOCUMENT_BYTES:
+        raise LimitExceeded(f"{what}: answer larger than {MAX_DOCUMENT_BYTES} bytes")
+    data = b""
+    try:
+        for chunk in response.iter_content(1 << 16):
+            data += chunk
+            if len(data) > MAX_DOCUMENT_BYTES:
+                raise LimitExceeded(f"{what}: answer larger than {MAX_DOCUMENT_BYTES} bytes")
+    except requests.RequestException as e:
+        raise NetworkError(f"{what}: {http.describe_error(e)}") from None
+    return data
+
+
+class _Body:
+    """A streamed response body whose read errors are `NetworkError`s."""
+
+    def __init__(self, response: requests.Response, what: str) -> None:
+        self._raw: Readable = response.raw
+        self._what = what
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._raw.read(n)
+        except Exception as e:  # noqa: BLE001 - urllib3 raises many types for one failure
+            raise NetworkError(f"{self._what}: {http.describe_error(e)}") from None
+
+
+def credentials(host: str) -> tuple[str, str] | None:
+    """(user, password) for `host` from the first docker-style auth file that has it."""
+    candidates = [os.environ.get("REGISTRY_AUTH_FILE", "")]
+    if os.environ.get("DOCKER_CONFIG"):
+        candidates.append(os.path.join(os.environ["DOCKER_CONFIG"], "config.json"))
+    candidates.append(os.path.expanduser("~/.docker/config.json"))
+    for path in filter(None, candidates):
+        try:
+            with open(path, "rb") as f:
+                doc = json.loads(f.read(1 << 20))
+        except (OSError, ValueError):
+            continue
+        auths = doc.get("auths") if isinstance(doc, dict) else None
+        entry = auths.get(host) or auths.get(f"https://{host}") if isinstance(auths, dict) else None
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("auth"), str):
+            try:
+                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                continue
+            return user, password
+        if isinstance(entry.get("username"), str) and isinstance(entry.get("password"), str):
+            return entry["username"], entry["password"]
+    return None

@@ -1,0 +1,326 @@
+"""The file system inside an image or archive, built without extracting it.
+
+Layers are applied in order as tar streams, read once: whiteouts (`.wh.NAME`) delete what
+lower layers put at NAME, opaque whiteouts (`.wh..wh..opq`) empty a directory of what lower
+layers put there, and a later file replaces an earlier one. The tree records every path with
+its kind and the layer that wrote it; only two kinds of content are kept:
+
+- executables (ELF, PE, Mach-O by their magic bytes) are copied into the private work
+  directory, under a counter name (never under a name from the archive), for the scanners;
+- the small files that describe the system (`os-release`, package databases, `ld.so.conf`)
+  are kept in memory, or on disk for the sqlite rpm database, each within its own size bound.
+
+Nothing else is written anywhere. Names with `..`, absolute names, device files and links are
+recorded or skipped, never followed outside the tree: symlinks are resolved inside the tree
+the way the container would see them (`..` at the root stays at the root).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import shutil
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sbomsign._internal.sources.streams import (
+    LimitExceeded,
+    Readable,
+    limit,
+    max_binary_bytes,
+)
+from sbomsign.errors import InputError
+
+#: Most entries one image or archive may hold (`SBOMSIGN_MAX_FILES` raises it).
+DEFAULT_MAX_FILES = 1_000_000
+#: Largest tar extended header (pax or GNU long name) read into memory.
+_MAX_TAR_HEADER = 1 << 20
+_SYMLINK_HOPS = 40
+
+#: System files kept for reading, with their size bound. The rpm sqlite database goes to disk.
+_KEEP: tuple[tuple[re.Pattern[str], int], ...] = (
+    (re.compile(r"(etc|usr/lib)/os-release"), 64 << 10),
+    (re.compile(r"var/lib/dpkg/status"), 256 << 20),
+    (re.compile(r"var/lib/dpkg/status\.d/[^/]+"), 16 << 20),
+    (re.compile(r"var/lib/dpkg/info/[^/]+\.list"), 16 << 20),
+    (re.compile(r"lib/apk/db/installed"), 256 << 20),
+    (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/rpmdb\.sqlite"), 1 << 30),
+    (re.compile(r"etc/ld\.so\.conf(\.d/[^/]+)?"), 64 << 10),
+)
+_ON_DISK = re.compile(r".*/rpmdb\.sqlite")
+_MAGICS = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf",
+           b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"\xbe\xba\xfe\xca")
+
+
+def _looks_binary(head: bytes) -> bool:
+    if head[:4] in _MAGICS:
+        return True
+    return head[:2] == b"MZ" and len(head) >= 64
+
+
+@dataclass
+class Entry:
+    """One path of the tree."""
+
+    kind: str
+    """`file`, `dir`, `symlink` or `other` (devices, fifos)."""
+    layer: int
+    target: str = ""
+    """A symlink's target, as written."""
+    stored: str = ""
+    """Where a binary's bytes were copied (in the work directory)."""
+    size: int = 0
+
+
+class FileTree:
+    """Paths (relative, no leading `/`) to entries, built layer by layer."""
+
+    def __init__(self, workdir: str, what: str) -> None:
+        self.entries: dict[str, Entry] = {}
+        self.kept: dict[str, bytes | str] = {}
+        """System files: bytes, or the path of the copy on disk (rpmdb.sqlite)."""
+        self.warnings: list[str] = []
+        self._children: dict[str, set[str]] = {}
+        self._workdir = workdir
+        self._what = what
+        self._counter = 0
+        self._max_files = limit("SBOMSIGN_MAX_FILES", DEFAULT_MAX_FILES)
+        self._max_binary = max_binary_bytes()
+
+    # --- building -------------------------------------------------------------------------
+
+    def apply_tar(self, stream: Readable, layer: int, label: str) -> None:
+        """Apply one layer (an uncompressed tar stream) on top of the tree.
+
+        Raises:
+            InputError: the tar stream is damaged or a bound was exceeded.
+        """
+        skipped: dict[str, int] = {}
+        counted = _Counting(stream)
+        end_of_last = 0
+        try:
+            with tarfile.open(fileobj=counted, mode="r|",  # type: ignore[call-overload]
+                              tarinfo=_BoundedTarInfo) as tar:
+                for member in tar:
+                    end_of_last = member.offset_data + (member.size if member.isreg() else 0)
+                    why = self._apply_member(tar, member, layer)
+                    if why:
+                        skipped[why] = skipped.get(why, 0) + 1
+        except tarfile.ReadError as e:
+            # NOTE: Go's archive/tar (umoci, ko, some registries' layers) may end a layer right
+            # after the last member's data, without padding or end blocks. Go's reader takes
+            # that as the end; so do we, but only when every byte of that member arrived.
+            if not (str(e) == "unexpected end of data" and 0 < end_of_last <= counted.seen):
+                raise InputError(f"{label}: damaged tar data ({_first_line(e)})") from None
+        except tarfile.TarError as e:
+            raise InputError(f"{label}: damaged tar data ({_first_line(e)})") from None
+        except EOFError:
+            raise InputError(f"{label}: tar data ends early") from None
+        for why, count in sorted(skipped.items()):
+            self.warnings.append(f"{label}: skipped {count} {why}")
+
+    def _apply_member(self, tar: tarfile.TarFile, member: tarfile.TarInfo, layer: int) -> str:
+        path = clean(member.name)
+        if path is None:
+            return "entries with '..' or absolute names"
+        if not path:
+            return ""  # the root directory itself
+        parent, base = posixpath.split(path)
+        if base == ".wh..wh..opq":
+            self._opaque(parent, layer)
+            return ""
+        if base.startswith(".wh."):
+            self._remove(posixpath.join(parent, base[4:]), below=layer)
+            return ""
+        if member.isdir():
+            if self.entries.get(path, Entry("", 0)).kind != "dir":
+                self._put(path, Entry("dir", layer))
+            return ""
+        if member.issym():
+            self.add_symlink(path, member.linkname, layer)
+            return ""
+        if member.islnk():
+            return self._hardlink(path, member.linkname, layer)
+        if not member.isreg():
+            self._put(path, Entry("other", layer))
+            return "device files, fifos and sockets" if member.ischr() or member.isblk() else ""
+        reader = tar.extractfile(member)
+        if reader is None:  # pragma: no cover - a regular member always has one
+            return "unreadable members"
+        self.add_file(path, reader, member.size, layer)
+        return ""
+
+    def add_file(self, path: str, reader: Readable, size: int, layer: int) -> None:
+        """Record a regular file; copy it out when it is a binary or a system file we read."""
+        entry = Entry("file", layer, size=size)
+        keep = _keep_bound(path)
+        if keep is not None:
+            if size > keep:
+                self.warnings.append(f"{self._what}: /{path}: {size} bytes, larger than the "
+                                     f"{keep} read for it; not read")
+            elif _ON_DISK.fullmatch(path):
+                self.kept[path] = self._copy(reader, size)
+            else:
+                self.kept[path] = reader.read(size)
+        else:
+            head = reader.read(64)
+            if _looks_binary(head):
+                if size > self._max_binary:
+                    raise LimitExceeded(
+                        f"{self._what}: /{path}: {size} bytes, larger than "
+                        f"{self._max_binary} (raise SBOMSIGN_MAX_BINARY_BYTES to allow more)")
+                entry.stored = self._copy(reader, size, head)
+        self._put(path, entry)
+
+    def add_symlink(self, path: str, target: str, layer: int) -> None:
+        """Record a symlink; it is only ever resolved inside the tree (`resolve`)."""
+        self._put(path, Entry("symlink", layer, target=target))
+
+    def _copy(self, reader: Readable, size: int, head: bytes = b"") -> str:
+        self._counter += 1
+        dest = os.path.join(self._workdir, f"f{self._counter:07d}")
+        with open(dest, "xb") as out:
+            out.write(head)
+            shutil.copyfileobj(reader, out, 1 << 20)
+            written = out.tell()
+        if written != size:
+            raise InputError(f"{self._what}: a member declares {size} bytes but holds {written}")
+        return dest
+
+    def _hardlink(self, path: str, target: str, layer: int) -> str:
+        source = clean(target)
+        found = self.entries.get(source) if source is not None else None
+        if found is None or found.kind != "file":
+            return "hard links to missing files"
+        self._put(path, Entry("file", layer, stored=found.stored, size=found.size))
+        if source in self.kept:
+            self.kept[path] = self.kept[source]
+        return ""
+
+    def _put(self, path: str, entry: Entry) -> None:
+        old = self.entries.get(path)
+        if old is not None and old.kind == "dir" and entry.kind != "dir":
+            self._remove(path, below=entry.layer + 1)
+        if path not in self.entries:
+            if len(self.entries) >= self._max_files:
+                raise LimitExceeded(f"{self._what}: more than {self._max_files} files "
+                                    f"(raise SBOMSIGN_MAX_FILES to allow more)")
+            parent = posixpath.dirname(path)
+            self._children.setdefault(parent, set()).add(posixpath.basename(path))
+            if parent and parent not in self.entries:
+                self._put(parent, Entry("dir", entry.layer))
+        self.entries[path] = entry
+        if _keep_bound(path) is None:
+            self.kept.pop(path, None)
+
+    def _remove(self, path: str, *, below: int) -> None:
+        """Delete `path` and everything under it that a layer before `below` wrote."""
+        entry = self.entries.get(path)
+        if entry is None or entry.layer >= below:
+            return
+        for child in sorted(self._children.get(path, ())):
+            self._remove(posixpath.join(path, child), below=below)
+        if entry.kind == "dir" and self._children.get(path):
+            return  # NOTE: something of this layer lives under it; the directory stays
+        del self.entries[path]
+        self.kept.pop(path, None)
+        self._children.pop(path, None)
+        self._children.get(posixpath.dirname(path), set()).discard(posixpath.basename(path))
+
+    def _opaque(self, directory: str, layer: int) -> None:
+        for child in sorted(self._children.get(directory, ())):
+            self._remove(posixpath.join(directory, child), below=layer)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def binaries(self) -> Iterator[tuple[str, Entry]]:
+        """(path, entry) of every binary in the final tree, by path."""
+        for path in sorted(self.entries):
+            entry = self.entries[path]
+            if entry.kind == "file" and entry.stored:
+                yield path, entry
+
+    def resolve(self, path: str) -> str | None:
+        """`path` with every symlink in it followed inside the tree, or None if it leads
+        nowhere (missing, a loop, too many hops)."""
+        parts = [p for p in path.split("/") if p and p != "."]
+        done: list[str] = []
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                if done:
+                    done.pop()
+                continue
+            here = "/".join([*done, part])
+            entry = self.entries.get(here)
+            if entry is None:
+                return None
+            if entry.kind == "symlink":
+                hops += 1
+                if hops > _SYMLINK_HOPS:
+                    return None
+                target = entry.target
+                if target.startswith("/"):
+                    done = []
+                parts = [p for p in target.split("/") if p and p != "."] + parts
+                continue
+            done.append(part)
+        return "/".join(done)
+
+    def is_file(self, path: str) -> bool:
+        """Whether `path` (after symlinks) is a regular file."""
+        real = self.resolve(path)
+        return bool(real) and self.entries[real or ""].kind == "file"
+
+    def listdir(self, directory: str) -> list[str]:
+        """Names in a directory of the tree (after resolving it), sorted."""
+        real = self.resolve(directory)
+        return sorted(self._children.get(real, ())) if real is not None else []
+
+
+class _Counting:
+    """A read-only stream that counts the bytes it gave out."""
+
+    def __init__(self, inner: Readable) -> None:
+        self._inner = inner
+        self.seen = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._inner.read(n)
+        self.seen += len(data)
+        return data
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """TarInfo that refuses huge extended headers before tarfile reads them into memory."""
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED and self.size > _MAX_TAR_HEADER:
+            raise tarfile.HeaderError(f"extended header of {self.size} bytes")
+        return super()._proc_member(tar)  # type: ignore[misc,no-any-return]
+
+
+_EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+             tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+
+
+def clean(name: str) -> str | None:
+    """A member name as a tree path (`./usr/bin/x` -> `usr/bin/x`); None for `..` or `/x`."""
+    if name.startswith("/") or "\\" in name and name.startswith("\\"):
+        return None
+    parts = [p for p in name.split("/") if p and p != "."]
+    if any(p == ".." for p in parts):
+        return None
+    return "/".join(parts)
+
+
+def _keep_bound(path: str) -> int | None:
+    return next((size for pattern, size in _KEEP if pattern.fullmatch(path)), None)
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip() or type(e).__name__).splitlines()[0]
+
