@@ -124,7 +124,9 @@ def add_deb(found: Packages, para: dict[str, str], distro: str, location: str,
     source_version = source[source.find("(") + 1 : source.find(")")] if "(" in source else ""
     qualifiers = {"arch": arch, "distro": distro_qualifier(found, distro)}
     if upstream and upstream != name:
-        qualifiers["upstream"] = f"{upstream}@{source_version}" if source_version else upstream
+        # NOTE: as syft writes it: the source version only where it differs (binNMUs).
+        differs = source_version and source_version != version
+        qualifiers["upstream"] = f"{upstream}@{source_version}" if differs else upstream
     supplier = re.sub(r"\s*<[^>]*>", "", para.get("Maintainer", "")).strip()
     _add(found, _component(
         "deb", distro or "debian", name, version, qualifiers, source="dpkg database",

@@ -1,0 +1,191 @@
+"""Images as scan sources, on images built from real parts (`tests/images.py`), compared with
+syft on the same images."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sbomsign.models import ComponentKind, Inventory
+from sbomsign.scan import scan_paths
+from sbomsign.sbom import write
+from tests.images import build
+
+ROOT = Path(__file__).resolve().parents[2]
+SYFT = Path(sys.executable).parent / "syft"
+
+
+@pytest.fixture(scope="session")
+def images() -> Path:
+    """The test images (built once per checkout, under .cache/images)."""
+    return build(ROOT / ".cache" / "images")
+
+
+def _scan(name: str, **kwargs: Any) -> Inventory:
+    inventory = scan_paths([name], jobs=2, **kwargs)
+    assert not inventory.problems, inventory.problems
+    return inventory
+
+
+def _syft(name: str) -> dict[str, Any]:
+    env = dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false")
+    out = subprocess.run([str(SYFT), "scan", name, "-o", "json", "-q"], env=env,
+                         capture_output=True, text=True, check=True, timeout=300)
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sbomsign", *argv], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+
+
+def _same_as_syft(inventory: Inventory, syft: dict[str, Any]) -> None:
+    """Every package and Go module syft lists, sbomsign lists too (same name and version)."""
+    container = inventory.containers[0]
+    ours = {(p.name, p.version, p.purl) for p in container.packages}
+    theirs = {(a["name"], a["version"], a["purl"]) for a in syft["artifacts"]
+              if a["type"] == "deb"}
+    assert theirs and ours == theirs
+    modules = {(c.name, c.version) for a in inventory.artifacts for c in a.components
+               if c.kind in (ComponentKind.GO_MODULE, ComponentKind.GO_STDLIB)}
+    # NOTE: syft lists a replaced module under its replacement; sbomsign keeps the required
+    # module with the replacement recorded on it.
+    modules |= {(c.replacement.path, c.replacement.version) for a in inventory.artifacts
+                for c in a.components if c.replacement is not None}
+    syft_modules = {(a["name"], a["version"].removeprefix("go")) for a in syft["artifacts"]
+                    if a["type"] == "go-module" and a["version"] != "(devel)"
+                    and not a["name"].startswith("example.com/sbomsign/demo")}
+    # NOTE: syft also lists the main module, as a module; sbomsign lists it as the main
+    # module of the binary (checked elsewhere), so it is left out of both sides here.
+    assert syft_modules <= {(n, v.removeprefix("go")) for n, v in modules}
+
+
+def test_distroless_image_matches_syft_and_knows_more(images: Path) -> None:
+    name = f"oci-dir:{images / 'oci'}:distroless"
+    inventory = _scan(name)
+    _same_as_syft(inventory, _syft(f"oci-archive:{images / 'distroless.oci.tar'}"))
+    (container,) = inventory.containers
+    manifest_digest = _tagged(images / "oci", "distroless")
+    assert container.digests.sha256 == manifest_digest.removeprefix("sha256:")
+    assert container.platform == "linux/amd64"
+    assert container.distro == "debian-12"
+    assert container.package_database == "dpkg status.d"
+    assert dict(container.labels)["org.opencontainers.image.title"] == "demo-svc"
+    assert container.purl.startswith(f"pkg:oci/oci@{manifest_digest}?arch=amd64")
+    assert [layer.digest for layer in container.layers] == _layers(images / "oci",
+                                                                   manifest_digest)
+    (server,) = inventory.artifacts
+    assert server.path == "/app/server" and server.container == container.ref
+    # Beyond syft: the layer that put the binary there.
+    (placed,) = container.files
+    assert placed.layer == container.layers[-1].digest
+    assert server.go is not None and server.go.setting("CGO_ENABLED") == "0"
+
+
+def test_glibc_image_whiteouts_ownership_and_library_edges(images: Path) -> None:
+    inventory = _scan(f"oci-dir:{images / 'oci'}:glibc")
+    (container,) = inventory.containers
+    paths = {f.path for f in container.files}
+    # A later layer deleted /usr/local/bin/removed and replaced /opt/tools (opaque).
+    assert "/usr/local/bin/removed" not in paths
+    assert {p for p in paths if p.startswith("/opt/")} == {"/opt/tools/current"}
+    assert container.package_database == "dpkg"
+    libc6 = next(p for p in container.packages if p.name == "libc6")
+    owned = {f.path for f in container.files if f.package == libc6.ref}
+    assert "/lib/x86_64-linux-gnu/libc.so.6" in owned
+    hello = [link for link in container.links if link.binary == "/usr/local/bin/hello"]
+    assert [(k.library, k.resolved, k.package) for k in hello] == [
+        ("libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", libc6.ref)]
+
+
+def test_docker_and_oci_archives_read_like_the_layout(images: Path) -> None:
+    layout = _scan(f"oci-dir:{images / 'oci'}:glibc")
+    docker = _scan(f"docker-archive:{images / 'glibc.docker.tar'}")
+    (c_layout,), (c_docker,) = layout.containers, docker.containers
+    assert c_docker.packages == c_layout.packages
+    assert {(f.path, f.sha256) for f in c_docker.files} == {
+        (f.path, f.sha256) for f in c_layout.files}
+    # A `docker save` archive has no manifest digest: it is named by its image ID, as syft
+    # and `docker images` name it.
+    syft = _syft(f"docker-archive:{images / 'glibc.docker.tar'}")
+    assert f"sha256:{c_docker.digests.sha256}" == syft["source"]["metadata"]["imageID"]
+    assert c_docker.repository == "example.com/team/glibc-hello" and c_docker.tag == "1.0"
+    _same_as_syft(docker, syft)
+    archived = _scan(f"oci-archive:{images / 'distroless.oci.tar'}")
+    assert archived.containers[0].digests.sha256 == _tagged(
+        images / "oci", "distroless").removeprefix("sha256:")
+
+
+def test_multi_platform_index_gives_one_container_per_platform(images: Path) -> None:
+    name = f"oci-dir:{images / 'oci'}:svc"
+    inventory = _scan(name)
+    platforms = sorted(c.platform for c in inventory.containers)
+    assert platforms == ["linux/amd64", "linux/arm64", "linux/loong64"]
+    for c in inventory.containers:
+        (artifact,) = inventory.contents(c)
+        arch = {"linux/amd64": "x86_64", "linux/arm64": "aarch64",
+                "linux/loong64": "loongarch64"}[c.platform]
+        assert artifact.binaries[0].arch == arch
+    picked = _scan(name, platform="linux/loong64")
+    assert [c.platform for c in picked.containers] == ["linux/loong64"]
+    missing = scan_paths([name], platform="linux/s390x")
+    assert "no image for platform linux/s390x" in missing.problems[0].message
+
+
+def test_image_sboms_validate_and_are_reproducible(images: Path, tmp_path: Path) -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    inventory = _scan(f"oci-dir:{images / 'oci'}:glibc")
+    (container,) = inventory.containers
+    cdx = write(inventory, "cyclonedx-json")
+    assert write(inventory, "cyclonedx-json") == cdx
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cdx.decode()) is None
+    doc = json.loads(cdx)
+    root = doc["metadata"]["component"]
+    assert root["type"] == "container" and root["bom-ref"] == container.ref
+    graph = {d["ref"]: set(d.get("dependsOn", [])) for d in doc["dependencies"]}
+    libc6 = next(p for p in container.packages if p.name == "libc6").ref
+    assert libc6 in graph[container.ref]
+    hello = next(a for a in inventory.artifacts if a.path == "/usr/local/bin/hello")
+    assert libc6 in graph[f"artifact:sha256:{hello.digests.sha256}"]
+    spdx = json.loads(write(inventory, "spdx-json"))
+    described = [r["relatedSpdxElement"] for r in spdx["relationships"]
+                 if r["relationshipType"] == "DESCRIBES"]
+    (root_pkg,) = [p for p in spdx["packages"] if p["SPDXID"] == described[0]]
+    assert root_pkg["primaryPackagePurpose"] == "CONTAINER"
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    path = tmp_path / "glibc.spdx.json"
+    path.write_bytes(write(inventory, "spdx-json"))
+    assert validate_full_spdx_document(parse_file(str(path))) == []
+
+
+def test_cli_writes_one_document_per_platform(images: Path, tmp_path: Path) -> None:
+    done = _cli("sbom", f"oci-dir:{images / 'oci'}:svc", "--output-dir", str(tmp_path),
+                "--format", "cyclonedx-json,spdx-json")
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(f"oci-svc-linux-{arch}.{suffix}" for arch in
+                           ("amd64", "arm64", "loong64") for suffix in ("cdx.json", "spdx.json"))
+    table = _cli("scan", f"oci-dir:{images / 'oci'}:distroless")
+    assert table.returncode == 0
+    assert "packages   3 from dpkg status.d" in table.stdout
+
+
+def _tagged(layout: Path, tag: str) -> str:
+    index = json.loads((layout / "index.json").read_text())
+    return next(str(m["digest"]) for m in index["manifests"]
+                if m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+
+
+def _layers(layout: Path, digest: str) -> list[str]:
+    manifest = json.loads((layout / "blobs" / "sha256" / digest.split(":")[1]).read_text())
+    return [str(layer["digest"]) for layer in manifest["layers"]]
