@@ -139,11 +139,12 @@ def _container_lines(c: Container) -> list[str]:
     lines.extend(f"  layer      {layer.digest}" for layer in c.layers)
     if c.distro:
         lines.append(f"  distro     {c.distro}")
-    db = c.package_database or "none found (the package list is incomplete)"
-    lines.append(f"  packages   {len(c.packages)} from {db}")
+    if c.kind == "image":
+        db = c.package_database or "none found (the package list is incomplete)"
+        lines.append(f"  packages   {len(c.packages)} from {db}")
     lines.append(f"  binaries   {len(c.files)}")
     for link in c.links:
-        where = link.resolved or "not found in the image"
+        where = link.resolved or f"not found in the {c.kind}"
         owner = f" ({link.package})" if link.package else ""
         lines.append(f"  library    {link.binary} -> {link.library}: {where}{owner}")
     return lines

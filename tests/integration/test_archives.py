@@ -1,0 +1,117 @@
+"""Release archives and packages as scan sources: tar (gzip, zstd), zip, and real `.deb` and
+`.rpm` packages (Debian's libc6 from `apt-get download`, an rpm built by `rpmbuild`)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sbomsign.models import ComponentKind
+from sbomsign.sbom import write
+from sbomsign.scan import scan_paths
+from tests.images import BIN, debs, run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A goreleaser-style release directory: the service, a README, a licence."""
+    root = tmp_path_factory.mktemp("release")
+    tree = root / "demo-svc_1.0_linux_amd64"
+    tree.mkdir()
+    shutil.copy(BIN / "go-linux-amd64", tree / "demo-svc")
+    (tree / "README.md").write_text("demo\n")
+    (tree / "LICENSE").write_text("Apache-2.0\n")
+    run("tar", "-czf", root / "demo.tar.gz", "-C", root, tree.name)
+    run("tar", "--zstd", "-cf", root / "demo.tar.zst", "-C", root, tree.name)
+    with zipfile.ZipFile(root / "demo.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(tree.iterdir()):
+            z.write(f, f"{tree.name}/{f.name}")
+    return root
+
+
+@pytest.mark.parametrize("name", ["demo.tar.gz", "demo.tar.zst", "demo.zip"])
+def test_release_archives(release: Path, name: str) -> None:
+    inventory = scan_paths([str(release / name)], jobs=1)
+    assert not inventory.problems
+    (container,) = inventory.containers
+    (artifact,) = inventory.artifacts
+    assert container.kind == "archive" and artifact.container == container.ref
+    assert artifact.path == "/demo-svc_1.0_linux_amd64/demo-svc"
+    assert artifact.digests.sha256 == _sha256(BIN / "go-linux-amd64")
+    assert container.digests.sha256 == _sha256(release / name)
+    doc = json.loads(write(inventory, "cyclonedx-json"))
+    assert doc["metadata"]["component"]["type"] == "file"
+    assert doc["metadata"]["component"]["name"] == name
+
+
+def test_debian_package_is_the_root_component() -> None:
+    (libc6,) = debs(("libc6",))
+    inventory = scan_paths([str(libc6)], jobs=2)
+    assert not inventory.problems
+    (container,) = inventory.containers
+    version = run("dpkg-deb", "-f", libc6, "Version").strip()
+    assert container.kind == "package" and container.version == version
+    assert container.purl.startswith("pkg:deb/debian/libc6@")
+    paths = {a.path for a in inventory.artifacts}
+    assert "/lib/x86_64-linux-gnu/libc.so.6" in paths
+    libm = [k for k in container.links if k.binary == "/lib/x86_64-linux-gnu/libm.so.6"]
+    assert ("libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6") in {
+        (k.library, k.resolved) for k in libm}
+    spdx = json.loads(write(inventory, "spdx-json"))
+    root = next(p for p in spdx["packages"] if p.get("primaryPackagePurpose") == "INSTALL")
+    assert root["name"] == libc6.name and root["versionInfo"] == version
+
+
+def test_rpm_package_is_the_root_component(tmp_path: Path) -> None:
+    top = tmp_path / "rpmbuild"
+    (top / "SOURCES").mkdir(parents=True)
+    shutil.copy(BIN / "c-hello-plain", top / "SOURCES" / "hello")
+    spec = tmp_path / "hello.spec"
+    spec.write_text(
+        "Name: hello-demo\nVersion: 1.2.3\nRelease: 4\nSummary: demo\nLicense: MIT\n"
+        "Vendor: Example\nBuildArch: x86_64\n%description\ndemo\n%install\n"
+        "mkdir -p %{buildroot}/usr/bin\ncp %{_sourcedir}/hello %{buildroot}/usr/bin/hello\n"
+        "%files\n/usr/bin/hello\n")
+    run("rpmbuild", "--define", f"_topdir {top}", "--define", "__os_install_post %{nil}",
+        "--define", "debug_package %{nil}", "--define", "_build_id_links none", "-bb", spec)
+    (rpm,) = (top / "RPMS").rglob("*.rpm")
+    inventory = scan_paths([str(rpm)], jobs=1)
+    assert not inventory.problems
+    (container,) = inventory.containers
+    assert container.version == "1.2.3-4"
+    assert container.purl.startswith("pkg:rpm/example/hello-demo@1.2.3-4?arch=x86_64")
+    (artifact,) = inventory.artifacts
+    assert artifact.path == "/usr/bin/hello"
+    assert artifact.digests.sha256 == _sha256(BIN / "c-hello-plain")
+    assert any(c.kind is ComponentKind.SHARED_LIBRARY for c in artifact.components)
+
+
+def test_a_bare_path_keeps_its_meaning(tmp_path: Path) -> None:
+    # A directory named like an archive is still a directory.
+    odd = tmp_path / "dir.tar.gz"
+    odd.mkdir()
+    shutil.copy(BIN / "go-linux-arm64", odd / "svc")
+    inventory = scan_paths([str(odd)], jobs=1)
+    assert not inventory.containers and len(inventory.artifacts) == 1
+
+
+def test_cli_names_archive_documents_after_the_archive(release: Path, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "sbomsign", "sbom", str(release / "demo.zip"),
+                           "--output-dir", str(tmp_path)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.cdx.json"]
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
