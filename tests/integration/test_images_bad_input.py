@@ -1,0 +1,158 @@
+"""Hostile images and archives: each gives a one-line problem or a warning, the rest of the
+run goes on, and nothing is written outside the private work directory."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from sbomsign._internal.sources.tree import FileTree
+from sbomsign.scan import scan_paths
+from tests.images import BIN
+
+
+def _tar(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return out.getvalue()
+
+
+def _file(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def _layout(root: Path, layers: list[bytes], *, tags: tuple[str, ...] = ("t",)) -> Path:
+    """An OCI layout with one image per tag, each of the given (gzipped) layers."""
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+
+    def put(data: bytes) -> dict[str, object]:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"digest": f"sha256:{digest}", "size": len(data)}
+
+    config = put(json.dumps({"architecture": "amd64", "os": "linux",
+                             "rootfs": {"type": "layers", "diff_ids": []}}).encode())
+    layer_descs = [dict(put(gzip.compress(layer, mtime=0)),
+                        mediaType="application/vnd.oci.image.layer.v1.tar+gzip")
+                   for layer in layers]
+    manifest = put(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": dict(config, mediaType="application/vnd.oci.image.config.v1+json"),
+        "layers": layer_descs}).encode())
+    index = {"schemaVersion": 2, "manifests": [
+        dict(manifest, mediaType="application/vnd.oci.image.manifest.v1+json",
+             annotations={"org.opencontainers.image.ref.name": tag}) for tag in tags]}
+    (root / "index.json").write_text(json.dumps(index))
+    return root
+
+
+GO = (BIN / "go-linux-amd64").read_bytes()
+
+
+def test_escaping_names_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    layer = _tar([_file("../../escape", GO), _file("/abs/bin", GO), _file("app/ok", GO)])
+    layout = _layout(tmp_path / "oci", [layer])
+    notes: list[str] = []
+    inventory = scan_paths([f"oci-dir:{layout}:t"], jobs=1, warn=notes.append)
+    assert [a.path for a in inventory.artifacts] == ["/app/ok"]
+    assert any("skipped 2 entries with '..' or absolute names" in n for n in notes)
+    assert not (tmp_path / "escape").exists() and not Path("/abs/bin").exists()
+
+
+def test_symlinks_resolve_inside_the_tree(tmp_path: Path) -> None:
+    tree = FileTree(str(tmp_path), "t")
+    tree.add_symlink("lib/evil", "../../../../../etc/passwd", 0)
+    tree.add_file("etc/passwd", io.BytesIO(b"inside"), 6, 0)  # type: ignore[arg-type]
+    assert tree.resolve("lib/evil") == "etc/passwd"  # the image's, not the host's
+    tree.add_symlink("loop/a", "b", 0)
+    tree.add_symlink("loop/b", "a", 0)
+    assert tree.resolve("loop/a") is None
+
+
+@pytest.mark.parametrize(("layer", "env", "expected"), [
+    (_tar([_file("big", b"\0" * (4 << 20))]), {"SBOMSIGN_MAX_LAYER_BYTES": str(1 << 20)},
+     "decompresses to more than 1048576 bytes (raise SBOMSIGN_MAX_LAYER_BYTES"),
+    (_tar([_file(f"f{i}", b"x") for i in range(50)]), {"SBOMSIGN_MAX_FILES": "20"},
+     "more than 20 files (raise SBOMSIGN_MAX_FILES"),
+    (_tar([_file("app", GO)])[: 5000], {}, "damaged tar data"),
+    (_tar([_file("app", GO)]), {"SBOMSIGN_MAX_BINARY_BYTES": "1000"},
+     "larger than 1000 (raise SBOMSIGN_MAX_BINARY_BYTES"),
+])
+def test_bounds_and_damage_are_one_line_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 layer: bytes, env: dict[str, str],
+                                                 expected: str) -> None:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    layout = _layout(tmp_path / "oci", [layer])
+    good = BIN / "go-linux-arm64"
+    inventory = scan_paths([f"oci-dir:{layout}:t", str(good)], jobs=1)
+    (problem,) = inventory.problems
+    assert expected in problem.message and "\n" not in problem.message
+    assert problem.exit_code == 2
+    assert [a.path for a in inventory.artifacts] == [str(good)]  # the rest goes on
+
+
+def test_corrupt_gzip_and_digest_mismatch(tmp_path: Path) -> None:
+    layout = _layout(tmp_path / "a", [_tar([_file("app", GO)])])
+    blob = max((layout / "blobs" / "sha256").iterdir(), key=lambda p: p.stat().st_size)
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    (problem,) = scan_paths([f"oci-dir:{layout}:t"], jobs=1).problems
+    assert ("corrupt compressed data" in problem.message
+            or "does not match its digest" in problem.message)
+    # A byte changed in an uncompressed blob: the digest check alone catches it.
+    layout = _layout(tmp_path / "b", [_tar([_file("app", GO)])])
+    config = min((layout / "blobs" / "sha256").iterdir(), key=lambda p: p.stat().st_size)
+    config.write_bytes(config.read_bytes().replace(b"amd64", b"arm64"))
+    (problem,) = scan_paths([f"oci-dir:{layout}:t"], jobs=1).problems
+    assert "does not match its digest" in problem.message
+
+
+def test_ambiguous_layout_and_self_referring_index(tmp_path: Path) -> None:
+    layout = _layout(tmp_path / "two", [_tar([_file("app", GO)])], tags=("a", "b"))
+    (problem,) = scan_paths([f"oci-dir:{layout}"], jobs=1).problems
+    assert "holds 2 images; name one with :TAG or @DIGEST (it has: a, b)" in problem.message
+    looped = tmp_path / "loop"
+    _layout(looped, [_tar([_file("app", GO)])])
+    blobs = looped / "blobs" / "sha256"
+    # An index that lists itself can only be made by naming a digest it contains; an index
+    # naming a second index naming the first is the reachable form.
+    first = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+             "manifests": []}
+    data = json.dumps(first).encode()
+    digest = hashlib.sha256(data).hexdigest()
+    second = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+              "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+                             "digest": f"sha256:{digest}", "size": len(data)}] * 2}
+    (blobs / digest).write_bytes(data)
+    data2 = json.dumps(second).encode()
+    digest2 = hashlib.sha256(data2).hexdigest()
+    (blobs / digest2).write_bytes(data2)
+    (looped / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": f"sha256:{digest2}",
+         "size": len(data2)}]}))
+    (problem,) = scan_paths([f"oci-dir:{looped}"], jobs=1).problems
+    assert "refers to itself or nests too deep" in problem.message
+
+
+def test_device_files_are_skipped(tmp_path: Path) -> None:
+    dev = tarfile.TarInfo("dev/sda")
+    dev.type = tarfile.BLKTYPE
+    layout = _layout(tmp_path / "oci", [_tar([(dev, None), _file("app", GO)])])
+    notes: list[str] = []
+    inventory = scan_paths([f"oci-dir:{layout}:t"], jobs=1, warn=notes.append)
+    assert [a.path for a in inventory.artifacts] == ["/app"]
+    assert any("device files" in n for n in notes)
