@@ -120,14 +120,15 @@ def _config(layout: Path, tag: str, arch: str, *labels: str) -> None:
     run(*argv)
 
 
-def distroless(layout: Path, tag: str, work: Path, binary: str, arch: str) -> None:
+def distroless(layout: Path, tag: str, work: Path, binary: str, arch: str,
+               packages: tuple[str, ...] = DISTROLESS_DEBS) -> None:
     """A distroless-style image: base-files, netbase, tzdata with status.d, then the Go
     service in its own layer."""
     base = work / f"rootfs-distroless-{tag}"
     if base.exists():
         shutil.rmtree(base)
     base.mkdir(parents=True)
-    rootfs(base, debs(DISTROLESS_DEBS), distroless=True)
+    rootfs(base, debs(packages), distroless=True)
     _umoci_image(layout, tag)
     run("umoci", "insert", "--image", f"{layout}:{tag}", base, "/")
     run("umoci", "insert", "--image", f"{layout}:{tag}", BIN / binary, "/app/server")
@@ -215,3 +216,21 @@ def build(root: Path) -> Path:
     shutil.rmtree(work)
     marker.write_text(RECIPE)
     return root
+
+
+def demo(layout: Path) -> None:
+    """The README's demo image: the bundled LoongArch service on a distroless-style base
+    (base-files and netbase), committed under tests/assets/images/demo-oci."""
+    import tempfile
+
+    shutil.rmtree(layout, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as work:
+        distroless(layout, "1.0", Path(work), "go-linux-loong64", "loong64",
+                   packages=("base-files", "netbase"))
+    run("umoci", "gc", "--layout", layout)
+
+
+if __name__ == "__main__":
+    import sys
+
+    demo(Path(sys.argv[1]))

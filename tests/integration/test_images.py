@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from sbomsign.models import ComponentKind, Inventory
-from sbomsign.scan import scan_paths
 from sbomsign.sbom import write
+from sbomsign.scan import scan_paths
 from tests.images import build
 
 ROOT = Path(__file__).resolve().parents[2]
