@@ -138,14 +138,20 @@ def test_multi_platform_index_gives_one_container_per_platform(images: Path) -> 
     assert "no image for platform linux/s390x" in missing.problems[0].message
 
 
-def test_image_sboms_validate_and_are_reproducible(images: Path, tmp_path: Path) -> None:
+def test_image_sboms_validate_and_are_reproducible(images: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     inventory = _scan(f"oci-dir:{images / 'oci'}:glibc")
     (container,) = inventory.containers
     cdx = write(inventory, "cyclonedx-json")
-    assert write(inventory, "cyclonedx-json") == cdx
+    # The same image scanned again, in another work directory, gives the same bytes.
+    assert write(_scan(f"oci-dir:{images / 'oci'}:glibc"), "cyclonedx-json") == cdx
+    assert write(_scan(f"docker-archive:{images / 'glibc.docker.tar'}"),
+                 "spdx-json") == write(_scan(f"docker-archive:{images / 'glibc.docker.tar'}"),
+                                       "spdx-json")
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cdx.decode()) is None
     doc = json.loads(cdx)
     root = doc["metadata"]["component"]
