@@ -207,6 +207,33 @@ def verify_managed(data: bytes) -> None:
         raise ForgedVerification("a bundle with other signed content verified")
 
 
+def image_layer(data: bytes) -> None:
+    """An image layer or archive stream (any compression): the tar walker with whiteouts,
+    then the package databases read from what it kept."""
+    import io
+    import tempfile
+
+    from sbomsign._internal.sources import ospkg
+    from sbomsign._internal.sources.streams import decompressed
+    from sbomsign._internal.sources.tree import FileTree
+
+    with tempfile.TemporaryDirectory() as work:
+        tree = FileTree(work, "fuzz")
+        tree.apply_tar(decompressed(io.BytesIO(data), "fuzz", cap=64 << 20), 0, "fuzz")
+        for path in list(tree.entries)[:64]:
+            tree.resolve(path)
+        ospkg.read(tree.kept)
+
+
+def package_database(data: bytes) -> None:
+    """dpkg status, apk installed and rpm header blobs."""
+    from sbomsign._internal.sources import ospkg, rpmheader
+
+    ospkg.read({"var/lib/dpkg/status": data, "lib/apk/db/installed": data,
+                "var/lib/dpkg/status.d/x": data, "etc/os-release": data})
+    rpmheader.parse_blob(data, "fuzz").files()
+
+
 #: Every harness by name.
 HARNESSES: dict[str, Callable[[bytes], None]] = {
     "go_buildinfo": go_buildinfo,
@@ -224,6 +251,8 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "policy": policy,
     "verify_managed": verify_managed,
     "binary_scan": binary_scan,
+    "image_layer": image_layer,
+    "package_database": package_database,
 }
 
 

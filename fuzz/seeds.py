@@ -99,12 +99,42 @@ def _documents() -> None:
         _put("policy", policy.read_bytes())
 
 
+def _images() -> None:
+    import gzip
+    import io
+    import tarfile
+
+    layout = ASSETS / "images" / "demo-oci"
+    for blob in sorted((layout / "blobs" / "sha256").iterdir()):
+        data = blob.read_bytes()
+        if data[:2] != b"\x1f\x8b":
+            continue
+        raw = gzip.decompress(data)
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+            for member in tar:
+                if "status.d/" in member.name and member.isreg():
+                    f = tar.extractfile(member)
+                    if f is not None:
+                        _put("package_database", f.read())
+        # NOTE: a small layer made of the image's own text files, links and a whiteout.
+        out = io.BytesIO()
+        with tarfile.open(fileobj=io.BytesIO(raw)) as src, \
+                tarfile.open(fileobj=out, mode="w") as dst:
+            for member in src:
+                if member.size < 4096 and len(out.getvalue()) < MAX_SEED // 2:
+                    dst.addfile(member, src.extractfile(member) if member.isreg() else None)
+            whiteout = tarfile.TarInfo("etc/.wh.hostname")
+            dst.addfile(whiteout)
+        _put("image_layer", gzip.compress(out.getvalue(), mtime=0))
+
+
 def main() -> None:
     """Rewrite every seed corpus."""
     shutil.rmtree(CORPUS, ignore_errors=True)
     _go()
     _elf()
     _documents()
+    _images()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} seeds")
 
