@@ -140,7 +140,7 @@ def _only_container(subject: Inventory | Artifact | Sequence[Artifact]) -> Conta
 
 def document_stem(container: Container) -> str:
     """The file-name stem of a container's document: `<name>[-<tag>][-<os>-<arch>]` for an
-    image (`demo-1.0-linux-loong64`), the file name without its archive suffix otherwise."""
+    image (`demo-1.0-linux-loong64`), the file name (`app.tar.gz`) for archives and packages."""
     from sbomsign._internal.sbom.containers import document_stem as stem
 
     return stem(container)

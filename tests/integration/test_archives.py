@@ -70,7 +70,8 @@ def test_debian_package_is_the_root_component() -> None:
     assert root["name"] == libc6.name and root["versionInfo"] == version
 
 
-def test_rpm_package_is_the_root_component(tmp_path: Path) -> None:
+def _rpm(tmp_path: Path) -> Path:
+    """An rpm of the C fixture program, built by rpmbuild."""
     top = tmp_path / "rpmbuild"
     (top / "SOURCES").mkdir(parents=True)
     shutil.copy(BIN / "c-hello-plain", top / "SOURCES" / "hello")
@@ -83,6 +84,11 @@ def test_rpm_package_is_the_root_component(tmp_path: Path) -> None:
     run("rpmbuild", "--define", f"_topdir {top}", "--define", "__os_install_post %{nil}",
         "--define", "debug_package %{nil}", "--define", "_build_id_links none", "-bb", spec)
     (rpm,) = (top / "RPMS").rglob("*.rpm")
+    return rpm
+
+
+def test_rpm_package_is_the_root_component(tmp_path: Path) -> None:
+    rpm = _rpm(tmp_path)
     inventory = scan_paths([str(rpm)], jobs=1)
     assert not inventory.problems
     (container,) = inventory.containers
@@ -92,6 +98,33 @@ def test_rpm_package_is_the_root_component(tmp_path: Path) -> None:
     assert artifact.path == "/usr/bin/hello"
     assert artifact.digests.sha256 == _sha256(BIN / "c-hello-plain")
     assert any(c.kind is ComponentKind.SHARED_LIBRARY for c in artifact.components)
+
+
+def test_rpm_database_in_an_image(tmp_path: Path) -> None:
+    """An image whose rpm database (rpmdb.sqlite, written by rpm itself) owns its program."""
+    rpm = _rpm(tmp_path)
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "os-release").write_text('ID=fedora\nVERSION_ID="40"\n')
+    run("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--initdb")
+    run("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--justdb", rpm)
+    for extra in (root / "var" / "lib" / "rpm").glob(".rpm.lock"):
+        extra.unlink()
+    (root / "usr" / "bin").mkdir(parents=True)
+    shutil.copy(BIN / "c-hello-plain", root / "usr" / "bin" / "hello")
+    layout = tmp_path / "oci"
+    run("umoci", "init", "--layout", layout)
+    run("umoci", "new", "--image", f"{layout}:rpm")
+    run("umoci", "insert", "--image", f"{layout}:rpm", root, "/")
+    inventory = scan_paths([f"oci-dir:{layout}:rpm"], jobs=1)
+    assert not inventory.problems
+    (container,) = inventory.containers
+    assert container.package_database == "rpm" and container.distro == "fedora-40"
+    (package,) = container.packages
+    assert package.purl.startswith("pkg:rpm/fedora/hello-demo@1.2.3-4?arch=x86_64")
+    assert "distro=fedora-40" in package.purl
+    (placed,) = container.files
+    assert placed.path == "/usr/bin/hello" and placed.package == package.ref
 
 
 def test_a_bare_path_keeps_its_meaning(tmp_path: Path) -> None:
@@ -108,7 +141,7 @@ def test_cli_names_archive_documents_after_the_archive(release: Path, tmp_path: 
                            "--output-dir", str(tmp_path)], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert [p.name for p in tmp_path.iterdir()] == ["demo.cdx.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.zip.cdx.json"]
 
 
 def _sha256(path: Path) -> str:

@@ -121,13 +121,9 @@ def document_stem(container: Container) -> str:
     import re
 
     if container.kind != "image":
-        base = container.name.replace("\\", "/").rsplit("/", 1)[-1]
-        lower = base.lower()
-        for suffix in (".tar.gz", ".tar.xz", ".tar.bz2", ".tar.zst", ".tgz", ".txz", ".tbz2",
-                       ".tzst", ".tar", ".zip", ".whl", ".deb", ".rpm"):
-            if lower.endswith(suffix):
-                return base[: -len(suffix)]
-        return base
+        # NOTE: like any artifact's documents: `<file name>.cdx.json`, so that a release
+        # file and its SBOM pair up by name (`app.tar.gz` and `app.tar.gz.cdx.json`).
+        return container.name.replace("\\", "/").rsplit("/", 1)[-1]
     name = container.purl.removeprefix("pkg:oci/").split("@", 1)[0] or "image"
     parts = [name, container.tag, container.platform.replace("/", "-")]
     return re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(p for p in parts if p))

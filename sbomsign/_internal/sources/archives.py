@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import posixpath
 import stat
 import tarfile
 import zipfile
@@ -228,11 +227,3 @@ def _cpio(given: str, stream: Readable, tree: FileTree) -> None:
         stream.read((4 - position % 4) % 4)
         position += (4 - position % 4) % 4
 
-
-def stem(path: str) -> str:
-    """The archive's file name without its archive suffix."""
-    base = posixpath.basename(path)
-    for suffix in sorted(SUFFIXES, key=len, reverse=True):
-        if base.lower().endswith(suffix):
-            return base[: -len(suffix)]
-    return base
