@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sbomsign._internal.purl import purl
 from sbomsign._internal.sources import rpmheader
+from sbomsign._internal.sources.streams import first_line
 from sbomsign.errors import InputError
 from sbomsign.models import Component, ComponentKind, Evidence, Linking
 
@@ -46,7 +47,7 @@ def read(kept: Kept) -> Packages:
             if reader(kept, found, distro_id):
                 found.databases.append(name)
         except (InputError, sqlite3.Error, UnicodeDecodeError) as e:
-            found.warnings.append(f"{name} database: unreadable ({_first_line(e)})")
+            found.warnings.append(f"{name} database: unreadable ({first_line(e)})")
     return found
 
 
@@ -248,10 +249,6 @@ def add_rpm(found: Packages, header: rpmheader.Header, distro: str, location: st
     )
     _add(found, component, header.files())
     return component
-
-
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip() or type(e).__name__).splitlines()[0]
 
 
 Reader = Callable[[Kept, Packages, str], bool]

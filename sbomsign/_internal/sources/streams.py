@@ -132,7 +132,7 @@ class Capped(io.RawIOBase):
         try:
             data = self._inner.read(len(buffer))
         except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as e:
-            raise InputError(f"{self._what}: corrupt compressed data ({_reason(e)})") from None
+            raise InputError(f"{self._what}: corrupt compressed data ({first_line(e)})") from None
         self._seen += len(data)
         if self._seen > self._cap:
             raise LimitExceeded(
@@ -143,9 +143,9 @@ class Capped(io.RawIOBase):
         return len(data)
 
 
-def _reason(e: BaseException) -> str:
-    text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0]
+def first_line(e: BaseException) -> str:
+    """An exception as one line for a message: its text's first line, or its type's name."""
+    return (str(e).strip() or type(e).__name__).splitlines()[0]
 
 
 class _Prefixed(io.RawIOBase):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from sbomsign._internal.sources.streams import (
     LimitExceeded,
     Readable,
+    first_line,
     limit,
     max_binary_bytes,
 )
@@ -113,9 +114,9 @@ class FileTree:
             # after the last member's data, without padding or end blocks. Go's reader takes
             # that as the end; so do we, but only when every byte of that member arrived.
             if not (str(e) == "unexpected end of data" and 0 < end_of_last <= counted.seen):
-                raise InputError(f"{label}: damaged tar data ({_first_line(e)})") from None
+                raise InputError(f"{label}: damaged tar data ({first_line(e)})") from None
         except tarfile.TarError as e:
-            raise InputError(f"{label}: damaged tar data ({_first_line(e)})") from None
+            raise InputError(f"{label}: damaged tar data ({first_line(e)})") from None
         except EOFError:
             raise InputError(f"{label}: tar data ends early") from None
         for why, count in sorted(skipped.items()):
@@ -319,8 +320,4 @@ def clean(name: str) -> str | None:
 
 def _keep_bound(path: str) -> int | None:
     return next((size for pattern, size in _KEEP if pattern.fullmatch(path)), None)
-
-
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip() or type(e).__name__).splitlines()[0]
 
