@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sbomsign import __version__
-from sbomsign.models import Artifact, Inventory
+from sbomsign.models import Artifact, Inventory, ScanProblem
+
+if TYPE_CHECKING:
+    from sbomsign._internal.sources import Expansion
 
 
 def default_jobs() -> int:
@@ -52,12 +55,12 @@ def scan_paths(
     with tempfile.TemporaryDirectory(prefix="sbomsign-") as workdir:
         settings = sources.Settings(workdir, platform.strip("/"), registry_ca,
                                     tuple(insecure_registries))
-        expansion = sources.Expansion()
+        expanded: list[sources.Expansion] = []
 
         def tasks() -> list[worker.Task]:
-            found = sources.expand(paths, settings)
-            expansion.__dict__.update(found.__dict__)
-            return [worker.Task(i, c.path, c.display) for i, c in enumerate(found.candidates)]
+            expanded.append(sources.expand(paths, settings))
+            found = expanded[0].candidates
+            return [worker.Task(i, c.path, c.display) for i, c in enumerate(found)]
 
         # NOTE: only directories, archives and images can hold more files than were named;
         # don't start more workers than there can be files.
@@ -71,11 +74,11 @@ def scan_paths(
             memory_limit=worker.DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit,
             progress=progress,
         )
-        return _collect(expansion, results, warn)
+        return _collect(expanded[0], results, warn)
 
 
-def _collect(expansion: Any, results: list[Any], warn: Callable[[str], None] | None,
-             ) -> Inventory:
+def _collect(expansion: Expansion, results: list[Artifact | ScanProblem],
+             warn: Callable[[str], None] | None) -> Inventory:
     """Artifacts tagged with their container, containers finished, problems sorted."""
     from dataclasses import replace
 
@@ -92,7 +95,7 @@ def _collect(expansion: Any, results: list[Any], warn: Callable[[str], None] | N
         ref = draft.identity.ref
         containers.append(draft.finish([a for a in artifacts if a.container == ref]))
     if warn is not None:
-        for note in expansion.warnings + [w for d in expansion.drafts for w in d.tree.warnings]:
+        for note in (w for d in expansion.drafts for w in d.tree.warnings):
             warn(note)
     return Inventory(
         artifacts=tuple(artifacts),

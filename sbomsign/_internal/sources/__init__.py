@@ -53,7 +53,6 @@ class Expansion:
     candidates: list[Candidate] = field(default_factory=list)
     problems: list[ScanProblem] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
 
 class Source(Protocol):

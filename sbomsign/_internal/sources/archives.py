@@ -14,6 +14,7 @@ import os
 import stat
 import tarfile
 import zipfile
+from dataclasses import replace
 from typing import BinaryIO
 
 from sbomsign._internal.hashing import digest_stream
@@ -64,7 +65,7 @@ class _Archives:
                     identity = Container("archive", given, digests)
         except OSError as e:
             raise InputError(f"{given}: cannot read: {e.strerror or e}") from None
-        identity = Container(**{**identity.__dict__, "digests": digests})
+        identity = replace(identity, digests=digests)
         draft = Draft(identity, tree)
         into.drafts.append(draft)
         into.candidates.extend(draft.candidates())

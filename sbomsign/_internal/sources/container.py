@@ -49,6 +49,7 @@ class Draft:
         packages = ospkg.read(self.tree.kept)
         self.tree.warnings.extend(packages.warnings)
         owners = _Owners(self.tree, packages.owners)
+        conf = conf_dirs(self.tree)
         files = []
         links: set[LibraryLink] = set()
         for artifact in artifacts:
@@ -60,7 +61,7 @@ class Draft:
             files.append(ContainedFile(artifact.path, artifact.digests.sha256, layer,
                                        owners.of(path)))
             for binary in artifact.binaries:
-                links.update(_links(self.tree, owners, conf_dirs(self.tree), path, binary))
+                links.update(_links(self.tree, owners, conf, path, binary))
         return replace(
             self.identity,
             distro=packages.distro,

@@ -270,7 +270,7 @@ def _identity(given: str, desc: dict[str, Any], config: dict[str, Any],
     digest = desc["digest"]
     algorithm, _, hexdigest = digest.partition(":")
     name = _image_name(given, repository, tag)
-    short_tag = tag.rsplit(":", 1)[-1] if "/" in tag or ":" in tag else tag
+    short_tag = tag.rsplit(":", 1)[-1]
     qualifiers = {"arch": plat["architecture"], "repository_url": repository,
                   "tag": short_tag}
     return Container(

@@ -271,11 +271,6 @@ class FileTree:
             done.append(part)
         return "/".join(done)
 
-    def is_file(self, path: str) -> bool:
-        """Whether `path` (after symlinks) is a regular file."""
-        real = self.resolve(path)
-        return bool(real) and self.entries[real or ""].kind == "file"
-
     def listdir(self, directory: str) -> list[str]:
         """Names in a directory of the tree (after resolving it), sorted."""
         real = self.resolve(directory)
