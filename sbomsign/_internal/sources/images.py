@@ -338,32 +338,50 @@ class _LayoutDir:
     open_manifest = open
 
 
+class _TarMembers:
+    """The regular members of an uncompressed tar (a layout or a `docker save`), read in
+    place: members are opened where they lie, never extracted."""
+
+    def __init__(self, label: str, path: str) -> None:
+        try:
+            self.tar = tarfile.open(path, "r:")
+        except (OSError, tarfile.TarError) as e:
+            raise InputError(f"{label}: not a readable tar file ({e})") from None
+        self.label = label
+        self.members = {posixpath.normpath(m.name): m for m in self.tar.getmembers()
+                        if m.isreg()}
+
+    def get(self, name: str) -> Readable | None:
+        """The member `name`, or None."""
+        found = self.members.get(posixpath.normpath(name))
+        return None if found is None else self.tar.extractfile(found)
+
+    def member(self, name: str, what: str = "") -> Readable:
+        """The member `name` (`what` it is, for the message when it is missing)."""
+        found = self.get(name)
+        if found is None:
+            missing = " ".join(x for x in (what, name) if x)
+            raise InputError(f"{self.label}: {missing} is missing")
+        return found
+
+
 class _LayoutTar:
     """A tar of an OCI image layout, read in place."""
 
     def __init__(self, path: str) -> None:
-        try:
-            self._tar = tarfile.open(path, "r:")
-        except (OSError, tarfile.TarError) as e:
-            raise InputError(f"oci-archive:{path}: not a readable tar file ({e})") from None
-        self._path = path
-        self._members = {posixpath.normpath(m.name): m for m in self._tar.getmembers()
-                         if m.isreg()}
-        if "oci-layout" not in self._members:
+        self._files = _TarMembers(f"oci-archive:{path}", path)
+        if "oci-layout" not in self._files.members:
             raise InputError(f"oci-archive:{path}: not an OCI image layout (no oci-layout)")
 
     def open_layout(self, name: str) -> Readable:
-        member = self._members.get(name)
-        if member is None:
-            raise InputError(f"oci-archive:{self._path}: {name} is missing")
-        return self._tar.extractfile(member)  # type: ignore[return-value]
+        return self._files.member(name)
 
     def open(self, digest: str, size: int | None, what: str) -> Verifying:
         algorithm, _, hexdigest = digest.partition(":")
-        member = self._members.get(f"blobs/{algorithm}/{hexdigest}")
-        if member is None:
+        blob = self._files.get(f"blobs/{algorithm}/{hexdigest}")
+        if blob is None:
             raise InputError(f"{what}: blob missing from the archive")
-        return Verifying(self._tar.extractfile(member), digest, size, what)  # type: ignore[arg-type]
+        return Verifying(blob, digest, size, what)
 
     open_manifest = open
 
@@ -371,37 +389,22 @@ class _LayoutTar:
 # --- docker save -------------------------------------------------------------------------------
 
 
-class _DockerArchive:
+class _DockerArchive(_TarMembers):
     """The members of a `docker save` tar, read in place."""
-
-    def __init__(self, given: str, path: str) -> None:
-        try:
-            self.tar = tarfile.open(path, "r:")
-        except (OSError, tarfile.TarError) as e:
-            raise InputError(f"{given}: not a readable tar file ({e})") from None
-        self.given = given
-        self.members = {posixpath.normpath(m.name): m for m in self.tar.getmembers()
-                        if m.isreg()}
-
-    def member(self, name: str, what: str) -> Readable:
-        found = self.members.get(posixpath.normpath(name))
-        if found is None:
-            raise InputError(f"{self.given}: {what} {name} is missing")
-        return self.tar.extractfile(found)  # type: ignore[return-value]
 
     def entry(self, tag: str) -> dict[str, Any]:
         """The `manifest.json` entry of the image named by `tag` (or the only one)."""
-        raw = read_document(self.member("manifest.json", "file"), self.given)
+        raw = read_document(self.member("manifest.json", "file"), self.label)
         try:
             listing = jsonbound.loads(raw)
         except (ValueError, jsonbound.TooDeep) as e:
-            raise InputError(f"{self.given}: manifest.json is not valid JSON ({e})") from None
+            raise InputError(f"{self.label}: manifest.json is not valid JSON ({e})") from None
         entries = [e for e in listing if isinstance(e, dict)] if isinstance(listing, list) else []
         if tag:
             entries = [e for e in entries if any(
                 t == tag or t.endswith(":" + tag) for t in e.get("RepoTags") or [])]
         if len(entries) != 1:
-            raise InputError(f"{self.given}: {len(entries)} images match; name one with :TAG")
+            raise InputError(f"{self.label}: {len(entries)} images match; name one with :TAG")
         return entries[0]
 
 
