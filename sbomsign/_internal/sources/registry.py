@@ -203,7 +203,7 @@ def _bounded(response: requests.Response, what: str) -> bytes:
     length = response.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > MAX_DOCUMENT_BYTES:
         raise LimitExceeded(f"{what}: answer larger than {MAX_DOCUMENT_BYTES} bytes")
-    data = b""
+    data = bytearray()
     try:
         for chunk in response.iter_content(1 << 16):
             data += chunk
@@ -211,7 +211,7 @@ def _bounded(response: requests.Response, what: str) -> bytes:
                 raise LimitExceeded(f"{what}: answer larger than {MAX_DOCUMENT_BYTES} bytes")
     except requests.RequestException as e:
         raise NetworkError(f"{what}: {http.describe_error(e)}") from None
-    return data
+    return bytes(data)
 
 
 class _Body:
