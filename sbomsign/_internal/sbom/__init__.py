@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from sbomsign._internal import jsonbound
+from sbomsign._internal.limits import exceeded, limit
 from sbomsign._internal.sbom.jsonshape import Unsupported
 from sbomsign.errors import SbomError
 from sbomsign.models import Inventory
@@ -79,6 +80,11 @@ class Codec(Protocol):
         """What the document lacks of the NTIA minimum elements."""
         ...
 
+    def counts(self, data: bytes, doc: Any, fmt: str) -> tuple[int, int]:
+        """How many components (packages, files) and relationships (dependency edges) the
+        document declares, counted cheaply before anything is built from it."""
+        ...
+
 
 def _codecs() -> tuple[Codec, ...]:
     from sbomsign._internal.sbom.cyclonedx import CODEC as CYCLONEDX
@@ -103,6 +109,23 @@ def codec_for(fmt: str) -> Codec:
     raise SbomError(f"unknown SBOM format {fmt!r}")
 
 
+#: Most components and relationships one SBOM may declare. A whole Debian release's SBOM has
+#: about 60,000 packages; the 64 MiB document limit allows about a million small components.
+DEFAULT_MAX_COMPONENTS = 500_000
+DEFAULT_MAX_RELATIONSHIPS = 2_000_000
+
+
+def _bound(codec: Codec, data: bytes, doc: Any, fmt: str, name: str) -> None:
+    components, relationships = codec.counts(data, doc, fmt)
+    most = limit("SBOMSIGN_MAX_SBOM_COMPONENTS", DEFAULT_MAX_COMPONENTS)
+    if components > most:
+        raise SbomError(str(exceeded(name, "components", most, "SBOMSIGN_MAX_SBOM_COMPONENTS")))
+    most = limit("SBOMSIGN_MAX_SBOM_RELATIONSHIPS", DEFAULT_MAX_RELATIONSHIPS)
+    if relationships > most:
+        raise SbomError(str(exceeded(name, "relationships", most,
+                                     "SBOMSIGN_MAX_SBOM_RELATIONSHIPS")))
+
+
 def detect(data: bytes, name: str) -> tuple[str, dict[str, Any] | None]:
     """The format of a document and, for JSON, the decoded document.
 
@@ -123,6 +146,7 @@ def detect(data: bytes, name: str) -> tuple[str, dict[str, Any] | None]:
     for codec in CODECS:
         fmt = codec.sniff(head, doc)
         if fmt is not None:
+            _bound(codec, data, doc, fmt, name)
             return fmt, doc
     if doc is not None:
         raise SbomError(

@@ -17,6 +17,9 @@ from sbomsign.errors import SbomError
 
 #: Refuse documents above this size before parsing (an SBOM of 100k components is ~100 MB).
 MAX_XML_BYTES = 256 * 1024 * 1024
+#: The deepest element nesting accepted, as for JSON (`jsonbound.MAX_DEPTH`): the readers and
+#: the SBOM libraries walk nested components recursively.
+MAX_XML_DEPTH = 100
 
 
 def parse(data: bytes, name: str) -> ET.Element:
@@ -45,6 +48,9 @@ def parse(data: bytes, name: str) -> ET.Element:
     scanner.StartDoctypeDeclHandler = _refuse_dtd
     scanner.EntityDeclHandler = _refuse_entity
     scanner.ExternalEntityRefHandler = _refuse_entity
+    depth = _Depth()
+    scanner.StartElementHandler = depth.enter
+    scanner.EndElementHandler = depth.leave
     try:
         scanner.Parse(text, True)
         root = ET.fromstring(text)  # noqa: S314 - checked above: no DTD, no entity
@@ -52,7 +58,27 @@ def parse(data: bytes, name: str) -> ET.Element:
         raise SbomError(f"{name}: malformed XML: {e}") from e
     except _Refused as e:
         raise SbomError(f"{name}: XML {e} is refused (entities are not allowed in SBOMs)") from e
+    except _TooDeep as e:
+        raise SbomError(f"{name}: the XML document nests deeper than {MAX_XML_DEPTH} "
+                        f"elements (a fixed limit)") from e
     return root
+
+
+class _TooDeep(Exception):
+    pass
+
+
+class _Depth:
+    def __init__(self) -> None:
+        self.level = 0
+
+    def enter(self, *_: object) -> None:
+        self.level += 1
+        if self.level > MAX_XML_DEPTH:
+            raise _TooDeep
+
+    def leave(self, *_: object) -> None:
+        self.level -= 1
 
 
 class _Refused(Exception):

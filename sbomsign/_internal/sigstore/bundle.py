@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sbomsign._internal import jsonbound
+from sbomsign._internal.limits import exceeded
 from sbomsign._internal.sigstore.dsse import (
     Envelope,
     decode_base64,
     encode_base64,
     parse_envelope,
 )
+from sbomsign._internal.sigstore.trustroot import MAX_TIMESTAMPS
 from sbomsign.errors import InputError
 
 MEDIA_TYPE_V0_3 = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -160,6 +162,18 @@ def _object(value: object, what: str) -> Mapping[str, Any]:
     return value
 
 
+#: Fixed bounds on the lists of one bundle: what a client writes is one log entry, at most a
+#: few timestamps and a chain of two or three certificates; more is not a bundle anyone signed.
+MAX_LOG_ENTRIES = 32
+MAX_CHAIN_CERTIFICATES = 10
+
+
+def _bounded(items: list[Any], most: int, what: str) -> list[Any]:
+    if len(items) > most:
+        raise exceeded("bundle", what, most)
+    return items
+
+
 def parse_bundle(data: bytes) -> ParsedBundle:
     """Parse a Sigstore bundle (v0.1, v0.2, v0.3; both v0.3 media-type spellings).
 
@@ -206,6 +220,7 @@ def parse_bundle(data: bytes) -> ParsedBundle:
         certs = _object(vm["x509CertificateChain"], "x509CertificateChain").get("certificates")
         if not isinstance(certs, list) or not certs:
             raise InputError("bundle: empty x509CertificateChain")
+        _bounded(certs, MAX_CHAIN_CERTIFICATES, "certificates in x509CertificateChain")
         ders = [
             decode_base64(_object(c, "certificate").get("rawBytes"), "bundle certificate")
             for c in certs
@@ -215,6 +230,7 @@ def parse_bundle(data: bytes) -> ParsedBundle:
     entries = vm.get("tlogEntries", [])
     if not isinstance(entries, list):
         raise InputError("bundle: tlogEntries is not a list")
+    _bounded(entries, MAX_LOG_ENTRIES, "transparency log entries")
     tlog_entries = tuple(_object(e, "tlog entry") for e in entries)
 
     timestamps: tuple[bytes, ...] = ()
@@ -223,6 +239,7 @@ def parse_bundle(data: bytes) -> ParsedBundle:
         raw_ts = _object(tvd, "timestampVerificationData").get("rfc3161Timestamps", [])
         if not isinstance(raw_ts, list):
             raise InputError("bundle: rfc3161Timestamps is not a list")
+        _bounded(raw_ts, MAX_TIMESTAMPS, "RFC 3161 timestamps")
         timestamps = tuple(
             decode_base64(_object(t, "timestamp").get("signedTimestamp"), "bundle timestamp")
             for t in raw_ts

@@ -87,6 +87,17 @@ _ENTRY_MEMBERS = frozenset(
 _PROOF_MEMBERS = frozenset({"logIndex", "rootHash", "treeSize", "hashes", "checkpoint"})
 
 
+#: An inclusion proof in a tree of at most 2**64 leaves has at most 64 hashes.
+MAX_PROOF_HASHES = 64
+
+
+def _proof_hashes(value: object) -> list[object]:
+    hashes = _list(value, "inclusionProof.hashes")
+    if len(hashes) > MAX_PROOF_HASHES:
+        raise ValueError(f"inclusionProof.hashes has more than {MAX_PROOF_HASHES} hashes")
+    return hashes
+
+
 def parse_log_entry(raw: object) -> LogEntry:
     """Decode a bundle's `tlogEntries` member (protobuf JSON mapping), strictly.
 
@@ -128,7 +139,7 @@ def parse_log_entry(raw: object) -> LogEntry:
                 tree_size=_u64(proof.get("treeSize"), "inclusionProof.treeSize"),
                 hashes=tuple(
                     _bytes(h, "inclusionProof.hashes")
-                    for h in _list(proof.get("hashes"), "inclusionProof.hashes")
+                    for h in _proof_hashes(proof.get("hashes"))
                 ),
                 checkpoint=checkpoint,
             ),

@@ -41,6 +41,9 @@ CLIENT_TRUST_CONFIG_MEDIA_TYPE = "application/vnd.dev.sigstore.clienttrustconfig
 #: More RFC 3161 timestamps than this in one bundle are refused (as sigstore-go and
 #: sigstore-python do), so a bundle cannot make the verifier do unbounded work.
 MAX_TIMESTAMPS = 32
+#: Most entries in each list of a trusted root (logs, CT logs, CAs, TSAs). The public
+#: instance's root has fewer than ten of each, after years of key rotation.
+MAX_ROOT_ENTRIES = 256
 
 # NOTE: RFC 8785 serialises numbers as IEEE doubles; larger integers have no exact canonical
 # form, and sigstore-python's encoder refuses them, so a SET over one cannot verify.
@@ -167,6 +170,13 @@ def _list(value: object, what: str) -> list[Any]:
     return value
 
 
+def _entries(value: object, what: str) -> list[Any]:
+    items = _list(value, what)
+    if len(items) > MAX_ROOT_ENTRIES:
+        raise ValueError(f"more than {MAX_ROOT_ENTRIES} {what} (a fixed limit)")
+    return items
+
+
 def _time(value: object, what: str) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"{what} is not an RFC 3339 time")
@@ -242,7 +252,7 @@ def _authority(value: object, what: str) -> Authority:
         x509.load_der_x509_certificate(
             decode_base64(_object(c, f"{what} certificate").get("rawBytes"), f"{what} cert")
         )
-        for c in _list(chain.get("certificates"), f"{what}.certChain.certificates")
+        for c in _entries(chain.get("certificates"), f"{what}.certChain.certificates")
     )
     if not certificates:
         raise ValueError(f"{what} has no certificate")
@@ -259,10 +269,10 @@ def _parse_trusted_root(raw: bytes) -> TrustedRoot:
         doc = _object(doc.get("trustedRoot"), "trustedRoot")
     if doc.get("mediaType") != TRUSTED_ROOT_MEDIA_TYPE:
         raise ValueError(f"unsupported trusted root media type {doc.get('mediaType')!r}")
-    tlogs = _list(doc.get("tlogs"), "tlogs")
-    ctlogs = _list(doc.get("ctlogs"), "ctlogs")
-    cas = _list(doc.get("certificateAuthorities"), "certificateAuthorities")
-    tsas = _list(doc.get("timestampAuthorities", []), "timestampAuthorities")
+    tlogs = _entries(doc.get("tlogs"), "tlogs")
+    ctlogs = _entries(doc.get("ctlogs"), "ctlogs")
+    cas = _entries(doc.get("certificateAuthorities"), "certificateAuthorities")
+    tsas = _entries(doc.get("timestampAuthorities", []), "timestampAuthorities")
     tlog_keys = [_trusted_key(_object(t, "tlog"), "tlog") for t in tlogs]
     ct_keys = [_trusted_key(_object(t, "ctlog"), "ctlog") for t in ctlogs]
     return TrustedRoot(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sbomsign._internal.sources import Candidate, Expansion, Settings
+from sbomsign._internal.sources.streams import max_binary_bytes
 from sbomsign.models import ScanProblem
 
 
@@ -23,7 +24,7 @@ class _Paths:
         return True
 
     def expand(self, given: str, settings: Settings, seen: set[str], into: Expansion) -> None:
-        candidates, problems = into.candidates, into.problems
+        problems = into.problems
         p = Path(given)
         try:
             if p.is_dir():
@@ -31,20 +32,27 @@ class _Paths:
                     if problem is not None:
                         problems.append(problem)
                     elif cand is not None:
-                        _take(cand, seen, candidates)
+                        _take(cand, seen, into)
             elif p.exists():
-                _take(Candidate(given, given), seen, candidates)
+                _take(Candidate(given, given), seen, into)
             else:
                 problems.append(ScanProblem(given, "no such file or directory"))
         except OSError as e:
             problems.append(ScanProblem(given, f"cannot read: {e.strerror or e}"))
 
 
-def _take(cand: Candidate, seen: set[str], candidates: list[Candidate]) -> None:
+def _take(cand: Candidate, seen: set[str], into: Expansion) -> None:
     real = os.path.realpath(cand.path)
-    if real not in seen:
-        seen.add(real)
-        candidates.append(cand)
+    if real in seen:
+        return
+    seen.add(real)
+    # The same bound as for a binary taken out of an image: lief maps the whole file.
+    most = max_binary_bytes()
+    if os.path.getsize(real) > most:
+        into.problems.append(ScanProblem(cand.display, f"more than {most:,} bytes "
+                                         "(raise SBOMSIGN_MAX_BINARY_BYTES to allow more)"))
+        return
+    into.candidates.append(cand)
 
 
 SOURCE = _Paths()

@@ -32,13 +32,9 @@ from typing import Any
 import requests
 
 from sbomsign._internal import http
+from sbomsign._internal.limits import LimitExceeded
 from sbomsign._internal.sources import Settings
-from sbomsign._internal.sources.streams import (
-    MAX_DOCUMENT_BYTES,
-    LimitExceeded,
-    Readable,
-    Verifying,
-)
+from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
 from sbomsign.errors import InputError, NetworkError
 
 _ACCEPT = ", ".join([

@@ -13,10 +13,10 @@ import gzip
 import hashlib
 import io
 import lzma
-import os
 import zlib
 from typing import Protocol
 
+from sbomsign._internal.limits import LimitExceeded, limit
 from sbomsign.errors import InputError
 
 
@@ -33,28 +33,6 @@ DEFAULT_MAX_LAYER_BYTES = 16 << 30
 DEFAULT_MAX_BINARY_BYTES = 2 << 30
 #: Largest manifest, index or config read (JSON documents of an image).
 MAX_DOCUMENT_BYTES = 4 << 20
-
-
-class LimitExceeded(InputError):
-    """A configured bound was reached; the message names it and how to raise it."""
-
-
-def limit(name: str, default: int) -> int:
-    """A byte limit from the environment variable `name`, else `default`.
-
-    Raises:
-        InputError: the variable is set but is not a positive whole number.
-    """
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise InputError(f"{name}={text!r}: expected a positive number of bytes")
-    return value
 
 
 def max_layer_bytes() -> int:

@@ -25,13 +25,8 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sbomsign._internal.sources.streams import (
-    LimitExceeded,
-    Readable,
-    first_line,
-    limit,
-    max_binary_bytes,
-)
+from sbomsign._internal.limits import LimitExceeded, limit
+from sbomsign._internal.sources.streams import Readable, first_line, max_binary_bytes
 from sbomsign.errors import InputError
 
 #: Most entries one image or archive may hold (`SBOMSIGN_MAX_FILES` raises it).

@@ -7,6 +7,7 @@ Both are imported when first used, so that detecting a format costs no library i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,10 @@ from sbomsign.models import Inventory
 
 JSON = "cyclonedx-json"
 XML = "cyclonedx-xml"
+
+# Start tags with any namespace prefix; `\b` keeps `<components>` from counting as one.
+_XML_COMPONENT = re.compile(rb"<(?:[\w.-]+:)?component\b")
+_XML_DEPENDENCY = re.compile(rb"<(?:[\w.-]+:)?dependency\b")
 
 
 class _CycloneDX:
@@ -50,6 +55,35 @@ class _CycloneDX:
         from sbomsign._internal.sbom.cyclonedx import library
 
         return library.ntia(model, has_timestamp=_has_timestamp(fmt, data))
+
+    def counts(self, data: bytes, doc: Any, fmt: str) -> tuple[int, int]:
+        if fmt == XML:
+            return (sum(1 for _ in _XML_COMPONENT.finditer(data)),
+                    sum(1 for _ in _XML_DEPENDENCY.finditer(data)))
+        return _json_counts(doc)
+
+
+def _json_counts(doc: Any) -> tuple[int, int]:
+    """Components at every nesting level, and dependency edges, of undecoded-shape JSON."""
+    components = 0
+    metadata = doc.get("metadata")
+    pending = [doc.get("components"),
+               metadata.get("component") if isinstance(metadata, dict) else None]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            components += sum(isinstance(c, dict) for c in item)
+            pending.extend(c.get("components") for c in item if isinstance(c, dict))
+        elif isinstance(item, dict):
+            components += 1
+            pending.append(item.get("components"))
+    edges = 0
+    dependencies = doc.get("dependencies")
+    for entry in dependencies if isinstance(dependencies, list) else ():
+        if isinstance(entry, dict):
+            edges += sum(len(v) for k in ("dependsOn", "provides")
+                         if isinstance(v := entry.get(k), list))
+    return components, edges
 
 
 def _has_timestamp(fmt: str, data: bytes) -> bool:

@@ -16,6 +16,8 @@ JSON = "spdx-json"
 TAG_VALUE = "spdx-tv"
 
 _TAG_VALUE = re.compile(rb"^\s*SPDXVersion:\s*SPDX-", re.MULTILINE)
+_TV_ELEMENT = re.compile(rb"^[ \t]*(?:PackageName|FileName|SnippetSPDXID):", re.MULTILINE)
+_TV_RELATIONSHIP = re.compile(rb"^[ \t]*Relationship:", re.MULTILINE)
 
 
 class _Spdx2:
@@ -52,6 +54,17 @@ class _Spdx2:
         from sbomsign._internal.sbom.spdx2 import library
 
         return list(library.ntia(model))
+
+    def counts(self, data: bytes, doc: Any, fmt: str) -> tuple[int, int]:
+        if fmt == TAG_VALUE:
+            return (sum(1 for _ in _TV_ELEMENT.finditer(data)),
+                    sum(1 for _ in _TV_RELATIONSHIP.finditer(data)))
+
+        def size(key: str) -> int:
+            value = doc.get(key)
+            return len(value) if isinstance(value, list) else 0
+
+        return size("packages") + size("files") + size("snippets"), size("relationships")
 
 
 CODEC = _Spdx2()
