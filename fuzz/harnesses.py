@@ -234,6 +234,108 @@ def package_database(data: bytes) -> None:
     rpmheader.parse_blob(data, "fuzz").files()
 
 
+def registry_response(data: bytes) -> None:
+    """What a registry serves: manifests, indexes, configs and layers (`data` split at
+    `\\n--\\n` into the documents, served in the order they are asked for, each under its
+    own digest so that parsing, not the digest check, is what is exercised), then the token
+    service's answer."""
+    import hashlib
+    import io
+    import tempfile
+
+    from sbomsign._internal.sources import Expansion, Settings, images, registry
+    from sbomsign._internal.sources.streams import Verifying
+
+    parts = data.split(b"\n--\n")
+
+    class _Served:
+        asked = 0
+
+        def open(self, digest: str, size: int | None, what: str) -> Verifying:
+            part = parts[self.asked % len(parts)]
+            self.asked += 1
+            return Verifying(io.BytesIO(part), "sha256:" + hashlib.sha256(part).hexdigest(),
+                             None, what)
+
+        open_manifest = open
+
+    root = {"digest": "sha256:" + hashlib.sha256(parts[0]).hexdigest()}
+    with tempfile.TemporaryDirectory() as work:
+        into = Expansion()
+        images._read("fuzz", _Served(), root, images.Reference("fuzz"),  # noqa: SLF001
+                     Settings(work), into)
+        for draft in into.drafts:
+            draft.finish([])
+    registry.token_from(parts[-1], "fuzz")
+
+
+#: The keyless bundle the keyless harnesses start from: a public staging bundle (Fulcio
+#: certificate, Rekor v1 entry with promise and proof), its artifact and trusted root.
+_KEYLESS = ("bundle_v3.txt", "bundle_v3.txt.sigstore", "staging-trusted_root.json",
+            ("william@yossarian.net", "https://github.com/login/oauth"))
+
+
+def _keyless_material() -> tuple[str, bytes, bytes]:
+    import hashlib
+    from pathlib import Path
+
+    public = Path(__file__).resolve().parent.parent / "tests" / "assets" / "public-bundles"
+    artifact, bundle, root, _ = _KEYLESS
+    return (hashlib.sha256((public / artifact).read_bytes()).hexdigest(),
+            (public / bundle).read_bytes(), (public / root).read_bytes())
+
+
+def _verify_keyless(bundle: bytes, root: bytes) -> object:
+    from sbomsign.verify import TrustMaterial, verify_bundle
+
+    sha256, _, _ = _keyless_material()
+    verified = verify_bundle(bundle, sha256=sha256, trust=TrustMaterial(trusted_root=root),
+                             name="fuzz")
+    return verified.signer
+
+
+def verify_keyless(data: bytes) -> None:
+    """Mutated keyless bundles against the genuine trusted root: whatever passes must carry
+    the genuine signature, certificate and log entry body."""
+    from sbomsign._internal.sigstore.bundle import parse_bundle
+
+    _, genuine_bundle, root = _keyless_material()
+    signer = _verify_keyless(data, root)
+    mutated, genuine = parse_bundle(data), parse_bundle(genuine_bundle)
+    if (signer.identity, signer.issuer) != _KEYLESS[3]:  # type: ignore[attr-defined]
+        return  # another signer: the policy's identity check refuses it
+    if (mutated.signature, mutated.certificate) != (genuine.signature, genuine.certificate):
+        raise ForgedVerification("a keyless bundle with other signed content verified")
+
+
+def verify_trusted_root(data: bytes) -> None:
+    """The genuine keyless bundle against mutated trusted roots: a root that lets it pass
+    must still hold the genuine Fulcio root certificate and Rekor and CT log keys, each under
+    its genuine log id."""
+    from sbomsign._internal.sigstore.trustroot import load_trusted_root
+
+    _, bundle, genuine_root = _keyless_material()
+    _verify_keyless(bundle, data)
+    mutated, genuine = load_trusted_root(data), load_trusted_root(genuine_root)
+
+    def keys(root: object) -> set[tuple[bytes, bytes]]:
+        return {(k.key_id, k.log_id) for k in (*root.tlog_keys, *root.ct_keys)}  # type: ignore[attr-defined]
+
+    def anchors(root: object) -> set[tuple[bytes, bytes]]:
+        # What makes an anchor (as for every X.509 verifier, sigstore-go's included): its
+        # name and key. Its serial number, its own signature and its other fields are not
+        # checked, so a change there is no finding.
+        from cryptography.hazmat.primitives import serialization
+
+        spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        return {(c.subject.public_bytes(), c.public_key().public_bytes(*spki))
+                for c in (ca.certificates[-1]
+                          for ca in root.certificate_authorities)}  # type: ignore[attr-defined]
+
+    if not keys(mutated) & keys(genuine) or not anchors(mutated) & anchors(genuine):
+        raise ForgedVerification("a trusted root without the genuine keys verified a bundle")
+
+
 #: Every harness by name.
 HARNESSES: dict[str, Callable[[bytes], None]] = {
     "go_buildinfo": go_buildinfo,
@@ -253,6 +355,9 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "binary_scan": binary_scan,
     "image_layer": image_layer,
     "package_database": package_database,
+    "registry_response": registry_response,
+    "verify_keyless": verify_keyless,
+    "verify_trusted_root": verify_trusted_root,
 }
 
 

@@ -95,6 +95,8 @@ def _documents() -> None:
                 _put("checkpoint", note.encode())
     for root in public.glob("*trusted_root.json"):
         _put("trusted_root", root.read_bytes())
+    _put("verify_keyless", (public / "bundle_v3.txt.sigstore").read_bytes())
+    _put("verify_trusted_root", (public / "staging-trusted_root.json").read_bytes())
     for policy in sorted((ROOT / "policies").glob("*.yaml")):
         _put("policy", policy.read_bytes())
 
@@ -105,6 +107,7 @@ def _images() -> None:
     import tarfile
 
     layout = ASSETS / "images" / "demo-oci"
+    small_layers: list[bytes] = []
     for blob in sorted((layout / "blobs" / "sha256").iterdir()):
         data = blob.read_bytes()
         if data[:2] != b"\x1f\x8b":
@@ -125,7 +128,26 @@ def _images() -> None:
                     dst.addfile(member, src.extractfile(member) if member.isreg() else None)
             whiteout = tarfile.TarInfo("etc/.wh.hostname")
             dst.addfile(whiteout)
-        _put("image_layer", gzip.compress(out.getvalue(), mtime=0))
+        layer = gzip.compress(out.getvalue(), mtime=0)
+        _put("image_layer", layer)
+        small_layers.append(layer)
+    _registry_answers(layout, small_layers)
+
+
+def _registry_answers(layout: Path, layers: list[bytes]) -> None:
+    """The demo image as a registry serves it, in the order it is asked for: an index, the
+    manifest, its config, its (shrunk) layers; and a token service's answer last."""
+    blobs = layout / "blobs" / "sha256"
+    index = json.loads((layout / "index.json").read_bytes())
+    manifest = (blobs / index["manifests"][0]["digest"].split(":")[1]).read_bytes()
+    config = (blobs / json.loads(manifest)["config"]["digest"].split(":")[1]).read_bytes()
+    token = b'{"token": "registry-token", "expires_in": 300}'
+    _put("registry_response", b"\n--\n".join([manifest, config, *layers, token]))
+    wrapper = json.dumps({"schemaVersion": 2, "mediaType":
+                          "application/vnd.oci.image.index.v1+json",
+                          "manifests": [dict(index["manifests"][0], platform={
+                              "os": "linux", "architecture": "loong64"})]}).encode()
+    _put("registry_response", b"\n--\n".join([wrapper, manifest, config, *layers, token]))
 
 
 def main() -> None:

@@ -71,7 +71,7 @@ def scan_paths(
             tasks,
             jobs=wanted,
             timeout=timeout or worker.DEFAULT_TIMEOUT,
-            memory_limit=worker.DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit,
+            memory_limit=worker.memory_limit() if memory_limit is None else memory_limit,
             progress=progress,
         )
         return _collect(expanded[0], results, warn)

@@ -18,11 +18,16 @@ versions with the schemes of `sbomsign._internal.versions`:
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from sbomsign._internal.limits import limit
 
 if TYPE_CHECKING:
     import celpy
@@ -158,8 +163,13 @@ class Program:
         from celpy import celtypes
         from celpy.evaluation import CELEvalError
 
+        seconds = limit_seconds()
         try:
-            result = self._runner.evaluate(dict(bindings.values))
+            with _deadline(seconds):
+                result = self._runner.evaluate(dict(bindings.values))
+        except _Expired:
+            raise CelError(f"the evaluation took longer than {seconds} s "
+                           f"(raise SBOMSIGN_CEL_SECONDS to allow more)") from None
         except CELEvalError as e:
             raise CelError(_eval_message(e)) from e
         except (RecursionError, ArithmeticError, TypeError, ValueError) as e:
@@ -170,6 +180,41 @@ class Program:
         if not isinstance(result, celtypes.BoolType):
             raise CelError(f"the expression gave a {_type_name(result)}, not a bool")
         return bool(result)
+
+
+#: Seconds one expression may take to evaluate. The documents it walks come from outside (a
+#: million-component SBOM), so a nested comprehension could otherwise run for hours.
+DEFAULT_CEL_SECONDS = 10
+
+
+def limit_seconds() -> int:
+    """The evaluation time limit in force (`SBOMSIGN_CEL_SECONDS`, else 10 s)."""
+    return limit("SBOMSIGN_CEL_SECONDS", DEFAULT_CEL_SECONDS)
+
+
+class _Expired(BaseException):  # not an Exception: celpy must not catch it
+    pass
+
+
+@contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    # NOTE: a timer signal is the only way to stop celpy's pure-Python evaluator in-process;
+    # signals reach the main thread only, so evaluations elsewhere (none in sbomsign) run
+    # unbounded rather than disturb another thread's handler.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _type_name(value: Any) -> str:

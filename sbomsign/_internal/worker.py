@@ -18,12 +18,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sbomsign._internal.limits import limit
 from sbomsign.errors import EXIT_USAGE, Error
 from sbomsign.models import Artifact, ScanProblem
 
 #: Default per-worker address-space limit. A 700 MB binary needs about its size mapped plus
 #: lief's own structures; 4 GiB leaves room while stopping a runaway allocation.
 DEFAULT_MEMORY_LIMIT = 4 << 30
+
+
+def memory_limit() -> int:
+    """The address-space limit of one worker (`SBOMSIGN_WORKER_MEMORY_BYTES`, else 4 GiB)."""
+    return limit("SBOMSIGN_WORKER_MEMORY_BYTES", DEFAULT_MEMORY_LIMIT)
 #: Default per-file deadline in seconds.
 DEFAULT_TIMEOUT = 300.0
 
@@ -85,7 +91,8 @@ def _work(conn: multiprocessing.connection.Connection, memory_limit: int, target
         except Error as e:
             result = ScanProblem(task.display, e.diagnostics(), e.exit_code)
         except MemoryError:
-            result = ScanProblem(task.display, "parsing needs more memory than allowed", EXIT_USAGE)
+            result = ScanProblem(task.display, "parsing needs more memory than allowed "
+                                "(raise SBOMSIGN_WORKER_MEMORY_BYTES to allow more)", EXIT_USAGE)
         except Exception as e:  # noqa: BLE001 - one hostile file must not stop the scan
             result = ScanProblem(task.display, f"cannot inspect: {type(e).__name__}: {e}")
         try:
@@ -138,7 +145,8 @@ def _outcome(
     if w.proc.sentinel in ready:
         return _crash_problem(task, w), True
     if time.monotonic() - w.started >= timeout:
-        return ScanProblem(task.display, f"inspection timed out after {timeout:g} s"), True
+        return ScanProblem(task.display, f"inspection timed out after {timeout:g} s "
+                                         "(raise it with --timeout)"), True
     return None, False
 
 

@@ -117,7 +117,37 @@ def test_a_plain_file_over_the_binary_limit_is_one_problem_and_the_rest_is_scann
     code = main(["scan", "--format", "json", "-o", str(out), str(small), str(large)])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
-    assert f"{large}: more than {small.stat().st_size:,} bytes" in err
+    assert f"{large}: {large.stat().st_size} bytes, larger than {small.stat().st_size}" in err
     assert "SBOMSIGN_MAX_BINARY_BYTES" in err
     names = [a["path"] for a in json.loads(out.read_text())["artifacts"]]
     assert names == [str(small)]
+
+
+def test_a_cel_rule_that_runs_too_long_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+    import time
+
+    from sbomsign._internal import cel
+
+    program = cel.compile("xs.all(a, xs.all(b, xs.all(c, a + b + c >= 0)))")
+    bindings = cel.bind({"xs": list(range(400))})
+    monkeypatch.setenv("SBOMSIGN_CEL_SECONDS", "1")
+    started = time.monotonic()
+    with pytest.raises(cel.CelError, match="longer than 1 s .*SBOMSIGN_CEL_SECONDS"):
+        program.evaluate(bindings)
+    assert time.monotonic() - started < 5
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert cel.compile("xs.all(a, a >= 0)").evaluate(bindings) is True
+
+
+def test_the_worker_memory_limit_is_read_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sbomsign.scan import scan_paths
+
+    shutil.copy(BIN / "go-linux-amd64", tmp_path / "go")
+    monkeypatch.setenv("SBOMSIGN_WORKER_MEMORY_BYTES", str(64 << 20))
+    (problem,) = scan_paths([str(tmp_path / "go")], jobs=1).problems
+    assert problem.path.endswith("go")
+    monkeypatch.setenv("SBOMSIGN_WORKER_MEMORY_BYTES", str(4 << 30))
+    assert len(scan_paths([str(tmp_path / "go")], jobs=1).artifacts) == 1

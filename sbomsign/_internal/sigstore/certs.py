@@ -78,16 +78,20 @@ def _cert_is_leaf(cert: x509.Certificate) -> bool:
     return ExtendedKeyUsageOID.CODE_SIGNING in eku
 
 
-def _fulcio_store_at(root: TrustedRoot, moment: datetime, now: datetime) -> list[x509.Certificate]:
-    # NOTE: as sigstore-python, every certificate of the root's CAs (intermediates included)
-    # is a trust anchor, and CAs whose validity starts after now are left out. Stricter than
-    # sigstore-python: a CA outside its own `validFor` at the signing time is left out too.
-    return [
-        c
-        for ca in root.certificate_authorities
-        if ca.validity.started(now) and ca.validity.covers(moment)
-        for c in ca.certificates
-    ]
+def _fulcio_store_at(
+    root: TrustedRoot, moment: datetime, now: datetime
+) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
+    """The trust anchors (each CA's last certificate) and the intermediates (the others)."""
+    # NOTE: as sigstore-go: the last certificate of each CA's chain is its root and the only
+    # trust anchor; the others are intermediates the chain must pass through. sigstore-python
+    # makes every certificate an anchor, so a root whose own certificate is wrong still passes
+    # on its intermediate. CAs whose validity starts after now are left out (as
+    # sigstore-python); stricter than sigstore-python, so is a CA outside its own `validFor`
+    # at the signing time (as sigstore-go).
+    usable = [ca for ca in root.certificate_authorities
+              if ca.validity.started(now) and ca.validity.covers(moment)]
+    return ([ca.certificates[-1] for ca in usable],
+            [c for ca in usable for c in ca.certificates[:-1]])
 
 
 def _verify_chain(
@@ -111,7 +115,7 @@ def _verify_chain(
         raise VerificationError("certificate was not yet valid at the signing time")
     if moment > leaf.not_valid_after_utc:
         raise VerificationError("certificate had expired at the signing time")
-    anchors = _fulcio_store_at(root, moment, now)
+    anchors, intermediates = _fulcio_store_at(root, moment, now)
     if not anchors:
         raise VerificationError("certificate does not chain to the trusted root")
     # NOTE: a client verifier with the web PKI's defaults, except that the extended key usage
@@ -131,9 +135,9 @@ def _verify_chain(
         .build_client_verifier()
     )
     try:
-        # NOTE: no intermediates from the bundle: sigstore-python builds the chain from the
-        # trusted root alone, so a bundle cannot bring its own CA.
-        return list(verifier.verify(leaf, []).chain[1:])
+        # NOTE: no intermediates from the bundle: as sigstore-go and sigstore-python, the chain
+        # is built from the trusted root alone, so a bundle cannot bring its own CA.
+        return list(verifier.verify(leaf, intermediates).chain[1:])
     except (ChainError, x509.UnsupportedGeneralNameType) as e:
         raise VerificationError("certificate does not chain to the trusted root") from e
 

@@ -7,10 +7,12 @@ The body checks per entry kind live in `bodies.py`; Merkle proofs and checkpoint
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sbomsign._internal.sigstore._json import _bytes, _only, _string, _u64
 from sbomsign._internal.sigstore.dsse import decode_base64
@@ -168,6 +170,9 @@ def _set_payload(entry: LogEntry, integrated_time: int) -> bytes:
     ).encode("ascii")
 
 
+_V1_ORIGIN = re.compile(r".* - [0-9]+")
+
+
 class _NotVerified(Exception):
     """A log entry's proofs do not verify; the message says which."""
 
@@ -190,14 +195,28 @@ def _verify_entry_proofs(
         raise _NotVerified("the inclusion proof does not lead to its root hash")
     checkpoint = parse_checkpoint(proof.checkpoint)
     signers: list[TrustedKey] = []
+    # A Rekor v1 checkpoint's origin is "<host> - <tree id>"; a v2 (tile) log's is its host.
+    v1 = _V1_ORIGIN.fullmatch(checkpoint.origin) is not None
+    # NOTE: Stricter than sigstore-go, which proves a v2 entry's inclusion at the entry's own
+    # `logIndex` and ignores the proof's: v2 logs are not sharded, so the two are one number,
+    # and a bundle where they differ is refused rather than read one way or the other.
+    if not v1 and entry.log_index != proof.log_index:
+        raise _NotVerified("the entry's log index is not its inclusion proof's")
     # NOTE: as sigstore-python: the first signature whose key hint is the log id's prefix is
-    # the one that counts; a note may carry witnesses' signatures besides.
-    hinted = [s for _, hint, s in checkpoint.signatures if hint == entry.log_id[:4]]
+    # the one that counts; a note may carry witnesses' signatures besides. As sigstore-go (a
+    # signed-note verifier named after the log's host), a v2 signature must also carry the
+    # checkpoint's origin as its name; v1 names are labels nothing checks.
+    hinted = [s for name, hint, s in checkpoint.signatures
+              if hint == entry.log_id[:4] and (v1 or name == checkpoint.origin)]
+    if not any(k.log_id == entry.log_id for k in keys):
+        raise _NotVerified("the trusted root lists no log with the entry's log id")
     if not hinted:
         raise _NotVerified("the checkpoint has no signature by the entry's log")
     key = _verify_with_log_key(keys, entry.log_id, hinted[0], checkpoint.note, now)
     if key is None:
         raise _NotVerified("the checkpoint's signature does not verify")
+    if not v1 and urlsplit(key.base_url).hostname != checkpoint.origin:
+        raise _NotVerified("the checkpoint's origin is not the host of the log's baseUrl")
     signers.append(key)
     if checkpoint.root_hash != proof.root_hash:
         raise _NotVerified("the checkpoint is for another root hash")

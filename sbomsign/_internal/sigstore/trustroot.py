@@ -97,6 +97,8 @@ class TrustedKey:
     log_id: bytes
     """The root's `logId.keyId` (differs from `key_id` for Rekor v2's Ed25519 logs)."""
     validity: Validity
+    base_url: str = ""
+    """The log's `baseUrl` (a Rekor v2 checkpoint is signed under its host name)."""
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Whether `signature` over `data` verifies with this key."""
@@ -240,7 +242,9 @@ def _trusted_key(instance: Mapping[str, Any], what: str) -> TrustedKey | None:
     spki = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return TrustedKey(key, hash_algorithm, hashlib.sha256(spki).digest(), log_id, validity)
+    base_url = instance.get("baseUrl")
+    return TrustedKey(key, hash_algorithm, hashlib.sha256(spki).digest(), log_id, validity,
+                      base_url if isinstance(base_url, str) else "")
 
 
 def _authority(value: object, what: str) -> Authority:
@@ -305,16 +309,14 @@ def _verify_with_log_key(
 ) -> TrustedKey | None:
     """The key of the log named `log_id` that verifies `signature`, or None.
 
-    sigstore-python ignores keys whose validity has not begun yet, selects by `log_id` and,
-    when no key has that id, tries every key (the id is an unauthenticated hint).
+    Keys whose validity has not begun yet are ignored (as sigstore-python does).
     """
     usable = [k for k in keys if k.validity.started(now)]
-    # NOTE: Stricter than sigstore-python: it matches `log_id` against the key's SPKI hash
-    # only, which Rekor v2's Ed25519 logs do not use as their id, so for them it always falls
-    # back to trying every key. Matching the root's own `logId` too means a bundle naming one
-    # log cannot pass on the signature of another.
-    named = [k for k in usable if log_id in (k.log_id, k.key_id)]
-    for key in named or usable:
+    # NOTE: as sigstore-go: a log is found by the `logId` the trusted root declares for it,
+    # and an entry or SCT naming a log the root does not list is not verified. sigstore-python
+    # also matches the key's SPKI hash and, when nothing matches, tries every key; either way
+    # a root whose declared ids are wrong, or an entry naming no listed log, would still pass.
+    for key in (k for k in usable if k.log_id == log_id):
         if key.verify(signature, data):
             return key
     return None

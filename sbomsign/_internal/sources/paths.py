@@ -47,9 +47,9 @@ def _take(cand: Candidate, seen: set[str], into: Expansion) -> None:
         return
     seen.add(real)
     # The same bound as for a binary taken out of an image: lief maps the whole file.
-    most = max_binary_bytes()
-    if os.path.getsize(real) > most:
-        into.problems.append(ScanProblem(cand.display, f"more than {most:,} bytes "
+    most, size = max_binary_bytes(), os.path.getsize(real)
+    if size > most:
+        into.problems.append(ScanProblem(cand.display, f"{size} bytes, larger than {most} "
                                          "(raise SBOMSIGN_MAX_BINARY_BYTES to allow more)"))
         return
     into.candidates.append(cand)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import os
 import re
 import ssl
@@ -31,7 +30,7 @@ from typing import Any
 
 import requests
 
-from sbomsign._internal import http
+from sbomsign._internal import http, jsonbound
 from sbomsign._internal.limits import LimitExceeded
 from sbomsign._internal.sources import Settings
 from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
@@ -174,17 +173,28 @@ class Registry:
         try:
             response = self.session.get(realm, params=params, auth=auth)  # type: ignore[arg-type]
             response.raise_for_status()
-            doc = json.loads(_bounded(response, f"registry {self.host} token"))
+            body = _bounded(response, f"registry {self.host} token")
         except requests.RequestException as e:
             raise NetworkError(f"registry {self.host}: token service: "
                                f"{http.describe_error(e)}") from None
-        except ValueError:
-            raise NetworkError(f"registry {self.host}: the token service's answer is not "
-                               f"JSON") from None
-        token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
-        if not isinstance(token, str) or not token:
-            raise NetworkError(f"registry {self.host}: the token service gave no token")
-        self._token = token
+        self._token = token_from(body, self.host)
+
+
+def token_from(body: bytes, host: str) -> str:
+    """The bearer token in a token service's answer (`token`, else `access_token`).
+
+    Raises:
+        NetworkError: the answer is not JSON, or holds no token.
+    """
+    try:
+        doc = jsonbound.loads(body)
+    except ValueError:  # malformed, not UTF-8, or nested too deeply (`TooDeep`)
+        raise NetworkError(f"registry {host}: the token service's answer is not "
+                           f"JSON") from None
+    token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
+    if not isinstance(token, str) or not token:
+        raise NetworkError(f"registry {host}: the token service gave no token")
+    return token
 
 
 def _system_cas() -> str | bool:
@@ -233,7 +243,7 @@ def credentials(host: str) -> tuple[str, str] | None:
     for path in filter(None, candidates):
         try:
             with open(path, "rb") as f:
-                doc = json.loads(f.read(1 << 20))
+                doc = jsonbound.loads(f.read(1 << 20))
         except (OSError, ValueError):
             continue
         auths = doc.get("auths") if isinstance(doc, dict) else None
