@@ -8,7 +8,7 @@ Each harness runs in its own process, one after the other, from a scratch copy o
 corpus (`fuzz/corpus/<name>/`), with a per-input time limit (`--input-timeout`) and a memory
 limit (`--rss-mb`). An input that lets anything but sbomsign's own error escape, hangs, or
 uses too much memory is written to `fuzz/findings/<name>-...` and the run exits 1; a finding
-that has been fixed is kept in `fuzz/corpus/<name>/` as a regression seed.
+that has been fixed is kept in `fuzz/regressions/<name>/` as a regression seed.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ FUZZ = Path(__file__).resolve().parent
 ROOT = FUZZ.parent
 CORPUS = FUZZ / "corpus"
 FINDINGS = FUZZ / "findings"
+#: Fixed findings, kept apart from the seeds `fuzz/seeds.py` rebuilds.
+REGRESSIONS = FUZZ / "regressions"
 
 
 def _child(name: str, libfuzzer_args: list[str]) -> None:
@@ -48,6 +50,8 @@ def _fuzz(name: str, seconds: int, input_timeout: int, rss_mb: int) -> bool:
     with tempfile.TemporaryDirectory(prefix=f"sbomsign-fuzz-{name}-") as scratch:
         corpus = Path(scratch) / "corpus"
         shutil.copytree(CORPUS / name, corpus)
+        for fixed in sorted((REGRESSIONS / name).glob("*")):
+            shutil.copy(fixed, corpus / f"regression-{fixed.name}")
         args = [
             f"-max_total_time={seconds}",
             f"-timeout={input_timeout}",
@@ -82,7 +86,8 @@ def _replay() -> bool:
 
     ok = True
     for name in harnesses.HARNESSES:
-        files = sorted((CORPUS / name).glob("*")) + sorted(FINDINGS.glob(f"{name}-*"))
+        files = [*sorted((CORPUS / name).glob("*")), *sorted((REGRESSIONS / name).glob("*")),
+                 *sorted(FINDINGS.glob(f"{name}-*"))]
         for path in files:
             try:
                 harnesses.check(name, path.read_bytes())

@@ -138,6 +138,8 @@ class _Target:
     sha256: str = ""
     bundles: list[Path] = field(default_factory=list)
     artifact: Artifact | None = None
+    given_bundle: Path | None = None
+    """The `--bundle` named for this artifact."""
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -174,7 +176,8 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
             if not args.attestation:
                 t.bundles.extend(_attestations_beside(path))
         if args.bundle:
-            t.bundles.insert(0, Path(args.bundle))
+            t.given_bundle = Path(args.bundle)
+            t.bundles.insert(0, t.given_bundle)
         t.bundles.extend(Path(a) for a in args.attestation)
         targets.append(t)
     return targets
@@ -263,8 +266,13 @@ def _evidence(t: _Target, trust: TrustMaterial) -> ArtifactEvidence:
             continue
         if isinstance(result, verify.VerifiedSignature):
             signatures.append(result)
-        else:
-            attestations.append(result)
+            continue
+        attestations.append(result)
+        if path == t.given_bundle:
+            # As `sigstore verify identity` and cosign: a DSSE bundle given as the artifact's
+            # bundle signs the artifact when its statement's subject carries its digest (the
+            # verifier has just checked that it does).
+            signatures.append(verify.VerifiedSignature(result.bundle, result.signer, t.sha256))
     return verify.ArtifactEvidence(
         name=t.label,
         sha256=t.sha256,

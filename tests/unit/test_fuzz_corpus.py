@@ -20,7 +20,7 @@ import harnesses  # noqa: E402
 def test_the_seeds_replay_without_an_escaping_exception(name: str) -> None:
     seeds = sorted((FUZZ / "corpus" / name).iterdir())
     assert seeds, f"no seeds for {name}: run fuzz/seeds.py"
-    for seed in seeds:
+    for seed in [*seeds, *sorted((FUZZ / "regressions" / name).glob("*"))]:
         harnesses.check(name, seed.read_bytes())
 
 

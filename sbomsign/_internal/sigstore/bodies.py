@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from sbomsign._internal import jsonbound
 from sbomsign._internal.keys import PublicKey
 from sbomsign._internal.sigstore._json import _b64
 from sbomsign._internal.sigstore.certs import _pem_b64
@@ -65,6 +65,36 @@ def _managed_dsse_v001(spec: Any, expected: ExpectedEntry) -> None:
         raise _Mismatch("the entry records another public key")
 
 
+def _intoto_v002_signature(spec: Any, payload: bytes) -> tuple[bytes, str]:
+    """(signature, base64 of the PEM verifier) an intoto 0.0.2 body records, once its payload
+    hash is checked against `payload`."""
+    content = spec["content"]
+    payload_hash = content["payloadHash"]
+    if payload_hash["algorithm"] != "sha256":
+        raise _Mismatch("the entry records another payload hash algorithm")
+    if payload_hash["value"] != hashlib.sha256(payload).hexdigest():
+        raise _Mismatch("the entry records another payload")
+    signatures = content["envelope"]["signatures"]
+    if not isinstance(signatures, list) or len(signatures) != 1:
+        raise _Mismatch("the entry records another number of signatures")
+    # NOTE: Rekor's intoto 0.0.2 type stores the envelope's base64 fields base64-encoded
+    # once more: `sig` is base64 of the signature's base64 text, `publicKey` base64 of a PEM.
+    signature = base64.b64decode(_b64(signatures[0]["sig"]), validate=True)
+    verifier = signatures[0]["publicKey"]
+    if not isinstance(verifier, str):
+        raise _Mismatch("the entry records no verifier")
+    return signature, verifier
+
+
+def _managed_intoto_v002(spec: Any, expected: ExpectedEntry) -> None:
+    assert expected.payload is not None  # noqa: S101 - the row is chosen for envelopes
+    signature, verifier = _intoto_v002_signature(spec, expected.payload)
+    if signature != expected.signature:
+        raise _Mismatch("the entry records another signature")
+    if _pem_key_der(verifier) != _spki(expected.public_key):
+        raise _Mismatch("the entry records another public key")
+
+
 def _managed_digest_v002(expected: ExpectedEntry) -> tuple[str, bytes]:
     """The (protobuf algorithm name, digest) a Rekor v2 entry records for `expected`."""
     if expected.payload is not None:
@@ -98,7 +128,7 @@ def _check_managed_body(kind: str, version: str, body: bytes, expected: Expected
 
     A malformed body raises ValueError, KeyError or TypeError.
     """
-    doc = json.loads(body)
+    doc = jsonbound.loads(body)
     if not isinstance(doc, dict) or doc.get("kind") != kind or doc.get("apiVersion") != version:
         raise _Mismatch("the entry body is of another kind than its kindVersion")
     is_dsse = expected.payload is not None
@@ -112,8 +142,8 @@ def _check_managed_body(kind: str, version: str, body: bytes, expected: Expected
 
 def _json_body(body: bytes) -> Mapping[str, Any]:
     try:
-        doc = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+        doc = jsonbound.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:  # TooDeep is a ValueError
         raise _Mismatch("the body is not JSON") from e
     if not isinstance(doc, Mapping):
         raise _Mismatch("the body is not a JSON object")
@@ -281,6 +311,21 @@ def _keyless_dsse_v001(entry: LogEntry, cert: x509.Certificate, envelope: Envelo
     _check_dsse_v001(entry.body, cert, envelope)
 
 
+def _keyless_intoto_v002(entry: LogEntry, cert: x509.Certificate, envelope: Envelope) -> None:
+    doc = _json_body(entry.body)
+    _expect_api_version(doc, "intoto", "0.0.2")
+    from cryptography import x509
+
+    try:
+        signature, verifier = _intoto_v002_signature(doc["spec"], envelope.payload)
+        # As sigstore-go: the recorded certificate is compared as a certificate, not as text.
+        recorded = x509.load_pem_x509_certificate(_b64(verifier))
+    except (KeyError, TypeError, ValueError) as e:  # binascii.Error is a ValueError
+        raise _Mismatch("the body is not an intoto 0.0.2 entry") from e
+    if signature != envelope.signatures[0].sig or recorded != cert:
+        raise _Mismatch("the body records another signature or certificate")
+
+
 def _keyless_dsse_in_hashedrekord_v002(
     entry: LogEntry, cert: x509.Certificate, envelope: Envelope
 ) -> None:
@@ -322,6 +367,8 @@ ENTRY_KINDS: dict[tuple[str, str], EntryKind] = {
         _managed_hashedrekord_v001, None, _keyless_hashedrekord_v001, None
     ),
     ("dsse", "0.0.1"): EntryKind(None, _managed_dsse_v001, None, _keyless_dsse_v001),
+    # npm provenance and older cosign attestations (Rekor v1)
+    ("intoto", "0.0.2"): EntryKind(None, _managed_intoto_v002, None, _keyless_intoto_v002),
     ("hashedrekord", "0.0.2"): EntryKind(
         _managed_hashedrekord_v002,
         _managed_hashedrekord_v002,

@@ -153,6 +153,9 @@ def _log_entry_of(parsed: ParsedBundle) -> LogEntry:
     return entry
 
 
+_PROMISING_KINDS = frozenset({("hashedrekord", "0.0.1"), ("dsse", "0.0.1"), ("intoto", "0.0.2")})
+
+
 def _verified_times(
     parsed: ParsedBundle, entry: LogEntry, root: TrustedRoot, now: datetime
 ) -> tuple[list[datetime], list[datetime]]:
@@ -176,7 +179,8 @@ def _verified_times(
     if promised is not None:
         # NOTE: the integration time counts only when a promise binds it (the SET is checked
         # with the entry); Rekor v2 entries have neither.
-        if entry.kind not in ("dsse", "hashedrekord") or entry.version != "0.0.1":
+        # Rekor v1 kinds carry promises; Rekor v2 logs (hashedrekord and dsse 0.0.2) sign none.
+        if (entry.kind, entry.version) not in _PROMISING_KINDS:
             raise VerificationError(
                 "an inclusion promise on a transparency log entry kind that cannot have one"
             )

@@ -41,9 +41,8 @@ def _timestamp_time(
         except TimestampError:
             continue
         gen_time = response.tst_info.gen_time
-        end = authority.validity.end
-        start = authority.validity.start
-        if (start is None or start <= gen_time) and (end is None or gen_time < end):
+        # protobuf-specs' TimeRange is closed: a time equal to `end` is inside it.
+        if authority.validity.covers(gen_time):
             return gen_time
     return None
 

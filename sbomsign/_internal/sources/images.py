@@ -194,8 +194,11 @@ def _manifests(given: str, store: Store, desc: dict[str, Any], platform: str, *,
     what = f"{given}: {digest}"
     doc = _json(store.open_manifest(digest, desc.get("size"), what), what)
     media = doc.get("mediaType") or desc.get("mediaType") or ""
+    children = doc.get("manifests") or []
+    if not isinstance(media, str) or not isinstance(children, list):
+        raise InputError(f"{given}: {digest} is malformed (mediaType or manifests)")
     if media in INDEX_TYPES or (not media and "manifests" in doc):
-        for child in doc.get("manifests") or []:
+        for child in children:
             child = _descriptor(child, f"{given}: {digest}")
             if _attestation(child) or not _platform_matches(child.get("platform"), platform):
                 continue
