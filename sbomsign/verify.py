@@ -9,131 +9,54 @@ over the `Signer` facts returned here. Anything that cannot be checked raises
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sbomsign._internal import intoto, keys, predicates
+from sbomsign._internal.evidence import (
+    KIND_CYCLONEDX,
+    KIND_OTHER,
+    KIND_SLSA_PROVENANCE,
+    KIND_SPDX,
+    KIND_VSA,
+    ArtifactEvidence,
+    BundleFailure,
+    Signer,
+    Subject,
+    TrustMaterial,
+    VerifiedAttestation,
+    VerifiedSignature,
+)
 from sbomsign._internal.keys import PublicKey
 from sbomsign._internal.sigstore import bodies, certs, keyless, managed, tsa
 from sbomsign._internal.sigstore.bundle import MessageSignature, ParsedBundle, parse_bundle
 from sbomsign.errors import InputError, SbomError, VerificationError
 from sbomsign.models import Inventory
 
-#: Normalised predicate kinds (`VerifiedAttestation.predicate_kind`).
-KIND_CYCLONEDX = "cyclonedx"
-KIND_SPDX = "spdx"
-KIND_SLSA_PROVENANCE = "slsa-provenance"
-KIND_VSA = "vsa"
-KIND_OTHER = "other"
-
-
-@dataclass(frozen=True)
-class TrustMaterial:
-    """What signatures are checked against."""
-
-    trusted_root: bytes | None = None
-    """A Sigstore `trusted_root.json`; None means the production root shipped with sigstore."""
-    keys: tuple[tuple[str, bytes], ...] = ()
-    """Managed public keys as (name, PEM), e.g. the `--key` file or the keys named in a policy."""
-
-
-@dataclass(frozen=True)
-class Signer:
-    """Who verifiably signed, as the policy sees it."""
-
-    kind: str
-    """`keyless` (Fulcio certificate) or `key` (managed key)."""
-    identity: str = ""
-    """Keyless: the certificate's SAN (email or URI)."""
-    issuer: str = ""
-    """Keyless: the OIDC issuer (Fulcio extension 1.3.6.1.4.1.57264.1.8, or .1 for old certs)."""
-    claims: tuple[tuple[str, str], ...] = ()
-    """Keyless: every Fulcio extension present, by name (`source_repository_uri`,
-    `source_repository_ref`, `build_signer_uri`, `build_trigger`, `runner_environment`, ...),
-    sorted by name."""
-    key_hint: str = ""
-    """Key: base64(sha256(DER SubjectPublicKeyInfo)) of the verifying key."""
-    key_name: str = ""
-    """Key: the name of the `TrustMaterial.keys` entry that verified the signature."""
-    signed_at: int | None = None
-    """Verified signing time (transparency-log integration time or RFC 3161 timestamp), Unix
-    seconds; None for an offline managed-key bundle."""
-    transparency_log: bool = False
-    """True when a transparency-log entry was present and verified."""
-    timestamped: bool = False
-    """True when an RFC 3161 timestamp was present and verified."""
-
-    def claim(self, name: str) -> str | None:
-        """A Fulcio claim by name, or None."""
-        return dict(self.claims).get(name)
-
-
-@dataclass(frozen=True)
-class VerifiedSignature:
-    """A bundle over the artifact itself (`messageSignature`), verified."""
-
-    bundle: str
-    """Name of the bundle (file name or label), for reports."""
-    signer: Signer
-    sha256: str
-    """The artifact digest the signature covers (lowercase hex)."""
-
-
-@dataclass(frozen=True)
-class Subject:
-    """One in-toto statement subject."""
-
-    name: str
-    digests: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class VerifiedAttestation:
-    """A DSSE bundle whose signature and subject were verified."""
-
-    bundle: str
-    signer: Signer
-    statement_type: str
-    """`https://in-toto.io/Statement/v1` or `.../v0.1`."""
-    predicate_type: str
-    """As written in the statement."""
-    predicate_kind: str
-    """One of the `KIND_*` constants."""
-    subjects: tuple[Subject, ...]
-    predicate: Any
-    """The predicate JSON (after unwrapping cosign's `{"Data": ...}` and string SBOMs)."""
-    sbom: Inventory | None = None
-    """For SBOM predicates: the SBOM read into the inventory model."""
-    sbom_document: bytes | None = None
-    """For SBOM predicates: the SBOM document bytes as attested."""
-    payload_sha256: str = ""
-    """sha256 of the DSSE payload, to detect replays and record VSA inputs."""
-
-
-@dataclass(frozen=True)
-class BundleFailure:
-    """A bundle that could not be verified, and why."""
-
-    bundle: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class ArtifactEvidence:
-    """Everything verified about one artifact, the input of the policy."""
-
-    name: str
-    sha256: str
-    inventory: Inventory | None = None
-    """The artifact's own inventory when the file is present (None for `sha256:<hex>`)."""
-    signatures: tuple[VerifiedSignature, ...] = ()
-    attestations: tuple[VerifiedAttestation, ...] = ()
-    failures: tuple[BundleFailure, ...] = field(default_factory=tuple)
-
+__all__ = [
+    "ArtifactEvidence",
+    "BundleFailure",
+    "KIND_CYCLONEDX",
+    "KIND_OTHER",
+    "KIND_SLSA_PROVENANCE",
+    "KIND_SPDX",
+    "KIND_VSA",
+    "Signer",
+    "Subject",
+    "TrustMaterial",
+    "VerifiedAttestation",
+    "VerifiedSignature",
+    "check_trust",
+    "split_bundles",
+    "verify_attestation",
+    "verify_bundle",
+    "verify_signature",
+]
 
 # -- verification ------------------------------------------------------------------------------
 #
@@ -143,6 +66,7 @@ class ArtifactEvidence:
 # digest that is not 64 hex characters, a malformed key or trusted root.
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_HEX = {"sha256": _HEX64, "sha512": re.compile(r"[0-9a-fA-F]{128}")}
 # NOTE: in-toto's envelope spec allows `application/vnd.in-toto.<predicate>+json` besides the
 # plain type, and says consumers rely on predicateType, not on this suffix.
 _PAYLOAD_TYPE = re.compile(r"application/vnd\.in-toto(\.[A-Za-z0-9][A-Za-z0-9._-]*)?\+json")
@@ -173,6 +97,19 @@ def _sha256_bytes(sha256: str, artifact: bytes | None) -> bytes:
     return digest
 
 
+def _known(sha256: str, digests: Mapping[str, str] | None) -> dict[str, str]:
+    known = {a: d.lower() for a, d in (digests or {}).items()}
+    if sha256:
+        known["sha256"] = sha256.lower()
+    if not known:
+        raise InputError("no digest of the artifact given")
+    for algorithm, hexdigest in known.items():
+        pattern = _HEX.get(algorithm)
+        if pattern is None or not pattern.fullmatch(hexdigest):
+            raise InputError(f"not a {algorithm} hex digest: {hexdigest!r}")
+    return known
+
+
 def _parse(bundle: bytes) -> ParsedBundle:
     try:
         parsed = parse_bundle(bundle)
@@ -191,31 +128,46 @@ def _parse(bundle: bytes) -> ParsedBundle:
 # -- managed keys ----------------------------------------------------------------------------
 
 
-def _candidate_keys(parsed: ParsedBundle, trust: TrustMaterial) -> list[tuple[str, PublicKey]]:
+def _candidate_keys(
+    parsed: ParsedBundle, trust: TrustMaterial
+) -> tuple[list[tuple[str, PublicKey]], str | None]:
+    """The keys to try, those the bundle's hint names first; and, when the hint names none of
+    them, the reason to give if none verifies."""
     loaded = [(name, keys.load_public_key(pem, name=name)) for name, pem in trust.keys]
+    if not loaded:
+        raise _Failed("signed by a managed key, and no public key was given")
     if parsed.hint is None:
-        # NOTE: the hint is optional in the bundle format and unauthenticated anyway; without
-        # one every given key is tried.
-        if not loaded:
-            raise _Failed("signed by a managed key, and no public key was given")
-        return loaded
-    matching = [(name, key) for name, key in loaded if keys.hint(key) == parsed.hint]
-    if not matching:
-        raise _Failed(f"signed by an unknown key (hint {parsed.hint})")
-    return matching
+        # NOTE: the hint is optional in the bundle format; without one every key is tried.
+        return loaded, None
+    named = [(name, key) for name, key in loaded if parsed.hint in _hint_spellings(key)]
+    # NOTE: as sigstore-go, the hint only orders the keys: it is unauthenticated, and clients
+    # spell it differently (npm's registry key id is `SHA256:<base64>` of its own making), so
+    # a bundle whose hint names no given key is still checked against every key.
+    rest = [k for k in loaded if k not in named]
+    unknown = None if named else f"signed by an unknown key (hint {parsed.hint})"
+    return named + rest, unknown
+
+
+def _hint_spellings(key: PublicKey) -> set[str]:
+    standard = keys.hint(key)  # base64 of the SPKI's sha256, as protobuf-specs suggests
+    raw = base64.b64decode(standard)
+    unpadded = standard.rstrip("=")
+    return {standard, unpadded, raw.hex(), f"SHA256:{unpadded}"}
 
 
 def _verify_with_any(
-    candidates: list[tuple[str, PublicKey]], check: Callable[[PublicKey], _T]
+    candidates: list[tuple[str, PublicKey]], check: Callable[[PublicKey], _T],
+    unknown: str | None = None,
 ) -> tuple[str, PublicKey, _T]:
-    """The first candidate key that `check` accepts, with its result; else the last refusal."""
+    """The first candidate key that `check` accepts, with its result; else the last refusal
+    (or `unknown`, when the bundle named none of the candidates)."""
     failure = _Failed("no key to verify with")
     for name, key in candidates:
         try:
             return name, key, check(key)
         except _Failed as e:
             failure = e
-    raise failure
+    raise _Failed(unknown) if unknown else failure
 
 
 def _check_message(
@@ -342,9 +294,9 @@ def _verify_signature(
         return _keyless_signer(
             keyless.verify_keyless(bundle, sha256=sha256, trusted_root=trust.trusted_root)
         )
-    candidates = _candidate_keys(parsed, trust)
+    candidates, unknown = _candidate_keys(parsed, trust)
     key_name, key, (digest_name, digest) = _verify_with_any(
-        candidates, lambda k: _check_message(ms, k, sha256, artifact)
+        candidates, lambda k: _check_message(ms, k, sha256, artifact), unknown
     )
     expected = bodies.ExpectedEntry(
         public_key=key, signature=ms.signature, digest_algorithm=digest_name, digest=digest
@@ -399,7 +351,7 @@ def _check_dsse(parsed: ParsedBundle, key: PublicKey) -> None:
 
 def _describe_subjects(statement: intoto.Statement) -> str:
     shown = [
-        f"{s.name or '_'} sha256:{s.digest['sha256'][:12]}" if "sha256" in s.digest
+        f"{s.name or '_'} {a}:{s.digest[a][:12]}" if (a := _shown_algorithm(s.digest))
         else f"{s.name or '_'} (no sha256)"
         for s in statement.subjects[:3]
     ]
@@ -407,8 +359,12 @@ def _describe_subjects(statement: intoto.Statement) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
+def _shown_algorithm(digest: Mapping[str, str]) -> str:
+    return next((a for a in ("sha256", "sha512") if isinstance(digest.get(a), str)), "")
+
+
 def _read_statement(
-    payload_type: str, payload: bytes, sha256_hex: str
+    payload_type: str, payload: bytes, known: Mapping[str, str]
 ) -> tuple[intoto.Statement, predicates.Predicate]:
     if not _PAYLOAD_TYPE.fullmatch(payload_type):
         raise _Failed(f"the attestation's payload type is {payload_type!r}, not in-toto")
@@ -416,7 +372,7 @@ def _read_statement(
         statement = intoto.parse_statement(payload)
     except InputError as e:
         raise _Failed(f"the attestation is not an in-toto statement: {e.message}") from e
-    if not statement.subjects_with_sha256(sha256_hex):
+    if not statement.subjects_matching(known):
         raise _Failed(
             f"attestation is for another artifact (subjects: {_describe_subjects(statement)})"
         )
@@ -441,7 +397,8 @@ def _read_sbom(document: bytes) -> Inventory:
 
 
 def _verify_attestation(
-    bundle: bytes, parsed: ParsedBundle, sha256_hex: str, trust: TrustMaterial, name: str
+    bundle: bytes, parsed: ParsedBundle, known: Mapping[str, str], trust: TrustMaterial,
+    name: str
 ) -> VerifiedAttestation:
     envelope = parsed.dsse_envelope
     if envelope is None:
@@ -452,8 +409,9 @@ def _verify_attestation(
             # NOTE: protobuf-specs requires them equal; a difference means the bundle was
             # assembled from parts.
             raise _Failed("the DSSE keyid differs from the bundle's key hint")
-        candidates = _candidate_keys(parsed, trust)
-        key_name, key, _ = _verify_with_any(candidates, lambda k: _check_dsse(parsed, k))
+        candidates, unknown = _candidate_keys(parsed, trust)
+        key_name, key, _ = _verify_with_any(candidates, lambda k: _check_dsse(parsed, k),
+                                            unknown)
         expected = bodies.ExpectedEntry(
             public_key=key,
             signature=envelope.signatures[0].sig,
@@ -468,7 +426,7 @@ def _verify_attestation(
         assert result.payload_type is not None and result.payload is not None  # noqa: S101
         payload_type, payload = result.payload_type, result.payload
 
-    statement, predicate = _read_statement(payload_type, payload, sha256_hex)
+    statement, predicate = _read_statement(payload_type, payload, known)
     inventory = _read_sbom(predicate.document) if predicate.document is not None else None
     return VerifiedAttestation(
         bundle=name,
@@ -506,30 +464,96 @@ def verify_attestation(
     digest = _sha256_bytes(sha256, None)
     with _named(name):
         parsed = _parse(bundle)
-        return _verify_attestation(bundle, parsed, digest.hex(), trust, name)
+        return _verify_attestation(bundle, parsed, {"sha256": digest.hex()}, trust, name)
+
+
+#: Most bundles in one JSON Lines file, and trusted roots in one file (fixed limits).
+MAX_DOCUMENTS_PER_FILE = 1000
+
+
+def split_bundles(data: bytes, name: str) -> list[bytes]:
+    """The bundles of a file: one, or one per line of a JSON Lines file (what
+    `gh attestation download` writes).
+
+    Raises:
+        InputError: the file holds more than `MAX_DOCUMENTS_PER_FILE` bundles.
+    """
+    return _documents(data, f"{name}: the bundle file")
+
+
+def _documents(data: bytes, what: str) -> list[bytes]:
+    from sbomsign._internal import jsonbound
+
+    try:
+        return jsonbound.json_lines(data, MAX_DOCUMENTS_PER_FILE)
+    except ValueError as e:
+        raise InputError(f"{what} {e} (a fixed limit)") from e
+
+
+def _roots(trust: TrustMaterial) -> list[TrustMaterial]:
+    if trust.trusted_root is None:
+        return [trust]
+    return [dataclasses.replace(trust, trusted_root=root)
+            for root in _documents(trust.trusted_root, "the trusted root file")]
+
+
+def check_trust(trust: TrustMaterial) -> None:
+    """Read the trusted roots once, before any bundle: a root that cannot be read is the
+    caller's mistake (exit 2), not a verdict on each bundle. A file may hold several roots,
+    one per line (what `gh attestation trusted-root` prints); a bundle then verifies when it
+    verifies against one of them.
+
+    Raises:
+        InputError: a trusted root is malformed.
+    """
+    from sbomsign._internal.sigstore.trustroot import load_trusted_root
+
+    for one in _roots(trust):
+        if one.trusted_root is not None:
+            load_trusted_root(one.trusted_root)
 
 
 def verify_bundle(
     bundle: bytes,
     *,
-    sha256: str,
+    sha256: str = "",
     trust: TrustMaterial,
     name: str,
     artifact: bytes | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> VerifiedSignature | VerifiedAttestation:
     """Verify a bundle of either kind: `verify_signature` or `verify_attestation` by content.
 
     `artifact` (optional, the artifact's bytes) is used for signatures only; see
-    `verify_signature`.
+    `verify_signature`. `digests` gives other digests of the artifact by algorithm (`sha512`):
+    an attestation's subject may name the artifact by any of them, and `sha256` may then be
+    empty, in which case an artifact signature (which covers the sha256) fails.
 
     Raises:
         VerificationError: see `verify_signature` and `verify_attestation`.
-        InputError: see `verify_signature`.
+        InputError: see `verify_signature`; or no digest, or a malformed one, is given.
     """
-    digest = _sha256_bytes(sha256, artifact)
+    known = _known(sha256, digests)
+    if sha256:
+        _sha256_bytes(sha256, artifact)
+    roots = _roots(trust)
+    for one in roots[:-1]:
+        try:
+            return _verify_bundle(bundle, sha256, known, one, name, artifact)
+        except VerificationError:
+            continue  # the next root may be the instance that signed it
+    return _verify_bundle(bundle, sha256, known, roots[-1], name, artifact)
+
+
+def _verify_bundle(bundle: bytes, sha256: str, known: Mapping[str, str], trust: TrustMaterial,
+                   name: str, artifact: bytes | None) -> VerifiedSignature | VerifiedAttestation:
     with _named(name):
         parsed = _parse(bundle)
         if parsed.dsse_envelope is not None:
-            return _verify_attestation(bundle, parsed, digest.hex(), trust, name)
+            return _verify_attestation(bundle, parsed, known, trust, name)
+        if not sha256:
+            raise _Failed(f"an artifact signature covers the artifact's sha256; only its "
+                          f"{', '.join(sorted(known))} is known")
+        digest = bytes.fromhex(sha256)
         signer = _verify_signature(bundle, parsed, digest, trust, artifact)
     return VerifiedSignature(bundle=name, signer=signer, sha256=digest.hex())

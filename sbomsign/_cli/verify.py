@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, Any, BinaryIO, assert_never
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write, emit, read_bounded
@@ -29,7 +29,7 @@ logger = logging.getLogger("sbomsign")
 REPORT_SCHEMA = "https://sbomsign.dev/schemas/verify-report/v1"
 #: `verifier.id` in the verification summary attestations we write.
 VERIFIER_ID = "https://sbomsign.dev/verifier"
-_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
+_DIGEST = re.compile(r"(sha256):([0-9a-f]{64})|(sha512):([0-9a-f]{128})")
 
 
 class ReportFormat(enum.StrEnum):
@@ -46,7 +46,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "artifacts",
         nargs="+",
         metavar="ARTIFACT",
-        help="a file, or sha256:<64 hex> to verify a digest without the file",
+        help="a file, or sha256:<64 hex> (or sha512:<128 hex>) to verify a digest without "
+        "the file",
     )
     parser.add_argument(
         "--policy",
@@ -140,6 +141,7 @@ class _Target:
     artifact: Artifact | None = None
     given_bundle: Path | None = None
     """The `--bundle` named for this artifact."""
+    sha512: str = ""
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -149,9 +151,17 @@ def _read(path: Path, what: str) -> bytes:
         raise InputError(f"{path}: cannot read {what}: {e.strerror or e}") from e
 
 
+def _file_digests(f: BinaryIO) -> tuple[str, str]:
+    """sha256 and sha512 in one pass: npm provenance names an artifact by sha512 only."""
+    sha256, sha512 = hashlib.sha256(), hashlib.sha512()
+    while chunk := f.read(1 << 20):
+        sha256.update(chunk)
+        sha512.update(chunk)
+    return sha256.hexdigest(), sha512.hexdigest()
+
+
 def _targets(args: argparse.Namespace) -> list[_Target]:
     """Resolve artifacts and their bundles; digest files in one streaming pass each."""
-    from sbomsign.sign import file_sha256
 
     if args.bundle and len(args.artifacts) > 1:
         raise InputError("--bundle names one artifact's bundle: give one ARTIFACT with it")
@@ -161,15 +171,15 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
     for given in args.artifacts:
         m = _DIGEST.fullmatch(given)
         if m:
-            t = _Target(label=given, path=None, sha256=m.group(1))
+            t = _Target(label=given, path=None, sha256=m.group(2) or "", sha512=m.group(4) or "")
         else:
             path = Path(given)
             try:
                 with open(path, "rb") as f:
-                    digest = file_sha256(f)
+                    sha256, sha512 = _file_digests(f)
             except OSError as e:
                 raise InputError(f"{given}: cannot read the artifact: {e.strerror or e}") from e
-            t = _Target(label=given, path=path, sha256=digest)
+            t = _Target(label=given, path=path, sha256=sha256, sha512=sha512)
             sig = path.with_name(path.name + BUNDLE_SUFFIX)
             if not args.bundle and sig.is_file():
                 t.bundles.append(sig)
@@ -234,12 +244,18 @@ def _policy(args: argparse.Namespace) -> Policy:
 
 
 def _trust(args: argparse.Namespace, pol: Policy) -> TrustMaterial:
-    from sbomsign.verify import TrustMaterial
+    from sbomsign.verify import TrustMaterial, check_trust
 
     root = _read(Path(args.trusted_root), "the trusted root") if args.trusted_root else None
     keys = [(k, _read(Path(k), "the public key")) for k in args.key]
     keys.extend(pol.keys())
-    return TrustMaterial(trusted_root=root, keys=tuple(keys))
+    trust = TrustMaterial(trusted_root=root, keys=tuple(keys))
+    if root is not None:
+        try:
+            check_trust(trust)
+        except InputError as e:
+            raise InputError(f"{args.trusted_root}: {e.message}") from e
+    return trust
 
 
 def _evidence(t: _Target, trust: TrustMaterial) -> ArtifactEvidence:
@@ -250,32 +266,38 @@ def _evidence(t: _Target, trust: TrustMaterial) -> ArtifactEvidence:
     failures: list[verify.BundleFailure] = []
     for path in t.bundles:
         try:
-            data = read_bounded(path)
+            documents = verify.split_bundles(read_bounded(path), str(path))
         except OSError as e:
             failures.append(verify.BundleFailure(str(path), f"cannot read: {e.strerror or e}"))
             continue
         except InputError as e:
             failures.append(verify.BundleFailure(str(path), e.diagnostics()))
             continue
-        try:
-            result = verify.verify_bundle(data, sha256=t.sha256, trust=trust, name=str(path))
-        except Error as e:
-            # NOTE: the verifier names the bundle in its message; the report names it already.
-            reason = e.diagnostics().removeprefix(f"{path}: ")
-            failures.append(verify.BundleFailure(str(path), reason))
-            continue
-        if isinstance(result, verify.VerifiedSignature):
-            signatures.append(result)
-            continue
-        attestations.append(result)
-        if path == t.given_bundle:
-            # As `sigstore verify identity` and cosign: a DSSE bundle given as the artifact's
-            # bundle signs the artifact when its statement's subject carries its digest (the
-            # verifier has just checked that it does).
-            signatures.append(verify.VerifiedSignature(result.bundle, result.signer, t.sha256))
+        for i, data in enumerate(documents):
+            # One bundle per line of a JSON Lines file, each named by its line.
+            name = str(path) if len(documents) == 1 else f"{path}:{i + 1}"
+            try:
+                result = verify.verify_bundle(data, sha256=t.sha256, trust=trust, name=name,
+                                              digests={"sha512": t.sha512} if t.sha512 else None)
+            except Error as e:
+                # NOTE: the verifier names the bundle in its message; the report names it.
+                failures.append(verify.BundleFailure(name, e.diagnostics().removeprefix(
+                    f"{name}: ")))
+                continue
+            if isinstance(result, verify.VerifiedSignature):
+                signatures.append(result)
+                continue
+            attestations.append(result)
+            if path == t.given_bundle:
+                # As `sigstore verify identity` and cosign: a DSSE bundle given as the
+                # artifact's bundle signs the artifact when its statement's subject carries
+                # its digest (the verifier has just checked that it does).
+                signatures.append(verify.VerifiedSignature(result.bundle, result.signer,
+                                                           t.sha256))
     return verify.ArtifactEvidence(
         name=t.label,
         sha256=t.sha256,
+        digests=(("sha512", t.sha512),) if t.sha512 else (),
         signatures=tuple(signatures),
         attestations=tuple(attestations),
         failures=tuple(failures),
@@ -371,7 +393,7 @@ def render_text(outcomes: list[Outcome], pol: Policy) -> str:
     lines: list[str] = [f"policy {pol.name} (sha256:{pol.digest})"]
     for o in outcomes:
         verdict = "PASSED" if o.passed else "FAILED"
-        lines.append(f"{o.evidence.name}  sha256:{o.evidence.sha256}  {verdict}")
+        lines.append(f"{o.evidence.name}  {o.evidence.label}  {verdict}")
         for r in o.results:
             mark = "pass" if r.passed else "FAIL"
             where = f" [{r.bundle}]" if r.bundle else ""
@@ -406,7 +428,7 @@ def report_json(outcomes: list[Outcome], pol: Policy, now: datetime) -> dict[str
         "artifacts": [
             {
                 "name": o.evidence.name,
-                "digest": {"sha256": o.evidence.sha256},
+                "digest": o.evidence.known_digests,
                 "verdict": "PASSED" if o.passed else "FAILED",
                 "results": [
                     {
@@ -471,7 +493,7 @@ def report_sarif(outcomes: list[Outcome], pol: Policy) -> dict[str, Any]:
                         }
                     ],
                     "partialFingerprints": {
-                        "artifactDigest/v1": o.evidence.sha256,
+                        "artifactDigest/v1": o.evidence.sha256 or o.evidence.label,
                     },
                 }
             )
@@ -523,7 +545,7 @@ def vsa_statement(outcomes: list[Outcome], pol: Policy, now: datetime) -> bytes:
         "verificationResult": "PASSED" if passed else "FAILED",
         "verifiedLevels": ["SBOMSIGN_POLICY_PASSED" if passed else "SBOMSIGN_POLICY_FAILED"],
     }
-    subjects = [(Path(o.evidence.name).name, {"sha256": o.evidence.sha256}) for o in outcomes]
+    subjects = [(Path(o.evidence.name).name, o.evidence.known_digests) for o in outcomes]
     return sign.statement(subjects, sign.PREDICATE_VSA, predicate)
 
 

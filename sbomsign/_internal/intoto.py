@@ -69,8 +69,22 @@ class Statement:
 
     def subjects_with_sha256(self, sha256_hex: str) -> tuple[Subject, ...]:
         """The subjects whose `sha256` digest is `sha256_hex` (compared case-insensitively)."""
-        wanted = sha256_hex.lower()
-        return tuple(s for s in self.subjects if s.digest.get("sha256", "").lower() == wanted)
+        return self.subjects_matching({"sha256": sha256_hex})
+
+    def subjects_matching(self, known: Mapping[str, str]) -> tuple[Subject, ...]:
+        """The subjects that are the artifact with the `known` digests: see `digests_match`."""
+        return tuple(s for s in self.subjects if digests_match(known, s.digest))
+
+
+def digests_match(known: Mapping[str, str], subject: Mapping[str, str]) -> bool:
+    """Whether a subject's digests name the artifact whose digests are `known`.
+
+    As sigstore-go: the subject must carry a digest in an algorithm we know (npm provenance
+    carries only sha512), and every algorithm both know must agree (hex, any case).
+    """
+    shared = set(known) & set(subject)
+    return bool(shared) and all(
+        isinstance(subject[a], str) and subject[a].lower() == known[a].lower() for a in shared)
 
 
 def canonical_json(obj: Any) -> bytes:

@@ -50,3 +50,21 @@ def loads(data: bytes | str, limit: int = MAX_DEPTH) -> Any:
     """
     check_depth(data, limit)
     return json.loads(data)
+
+
+def json_lines(data: bytes, most: int) -> list[bytes]:
+    """The documents of a JSON Lines file (one object per line, as `gh attestation download`
+    and `gh attestation trusted-root` write), or `[data]` for a single document.
+
+    A file is JSON Lines when it has more than one non-blank line and each is a whole object
+    on its own line (a pretty-printed document opens with a line that is `{` alone).
+
+    Raises:
+        TooDeep: it holds more than `most` documents (a `ValueError`).
+    """
+    lines = [line.strip() for line in data.splitlines() if line.strip()]
+    if len(lines) < 2 or not all(line[:1] == b"{" and line[-1:] == b"}" for line in lines):
+        return [data]
+    if len(lines) > most:
+        raise TooDeep(f"holds more than {most} documents")
+    return lines

@@ -154,9 +154,16 @@ def _checkpoints(text: str) -> Iterator[tuple[str, str]]:
             yield f"{what}{i}", note + "\n\n" + "\n".join(rest) + "\n"
 
 
+# A managed-key bundle's `publicKey.hint` is not signed and, as in sigstore-go, only orders
+# the keys tried (clients spell it differently); it is the one leaf not changed.
+_UNSIGNED = {("verificationMaterial", "publicKey", "hint")}
+
+
 def _bundle_mutations(case: Case) -> Iterator[tuple[str, bytes]]:
     doc = json.loads(case.bundle.read_bytes())
     for path in _leaves(doc):
+        if path in _UNSIGNED:
+            continue
         where = ".".join(map(str, path))
         if path[-1] != "envelope" or "checkpoint" not in path:
             yield where, _dump(_set(doc, path))
@@ -230,7 +237,7 @@ def test_no_single_change_verifies(case: Case) -> None:
 
 def test_the_matrix_is_as_large_as_the_readme_says() -> None:
     counts = {case.name: sum(1 for _ in _mutations(case)) for case in CASES}
-    assert all(n >= 6 for n in counts.values()), counts
-    assert sum(counts.values()) == 148, counts
+    assert all(n >= 5 for n in counts.values()), counts
+    assert sum(counts.values()) == 145, counts
     for case in KEYLESS:
         assert sum(1 for _ in _root_mutations(case)) >= 5, case.name

@@ -23,7 +23,12 @@ from sbomsign._internal.sigstore.certs import (
     _verify_chain,
     _verify_sct,
 )
-from sbomsign._internal.sigstore.rekor import LogEntry, _verify_entry, parse_log_entry
+from sbomsign._internal.sigstore.rekor import (
+    PROMISING_KINDS,
+    LogEntry,
+    _verify_entry,
+    parse_log_entry,
+)
 from sbomsign._internal.sigstore.trustroot import (
     _HASH_ALGORITHM_NAMES,
     TrustedRoot,
@@ -143,7 +148,13 @@ def _log_entry_of(parsed: ParsedBundle) -> LogEntry:
     entry = parse_log_entry(entries[0])
     if entry.version not in ("0.0.1", "0.0.2"):
         raise VerificationError("unsupported transparency log entry version")
-    if entry.inclusion_proof.checkpoint is None:
+    # As sigstore-go and protobuf-specs: a v0.1 bundle's entry needs an inclusion promise and
+    # may lack a proof (npm's older provenance); from v0.2 on the proof, with its checkpoint,
+    # is required.
+    if entry.inclusion_proof is None and parsed.version != "0.1":
+        raise VerificationError(f"transparency log entry has no inclusion proof (required "
+                                f"in a v{parsed.version} bundle)")
+    if entry.inclusion_proof is not None and entry.inclusion_proof.checkpoint is None:
         raise VerificationError("transparency log entry has no inclusion proof with a checkpoint")
     if parsed.version == "0.1":
         if entry.signed_entry_timestamp is None:
@@ -151,9 +162,6 @@ def _log_entry_of(parsed: ParsedBundle) -> LogEntry:
     elif entry.signed_entry_timestamp is None and not parsed.rfc3161_timestamps:
         raise VerificationError("bundle has no inclusion promise or timestamp")
     return entry
-
-
-_PROMISING_KINDS = frozenset({("hashedrekord", "0.0.1"), ("dsse", "0.0.1"), ("intoto", "0.0.2")})
 
 
 def _verified_times(
@@ -180,7 +188,7 @@ def _verified_times(
         # NOTE: the integration time counts only when a promise binds it (the SET is checked
         # with the entry); Rekor v2 entries have neither.
         # Rekor v1 kinds carry promises; Rekor v2 logs (hashedrekord and dsse 0.0.2) sign none.
-        if (entry.kind, entry.version) not in _PROMISING_KINDS:
+        if (entry.kind, entry.version) not in PROMISING_KINDS:
             raise VerificationError(
                 "an inclusion promise on a transparency log entry kind that cannot have one"
             )

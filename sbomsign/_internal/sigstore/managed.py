@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sbomsign._internal.sigstore.bodies import ExpectedEntry, _check_managed_body, _Mismatch
-from sbomsign._internal.sigstore.rekor import _verify_entry, parse_log_entry
+from sbomsign._internal.sigstore.rekor import PROMISING_KINDS, _verify_entry, parse_log_entry
 from sbomsign._internal.sigstore.trustroot import load_trusted_root
 from sbomsign.errors import VerificationError
 
@@ -43,7 +43,9 @@ def verify_log_entries(
             raise VerificationError("transparency log entry body is malformed") from e
         if require_promise and entry.signed_entry_timestamp is None:
             raise VerificationError("transparency log entry has no inclusion promise")
-        if entry.inclusion_proof.checkpoint is None:
+        if entry.inclusion_proof is None and not require_promise:
+            raise VerificationError("transparency log entry has no inclusion proof")
+        if entry.inclusion_proof is not None and entry.inclusion_proof.checkpoint is None:
             raise VerificationError(
                 "transparency log entry has no inclusion proof with a checkpoint"
             )
@@ -51,7 +53,7 @@ def verify_log_entries(
         moments = [datetime.fromtimestamp(promised, UTC)] if promised is not None else []
         _verify_entry(entry, root, moments)
         if promised is not None:
-            if entry.version != "0.0.1":
+            if (entry.kind, entry.version) not in PROMISING_KINDS:
                 raise VerificationError("an inclusion promise on a Rekor v2 entry")
             times.append(promised)
     return tuple(times)

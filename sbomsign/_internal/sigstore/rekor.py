@@ -60,7 +60,8 @@ class LogEntry:
     version: str
     integrated_time: int | None
     signed_entry_timestamp: bytes | None
-    inclusion_proof: InclusionProof
+    inclusion_proof: InclusionProof | None
+    """None for a v0.1 bundle's entry that carries only an inclusion promise."""
     body: bytes
 
     @property
@@ -120,13 +121,10 @@ def parse_log_entry(raw: object) -> LogEntry:
         if promise is not None:
             promise = _only(promise, frozenset({"signedEntryTimestamp"}), "inclusionPromise")
             sets = _bytes(promise.get("signedEntryTimestamp"), "signedEntryTimestamp")
-        proof = _only(entry.get("inclusionProof"), _PROOF_MEMBERS, "inclusionProof")
-        checkpoint = proof.get("checkpoint")
-        if checkpoint is not None:
-            checkpoint = _string(
-                _only(checkpoint, frozenset({"envelope"}), "checkpoint").get("envelope"),
-                "checkpoint.envelope",
-            )
+        raw_proof = entry.get("inclusionProof")
+        proof = None if raw_proof is None else _proof(raw_proof)
+        if proof is None and sets is None:
+            raise ValueError("neither an inclusion proof nor an inclusion promise")
         integrated = entry.get("integratedTime")
         parsed = LogEntry(
             log_index=_u64(entry.get("logIndex"), "logIndex"),
@@ -135,25 +133,34 @@ def parse_log_entry(raw: object) -> LogEntry:
             version=_string(kind_version.get("version"), "kindVersion.version"),
             integrated_time=_u64(integrated, "integratedTime") if integrated is not None else None,
             signed_entry_timestamp=sets,
-            inclusion_proof=InclusionProof(
-                log_index=_u64(proof.get("logIndex"), "inclusionProof.logIndex"),
-                root_hash=_bytes(proof.get("rootHash"), "inclusionProof.rootHash"),
-                tree_size=_u64(proof.get("treeSize"), "inclusionProof.treeSize"),
-                hashes=tuple(
-                    _bytes(h, "inclusionProof.hashes")
-                    for h in _proof_hashes(proof.get("hashes"))
-                ),
-                checkpoint=checkpoint,
-            ),
+            inclusion_proof=proof,
             body=body,
         )
     except ValueError as e:
         raise VerificationError(f"transparency log entry is malformed: {e}") from e
-    if parsed.inclusion_proof.tree_size <= parsed.inclusion_proof.log_index:
+    if proof is not None and proof.tree_size <= proof.log_index:
         raise VerificationError(
             "transparency log entry is malformed: the proof's index is outside its tree"
         )
     return parsed
+
+
+def _proof(raw: object) -> InclusionProof:
+    proof = _only(raw, _PROOF_MEMBERS, "inclusionProof")
+    checkpoint = proof.get("checkpoint")
+    if checkpoint is not None:
+        checkpoint = _string(
+            _only(checkpoint, frozenset({"envelope"}), "checkpoint").get("envelope"),
+            "checkpoint.envelope",
+        )
+    return InclusionProof(
+        log_index=_u64(proof.get("logIndex"), "inclusionProof.logIndex"),
+        root_hash=_bytes(proof.get("rootHash"), "inclusionProof.rootHash"),
+        tree_size=_u64(proof.get("treeSize"), "inclusionProof.treeSize"),
+        hashes=tuple(_bytes(h, "inclusionProof.hashes")
+                     for h in _proof_hashes(proof.get("hashes"))),
+        checkpoint=checkpoint,
+    )
 
 
 def _set_payload(entry: LogEntry, integrated_time: int) -> bytes:
@@ -169,6 +176,10 @@ def _set_payload(entry: LogEntry, integrated_time: int) -> bytes:
         f'"logID":"{entry.log_id.hex()}","logIndex":{entry.log_index}}}'
     ).encode("ascii")
 
+
+#: The entry kinds of Rekor v1, whose log signs inclusion promises; Rekor v2 logs (hashedrekord
+#: and dsse 0.0.2) sign none.
+PROMISING_KINDS = frozenset({("hashedrekord", "0.0.1"), ("dsse", "0.0.1"), ("intoto", "0.0.2")})
 
 _V1_ORIGIN = re.compile(r".* - [0-9]+")
 
@@ -186,7 +197,33 @@ def _verify_entry_proofs(
         _NotVerified: one of them does not verify.
         ValueError: the checkpoint is malformed.
     """
-    proof = entry.inclusion_proof
+    if not any(k.log_id == entry.log_id for k in keys):
+        raise _NotVerified("the trusted root lists no log with the entry's log id")
+    signers = [] if entry.inclusion_proof is None else [
+        _verify_proof(entry, entry.inclusion_proof, keys, now)]
+    promised = entry.promised_time
+    if promised is not None:
+        assert entry.signed_entry_timestamp is not None  # noqa: S101 - promised_time needs it
+        key = _verify_with_log_key(
+            keys, entry.log_id, entry.signed_entry_timestamp, _set_payload(entry, promised), now
+        )
+        if key is None:
+            raise _NotVerified("the signed entry timestamp does not verify")
+        signers.append(key)
+    if not signers:
+        raise _NotVerified("neither an inclusion proof nor an inclusion promise verifies")
+    return signers
+
+
+def _verify_proof(
+    entry: LogEntry, proof: InclusionProof, keys: Sequence[TrustedKey], now: datetime
+) -> TrustedKey:
+    """The log key that signed the checkpoint the inclusion proof leads to.
+
+    Raises:
+        _NotVerified: the proof or the checkpoint does not verify.
+        ValueError: the checkpoint is malformed.
+    """
     if proof.checkpoint is None:
         raise _NotVerified("no checkpoint")
     if not verify_inclusion(
@@ -194,7 +231,6 @@ def _verify_entry_proofs(
     ):
         raise _NotVerified("the inclusion proof does not lead to its root hash")
     checkpoint = parse_checkpoint(proof.checkpoint)
-    signers: list[TrustedKey] = []
     # A Rekor v1 checkpoint's origin is "<host> - <tree id>"; a v2 (tile) log's is its host.
     v1 = _V1_ORIGIN.fullmatch(checkpoint.origin) is not None
     # NOTE: Stricter than sigstore-go, which proves a v2 entry's inclusion at the entry's own
@@ -208,8 +244,6 @@ def _verify_entry_proofs(
     # checkpoint's origin as its name; v1 names are labels nothing checks.
     hinted = [s for name, hint, s in checkpoint.signatures
               if hint == entry.log_id[:4] and (v1 or name == checkpoint.origin)]
-    if not any(k.log_id == entry.log_id for k in keys):
-        raise _NotVerified("the trusted root lists no log with the entry's log id")
     if not hinted:
         raise _NotVerified("the checkpoint has no signature by the entry's log")
     key = _verify_with_log_key(keys, entry.log_id, hinted[0], checkpoint.note, now)
@@ -217,23 +251,13 @@ def _verify_entry_proofs(
         raise _NotVerified("the checkpoint's signature does not verify")
     if not v1 and urlsplit(key.base_url).hostname != checkpoint.origin:
         raise _NotVerified("the checkpoint's origin is not the host of the log's baseUrl")
-    signers.append(key)
     if checkpoint.root_hash != proof.root_hash:
         raise _NotVerified("the checkpoint is for another root hash")
     # NOTE: Stricter than sigstore-python, which compares the root hash only: a signed
     # checkpoint's size must be the proof's tree size too.
     if checkpoint.size != proof.tree_size:
         raise _NotVerified("the checkpoint is for another tree size")
-    promised = entry.promised_time
-    if promised is not None:
-        assert entry.signed_entry_timestamp is not None  # noqa: S101 - promised_time needs it
-        key = _verify_with_log_key(
-            keys, entry.log_id, entry.signed_entry_timestamp, _set_payload(entry, promised), now
-        )
-        if key is None:
-            raise _NotVerified("the signed entry timestamp does not verify")
-        signers.append(key)
-    return signers
+    return key
 
 
 def _check_log_keys_at(

@@ -193,6 +193,8 @@ def _validity(value: object, what: str) -> Validity:
         return Validity()
     period = _object(value, what)
     end = period.get("end")
+    # NOTE: an absent end leaves the period open; the start is required (sigstore-conformance
+    # `trust-root-tlog-missing-validity-start_fail`: a root without it is malformed).
     return Validity(
         _time(period.get("start"), f"{what}.start"),
         _time(end, f"{what}.end") if end is not None else None,
@@ -273,9 +275,11 @@ def _parse_trusted_root(raw: bytes) -> TrustedRoot:
         doc = _object(doc.get("trustedRoot"), "trustedRoot")
     if doc.get("mediaType") != TRUSTED_ROOT_MEDIA_TYPE:
         raise ValueError(f"unsupported trusted root media type {doc.get('mediaType')!r}")
-    tlogs = _entries(doc.get("tlogs"), "tlogs")
-    ctlogs = _entries(doc.get("ctlogs"), "ctlogs")
-    cas = _entries(doc.get("certificateAuthorities"), "certificateAuthorities")
+    # NOTE: as sigstore-go (protobuf's JSON mapping omits empty lists): an absent list is
+    # empty; a present one must be a list.
+    tlogs = _entries(doc.get("tlogs", []), "tlogs")
+    ctlogs = _entries(doc.get("ctlogs", []), "ctlogs")
+    cas = _entries(doc.get("certificateAuthorities", []), "certificateAuthorities")
     tsas = _entries(doc.get("timestampAuthorities", []), "timestampAuthorities")
     tlog_keys = [_trusted_key(_object(t, "tlog"), "tlog") for t in tlogs]
     ct_keys = [_trusted_key(_object(t, "ctlog"), "ctlog") for t in ctlogs]

@@ -26,10 +26,7 @@ def attestations(ev: Evaluation) -> None:
             continue  # a type the policy does not mention: ignored, invisible to rules
         ok_all = True
         for req in reqs:
-            if not any(
-                s.digests and dict(s.digests).get("sha256") == ev.ev.sha256
-                for s in att.subjects
-            ):
+            if not any(ev.ev.is_subject(dict(s.digests)) for s in att.subjects):
                 ok, message = False, "no subject of the statement is this artifact"
             else:
                 ok, message = ev.allowed(req, att.signer)

@@ -1483,7 +1483,7 @@ def test_trusted_root_reading() -> None:
         b"",
         b"[]",
         b'{"mediaType": "nope"}',
-        json.dumps({"mediaType": trustroot.TRUSTED_ROOT_MEDIA_TYPE}).encode(),
+        json.dumps({"mediaType": trustroot.TRUSTED_ROOT_MEDIA_TYPE, "tlogs": {}}).encode(),
         _root_with(
             PRODUCTION,
             lambda d: d["certificateAuthorities"][0].update(certChain={"certificates": []}),
@@ -1491,6 +1491,11 @@ def test_trusted_root_reading() -> None:
     ):
         with pytest.raises(InputError, match="the trusted root is malformed"):
             trustroot.load_trusted_root(bad)
+    # as sigstore-go (protobuf's JSON mapping omits empty lists), absent lists are empty
+    empty = trustroot.load_trusted_root(
+        json.dumps({"mediaType": trustroot.TRUSTED_ROOT_MEDIA_TYPE}).encode())
+    assert not (empty.tlog_keys or empty.ct_keys or empty.certificate_authorities
+                or empty.timestamp_authorities)
     # a root with no CA or no log cannot verify keyless bundles (a failure, not a usage error)
     for change in (lambda d: d.update(certificateAuthorities=[]), lambda d: d.update(tlogs=[])):
         root = _root_with(STAGING, change)
