@@ -159,3 +159,25 @@ def test_an_oversized_policy_key_or_trusted_root_is_a_usage_error(
     monkeypatch.setenv("SBOMSIGN_MAX_INPUT_BYTES", "ten")
     assert main(["verify", "--key", str(PUB), str(artifact)]) == 2
     assert "not a positive number of bytes" in capsys.readouterr().err
+
+
+def test_a_certificate_of_an_unknown_x509_version_fails_that_bundle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cryptography raises InvalidVersion, which is no ValueError, for a version field other
+    # than v1-v3 (a fuzz finding in the trusted root; the bundle's certificate is read alike).
+    public = ASSETS / "public-bundles"
+    doc = json.loads((public / "bundle_v3.txt.sigstore").read_bytes())
+    der = base64.b64decode(doc["verificationMaterial"]["certificate"]["rawBytes"])
+    assert b"\xa0\x03\x02\x01\x02" in der
+    doc["verificationMaterial"]["certificate"]["rawBytes"] = base64.b64encode(
+        der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x22", 1)).decode()
+    shutil.copy(public / "bundle_v3.txt", tmp_path / "a.txt")
+    (tmp_path / "a.txt.sigstore.json").write_text(json.dumps(doc))
+    code = main(["verify", "--trusted-root", str(public / "staging-trusted_root.json"),
+                 "--certificate-identity", "william@yossarian.net",
+                 "--certificate-oidc-issuer", "https://github.com/login/oauth",
+                 str(tmp_path / "a.txt")])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err
+    assert "signing certificate is not X.509 DER" in out

@@ -320,7 +320,7 @@ def _keyless_intoto_v002(entry: LogEntry, cert: x509.Certificate, envelope: Enve
         signature, verifier = _intoto_v002_signature(doc["spec"], envelope.payload)
         # As sigstore-go: the recorded certificate is compared as a certificate, not as text.
         recorded = x509.load_pem_x509_certificate(_b64(verifier))
-    except (KeyError, TypeError, ValueError) as e:  # binascii.Error is a ValueError
+    except (KeyError, TypeError, ValueError, x509.InvalidVersion) as e:
         raise _Mismatch("the body is not an intoto 0.0.2 entry") from e
     if signature != envelope.signatures[0].sig or recorded != cert:
         raise _Mismatch("the body records another signature or certificate")

@@ -118,7 +118,7 @@ def _signing_certificate(parsed: ParsedBundle) -> x509.Certificate:
         raise VerificationError("bundle has no signing certificate")
     try:
         leaf = x509.load_der_x509_certificate(parsed.certificate)
-    except ValueError as e:
+    except (ValueError, x509.InvalidVersion) as e:  # InvalidVersion is no ValueError
         raise VerificationError("bundle's signing certificate is not X.509 DER") from e
     if parsed.material == "x509CertificateChain":
         # NOTE: as sigstore-python: in a v0.1/v0.2 chain the first certificate must look like
@@ -132,7 +132,7 @@ def _signing_certificate(parsed: ParsedBundle) -> x509.Certificate:
                 if other.version != x509.Version.v3:
                     raise _Profile("not an X.509 v3 certificate")
                 _cert_is_ca(other)
-        except (_Profile, x509.ExtensionNotFound, ValueError) as e:
+        except (_Profile, x509.ExtensionNotFound, x509.InvalidVersion, ValueError) as e:
             raise VerificationError(
                 f"bundle's certificate chain is not a Sigstore chain ({_one_line(e, 80)})"
             ) from e

@@ -254,12 +254,15 @@ def _authority(value: object, what: str) -> Authority:
 
     ca = _object(value, what)
     chain = _object(ca.get("certChain"), f"{what}.certChain")
-    certificates = tuple(
-        x509.load_der_x509_certificate(
-            decode_base64(_object(c, f"{what} certificate").get("rawBytes"), f"{what} cert")
+    try:
+        certificates = tuple(
+            x509.load_der_x509_certificate(
+                decode_base64(_object(c, f"{what} certificate").get("rawBytes"), f"{what} cert")
+            )
+            for c in _entries(chain.get("certificates"), f"{what}.certChain.certificates")
         )
-        for c in _entries(chain.get("certificates"), f"{what}.certChain.certificates")
-    )
+    except x509.InvalidVersion as e:  # not a ValueError, unlike every other DER problem
+        raise ValueError(f"{what} has a certificate of an unknown X.509 version") from e
     if not certificates:
         raise ValueError(f"{what} has no certificate")
     if ca.get("validFor") is None:
