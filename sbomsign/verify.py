@@ -128,6 +128,10 @@ def _parse(bundle: bytes) -> ParsedBundle:
 # -- managed keys ----------------------------------------------------------------------------
 
 
+def _thresholds(trust: TrustMaterial) -> keyless.Thresholds:
+    return keyless.Thresholds(tlog=trust.tlog_threshold, timestamps=trust.timestamp_threshold)
+
+
 def _candidate_keys(
     parsed: ParsedBundle, trust: TrustMaterial
 ) -> tuple[list[tuple[str, PublicKey]], str | None]:
@@ -292,7 +296,8 @@ def _verify_signature(
                 f"signature does not match the artifact (the bundle signs sha256:{ms.digest.hex()})"
             )
         return _keyless_signer(
-            keyless.verify_keyless(bundle, sha256=sha256, trusted_root=trust.trusted_root)
+            keyless.verify_keyless(bundle, sha256=sha256, trusted_root=trust.trusted_root,
+                                   thresholds=_thresholds(trust))
         )
     candidates, unknown = _candidate_keys(parsed, trust)
     key_name, key, (digest_name, digest) = _verify_with_any(
@@ -421,7 +426,8 @@ def _verify_attestation(
         signer = _key_signer(key_name, key, _managed_times(parsed, expected, trust))
         payload_type, payload = envelope.payload_type, envelope.payload
     else:
-        result = keyless.verify_keyless(bundle, sha256=None, trusted_root=trust.trusted_root)
+        result = keyless.verify_keyless(bundle, sha256=None, trusted_root=trust.trusted_root,
+                                        thresholds=_thresholds(trust))
         signer = _keyless_signer(result)
         assert result.payload_type is not None and result.payload is not None  # noqa: S101
         payload_type, payload = result.payload_type, result.payload

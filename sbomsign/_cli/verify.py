@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +100,21 @@ def register(parser: argparse.ArgumentParser) -> None:
         "(default: the production root shipped with sigstore)",
     )
     parser.add_argument(
+        "--tlog-threshold",
+        type=_count(1),
+        default=env_default("tlog_threshold", "1"),
+        metavar="N",
+        help="keyless: transparency-log entries required, 0 or 1 (default 1; 0 for GitHub's "
+        "instance for private repositories, which logs nothing)",
+    )
+    parser.add_argument(
+        "--timestamp-threshold",
+        type=_count(32),
+        default=env_default("timestamp_threshold", "0"),
+        metavar="N",
+        help="keyless: verified RFC 3161 timestamps required (default 0)",
+    )
+    parser.add_argument(
         "--offline",
         action="store_true",
         default=True,
@@ -149,6 +165,15 @@ def _read(path: Path, what: str) -> bytes:
         return read_bounded(path)
     except OSError as e:
         raise InputError(f"{path}: cannot read {what}: {e.strerror or e}") from e
+
+
+def _count(most: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) > most:
+            raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {most}")
+        return int(text)
+
+    return parse
 
 
 def _file_digests(f: BinaryIO) -> tuple[str, str]:
@@ -249,7 +274,9 @@ def _trust(args: argparse.Namespace, pol: Policy) -> TrustMaterial:
     root = _read(Path(args.trusted_root), "the trusted root") if args.trusted_root else None
     keys = [(k, _read(Path(k), "the public key")) for k in args.key]
     keys.extend(pol.keys())
-    trust = TrustMaterial(trusted_root=root, keys=tuple(keys))
+    trust = TrustMaterial(trusted_root=root, keys=tuple(keys),
+                          tlog_threshold=args.tlog_threshold,
+                          timestamp_threshold=args.timestamp_threshold)
     if root is not None:
         try:
             check_trust(trust)

@@ -30,6 +30,10 @@ class TrustMaterial:
     """A Sigstore `trusted_root.json`; None means the production root shipped with sigstore."""
     keys: tuple[tuple[str, bytes], ...] = ()
     """Managed public keys as (name, PEM), e.g. the `--key` file or the keys named in a policy."""
+    tlog_threshold: int = 1
+    """Keyless: verified transparency-log entries required (0 or 1)."""
+    timestamp_threshold: int = 0
+    """Keyless: verified RFC 3161 timestamps required."""
 
 
 @dataclass(frozen=True)

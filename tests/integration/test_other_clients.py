@@ -137,3 +137,41 @@ def test_a_malformed_trusted_root_is_a_usage_error(
     code, out = _verify(capsys, "--trusted-root", str(root), "--key",
                         str(MATERIAL / "release.pub"), str(BIN / "go-linux-loong64"))
     assert code == 2 and "tlogs is not a list" in out
+
+
+def test_a_keyless_bundle_with_a_timestamp_and_no_log_entry_needs_the_thresholds_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The shape of GitHub's Sigstore instance for private repositories: Fulcio and a TSA, no
+    # transparency log. Made from the public staging Rekor v2 bundle (genuine certificate,
+    # signature and RFC 3161 timestamp) by dropping its log entry and the root's logs.
+    bundle = json.loads((PUBLIC / "staging-rekor-v2.txt.sigstore.json").read_bytes())
+    entry = bundle["verificationMaterial"]["tlogEntries"]
+    bundle["verificationMaterial"]["tlogEntries"] = []
+    root = json.loads((PUBLIC / "staging-trusted_root.json").read_bytes())
+    del root["tlogs"]
+    (tmp_path / "b.json").write_text(json.dumps(bundle))
+    (tmp_path / "root.json").write_text(json.dumps(root))
+    args = ["--bundle", str(tmp_path / "b.json"), "--trusted-root", str(tmp_path / "root.json"),
+            "--certificate-identity", "jku@goto.fi",
+            "--certificate-oidc-issuer", "https://github.com/login/oauth",
+            str(PUBLIC / "staging-rekor-v2.txt")]
+    code, out = _verify(capsys, *args)
+    assert code == 1 and "--tlog-threshold 0" in out
+    assert _verify(capsys, "--tlog-threshold", "0", "--timestamp-threshold", "1", *args)[0] == 0
+    code, out = _verify(capsys, "--tlog-threshold", "0", "--timestamp-threshold", "2", *args)
+    assert code == 1 and "1 verified RFC 3161 timestamp(s), 2 required" in out
+    # without its timestamp nothing dates the signature: refused whatever the thresholds
+    bundle["verificationMaterial"].pop("timestampVerificationData")
+    (tmp_path / "b.json").write_text(json.dumps(bundle))
+    code, out = _verify(capsys, "--tlog-threshold", "0", *args)
+    assert code == 1 and "no verified signing time" in out
+    # an entry that is present is verified even when none is required
+    bundle = json.loads((PUBLIC / "staging-rekor-v2.txt.sigstore.json").read_bytes())
+    entry[0]["inclusionProof"]["rootHash"] = base64.b64encode(b"\0" * 32).decode()
+    bundle["verificationMaterial"]["tlogEntries"] = entry
+    (tmp_path / "b.json").write_text(json.dumps(bundle))
+    args[3] = str(PUBLIC / "staging-trusted_root.json")
+    code, out = _verify(capsys, "--tlog-threshold", "0", *args)
+    assert code == 1 and "transparency log entry does not verify" in out
+    assert _verify(capsys, "--tlog-threshold", "2", *args)[0] == 2

@@ -139,8 +139,22 @@ def _signing_certificate(parsed: ParsedBundle) -> x509.Certificate:
     return leaf
 
 
-def _log_entry_of(parsed: ParsedBundle) -> LogEntry:
+@dataclass(frozen=True)
+class Thresholds:
+    """How many independent proofs of the signing time a keyless bundle needs (sigstore-go's
+    `WithTransparencyLog(n)` and `WithSignedTimestamps(n)`)."""
+
+    tlog: int = 1
+    """Verified transparency-log entries (0 or 1): GitHub's instance for private repositories
+    logs nothing and gives a timestamp instead."""
+    timestamps: int = 0
+    """Verified RFC 3161 timestamps."""
+
+
+def _log_entry_of(parsed: ParsedBundle, thresholds: Thresholds) -> LogEntry | None:
     entries = parsed.tlog_entries
+    if not entries and not thresholds.tlog:
+        return None  # entries present are verified all the same, below
     if not entries:
         raise VerificationError("bundle has no transparency log entry")
     if len(entries) != 1:
@@ -165,7 +179,7 @@ def _log_entry_of(parsed: ParsedBundle) -> LogEntry:
 
 
 def _verified_times(
-    parsed: ParsedBundle, entry: LogEntry, root: TrustedRoot, now: datetime
+    parsed: ParsedBundle, entry: LogEntry | None, root: TrustedRoot, now: datetime
 ) -> tuple[list[datetime], list[datetime]]:
     """The bundle's verified signing times: (TSA times, integration time if promised)."""
     tsa_times: list[datetime] = []
@@ -183,8 +197,8 @@ def _verified_times(
             if moment is not None:
                 tsa_times.append(moment)
     log_times: list[datetime] = []
-    promised = entry.promised_time
-    if promised is not None:
+    promised = entry.promised_time if entry is not None else None
+    if entry is not None and promised is not None:
         # NOTE: the integration time counts only when a promise binds it (the SET is checked
         # with the entry); Rekor v2 entries have neither.
         # Rekor v1 kinds carry promises; Rekor v2 logs (hashedrekord and dsse 0.0.2) sign none.
@@ -230,7 +244,7 @@ def _signing_key(leaf: x509.Certificate) -> ec.EllipticCurvePublicKey:
 
 
 def _verify_keyless(
-    bundle: bytes, sha256: bytes | None, root: TrustedRoot, now: datetime
+    bundle: bytes, sha256: bytes | None, root: TrustedRoot, now: datetime, thresholds: Thresholds
 ) -> KeylessResult:
     try:
         parsed = parse_bundle(bundle)
@@ -241,13 +255,16 @@ def _verify_keyless(
     except _Malformed as e:
         raise VerificationError(f"bundle is malformed: {e}") from e
     leaf = _signing_certificate(parsed)
-    entry = _log_entry_of(parsed)
+    entry = _log_entry_of(parsed, thresholds)
     if sha256 is not None and parsed.message_signature is None:
         raise VerificationError("bundle has no message signature")
     if sha256 is None and parsed.dsse_envelope is None:
         raise VerificationError("bundle holds an artifact signature, not an attestation")
 
     tsa_times, log_times = _verified_times(parsed, entry, root, now)
+    if len(tsa_times) < thresholds.timestamps:
+        raise VerificationError(f"{len(tsa_times)} verified RFC 3161 timestamp(s), "
+                                f"{thresholds.timestamps} required")
     moments = tsa_times + log_times
     chain: list[x509.Certificate] = []
     for moment in moments:
@@ -256,7 +273,8 @@ def _verify_keyless(
     _check_profile(leaf)
     # NOTE: the log key must have been valid when the entry was logged: at the time the
     # promise binds or, without one (Rekor v2), at the timestamps.
-    _verify_entry(entry, root, log_times or tsa_times)
+    if entry is not None:
+        _verify_entry(entry, root, log_times or tsa_times)
     # (every moment was checked against the leaf's validity with the chain above)
 
     key = _signing_key(leaf)
@@ -269,7 +287,8 @@ def _verify_keyless(
             key.verify(ms.signature, sha256, ec.ECDSA(Prehashed(hashes.SHA256())))
         except InvalidSignature as e:
             raise VerificationError("signature does not match the artifact") from e
-        _check_keyless_body(entry, leaf, message=(ms.signature, sha256), envelope=None)
+        if entry is not None:
+            _check_keyless_body(entry, leaf, message=(ms.signature, sha256), envelope=None)
         payload_type, payload = None, None
     else:
         envelope = parsed.dsse_envelope
@@ -283,12 +302,13 @@ def _verify_keyless(
             key.verify(envelope.signatures[0].sig, envelope.pae(), ec.ECDSA(hashes.SHA256()))
         except InvalidSignature as e:
             raise VerificationError("signature does not match the attestation") from e
-        _check_keyless_body(entry, leaf, message=None, envelope=envelope)
+        if entry is not None:
+            _check_keyless_body(entry, leaf, message=None, envelope=envelope)
         payload_type, payload = envelope.payload_type, envelope.payload
 
     return KeylessResult(
         certificate=leaf,
-        integrated_time=entry.promised_time,
+        integrated_time=entry.promised_time if entry is not None else None,
         timestamps=tuple(sorted(int(t.timestamp()) for t in tsa_times)),
         payload_type=payload_type,
         payload=payload,
@@ -296,7 +316,8 @@ def _verify_keyless(
 
 
 def verify_keyless(
-    bundle: bytes, *, sha256: bytes | None, trusted_root: bytes | None
+    bundle: bytes, *, sha256: bytes | None, trusted_root: bytes | None,
+    thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen, shared safely
 ) -> KeylessResult:
     """Verify a keyless bundle: over an artifact's SHA-256 (`sha256`) or, when None, its DSSE.
 
@@ -314,12 +335,14 @@ def verify_keyless(
     # same root may serve managed keys).
     if not any(ca.validity.started(now) for ca in root.certificate_authorities):
         raise VerificationError("the trusted root cannot verify keyless bundles: it has no CA")
-    if not root.tlog_count:
+    if not root.tlog_count and thresholds.tlog:
         raise VerificationError(
             "the trusted root cannot verify keyless bundles: it has no transparency log"
+            " (a root without one, like GitHub's for private repositories, needs"
+            " --tlog-threshold 0 and --timestamp-threshold 1)"
         )
     try:
-        return _verify_keyless(bundle, sha256, root, now)
+        return _verify_keyless(bundle, sha256, root, now, thresholds)
     except VerificationError:
         raise
     except Exception as e:
