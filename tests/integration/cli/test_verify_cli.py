@@ -227,7 +227,7 @@ def test_many_artifacts_in_one_invocation(case: Path, capsys: pytest.CaptureFixt
 
 
 def test_json_report_validates(case: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from sbomsign._cli.verify import report_schema
+    from sbomsign._cli._verify_reports import report_schema
 
     code, out, _ = _run(["verify", "--format", "json", "--policy", str(_airgapped_policy(case)),
                          str(case / ARTIFACT)], capsys)
