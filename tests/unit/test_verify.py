@@ -1019,7 +1019,8 @@ def test_keyless_attestation_is_checked_like_a_managed_one(
     calls: list[bytes | None] = []
 
     def fake(
-        bundle: bytes, *, sha256: bytes | None, trusted_root: bytes | None
+        bundle: bytes, *, sha256: bytes | None, trusted_root: bytes | None,
+        thresholds: keyless.Thresholds,
     ) -> keyless.KeylessResult:
         calls.append(sha256)
         return keyless.KeylessResult(

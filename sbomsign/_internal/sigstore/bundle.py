@@ -174,6 +174,21 @@ def _bounded(items: list[Any], most: int, what: str) -> list[Any]:
     return items
 
 
+def _timestamps(vm: Mapping[str, Any]) -> tuple[bytes, ...]:
+    """The RFC 3161 timestamps of `timestampVerificationData`, decoded."""
+    tvd = vm.get("timestampVerificationData")
+    if tvd is not None:
+        raw_ts = _object(tvd, "timestampVerificationData").get("rfc3161Timestamps", [])
+        if not isinstance(raw_ts, list):
+            raise InputError("bundle: rfc3161Timestamps is not a list")
+        _bounded(raw_ts, MAX_TIMESTAMPS, "RFC 3161 timestamps")
+        return tuple(
+            decode_base64(_object(t, "timestamp").get("signedTimestamp"), "bundle timestamp")
+            for t in raw_ts
+        )
+    return ()
+
+
 def parse_bundle(data: bytes) -> ParsedBundle:
     """Parse a Sigstore bundle (v0.1, v0.2, v0.3; both v0.3 media-type spellings).
 
@@ -233,17 +248,7 @@ def parse_bundle(data: bytes) -> ParsedBundle:
     _bounded(entries, MAX_LOG_ENTRIES, "transparency log entries")
     tlog_entries = tuple(_object(e, "tlog entry") for e in entries)
 
-    timestamps: tuple[bytes, ...] = ()
-    tvd = vm.get("timestampVerificationData")
-    if tvd is not None:
-        raw_ts = _object(tvd, "timestampVerificationData").get("rfc3161Timestamps", [])
-        if not isinstance(raw_ts, list):
-            raise InputError("bundle: rfc3161Timestamps is not a list")
-        _bounded(raw_ts, MAX_TIMESTAMPS, "RFC 3161 timestamps")
-        timestamps = tuple(
-            decode_base64(_object(t, "timestamp").get("signedTimestamp"), "bundle timestamp")
-            for t in raw_ts
-        )
+    timestamps = _timestamps(vm)
 
     if ("messageSignature" in doc) == ("dsseEnvelope" in doc):
         raise InputError("bundle needs exactly one of messageSignature and dsseEnvelope")

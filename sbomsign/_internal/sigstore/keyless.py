@@ -243,6 +243,43 @@ def _signing_key(leaf: x509.Certificate) -> ec.EllipticCurvePublicKey:
     return key
 
 
+def _check_message(
+    parsed: ParsedBundle, leaf: x509.Certificate, entry: LogEntry | None, sha256: bytes
+) -> None:
+    """The message signature over the artifact's digest, and the log entry's record of it."""
+    ms = parsed.message_signature
+    assert ms is not None  # noqa: S101 - checked by the caller
+    if ms.digest is not None and ms.digest != sha256:
+        raise VerificationError("signature does not match the artifact")
+    try:
+        _signing_key(leaf).verify(ms.signature, sha256, ec.ECDSA(Prehashed(hashes.SHA256())))
+    except InvalidSignature as e:
+        raise VerificationError("signature does not match the artifact") from e
+    if entry is not None:
+        _check_keyless_body(entry, leaf, message=(ms.signature, sha256), envelope=None)
+
+
+def _check_envelope(
+    parsed: ParsedBundle, leaf: x509.Certificate, entry: LogEntry | None
+) -> tuple[str, bytes]:
+    """The DSSE signature and the log entry's record of it; the payload type and payload."""
+    envelope = parsed.dsse_envelope
+    assert envelope is not None  # noqa: S101 - checked by the caller
+    if len(envelope.signatures) != 1 or not envelope.signatures[0].sig:
+        raise VerificationError("DSSE envelope must have exactly one signature")
+    # NOTE: ECDSA with SHA-256 whatever the curve, as sigstore-python signs and verifies
+    # DSSE; the PAE counts the payload type's bytes (DSSE spec), which for the ASCII
+    # in-toto types the gate accepts is sigstore-python's character count.
+    try:
+        _signing_key(leaf).verify(envelope.signatures[0].sig, envelope.pae(),
+                                  ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as e:
+        raise VerificationError("signature does not match the attestation") from e
+    if entry is not None:
+        _check_keyless_body(entry, leaf, message=None, envelope=envelope)
+    return envelope.payload_type, envelope.payload
+
+
 def _verify_keyless(
     bundle: bytes, sha256: bytes | None, root: TrustedRoot, now: datetime, thresholds: Thresholds
 ) -> KeylessResult:
@@ -277,34 +314,11 @@ def _verify_keyless(
         _verify_entry(entry, root, log_times or tsa_times)
     # (every moment was checked against the leaf's validity with the chain above)
 
-    key = _signing_key(leaf)
     if sha256 is not None:
-        ms = parsed.message_signature
-        assert ms is not None  # noqa: S101 - checked above
-        if ms.digest is not None and ms.digest != sha256:
-            raise VerificationError("signature does not match the artifact")
-        try:
-            key.verify(ms.signature, sha256, ec.ECDSA(Prehashed(hashes.SHA256())))
-        except InvalidSignature as e:
-            raise VerificationError("signature does not match the artifact") from e
-        if entry is not None:
-            _check_keyless_body(entry, leaf, message=(ms.signature, sha256), envelope=None)
+        _check_message(parsed, leaf, entry, sha256)
         payload_type, payload = None, None
     else:
-        envelope = parsed.dsse_envelope
-        assert envelope is not None  # noqa: S101 - checked above
-        if len(envelope.signatures) != 1 or not envelope.signatures[0].sig:
-            raise VerificationError("DSSE envelope must have exactly one signature")
-        # NOTE: ECDSA with SHA-256 whatever the curve, as sigstore-python signs and verifies
-        # DSSE; the PAE counts the payload type's bytes (DSSE spec), which for the ASCII
-        # in-toto types the gate accepts is sigstore-python's character count.
-        try:
-            key.verify(envelope.signatures[0].sig, envelope.pae(), ec.ECDSA(hashes.SHA256()))
-        except InvalidSignature as e:
-            raise VerificationError("signature does not match the attestation") from e
-        if entry is not None:
-            _check_keyless_body(entry, leaf, message=None, envelope=envelope)
-        payload_type, payload = envelope.payload_type, envelope.payload
+        payload_type, payload = _check_envelope(parsed, leaf, entry)
 
     return KeylessResult(
         certificate=leaf,

@@ -114,8 +114,10 @@ def _bom(subject: Subject, options: Options, spec: str) -> Bom:
 
     supplier = None
     if options.supplier:
-        _, sname, _ = parse_actor(options.supplier)
-        supplier = OrganizationalEntity(name=sname)
+        _, sname, semail = parse_actor(options.supplier)
+        # The supplier's e-mail is its contact, as SPDX's `Organization: name (email)` keeps it.
+        contacts = [OrganizationalContact(email=semail)] if semail else []
+        supplier = OrganizationalEntity(name=sname, contacts=contacts)
     authors = []
     if options.author:
         _, aname, email = parse_actor(options.author)
@@ -369,10 +371,22 @@ _JSON_ORDER = ("$schema", "bomFormat", "specVersion", "serialNumber", "version",
                "components", "dependencies", "compositions")
 
 
+def _interoperable(doc: dict[str, Any]) -> None:
+    """What other consumers need beyond the schema: cdxgen's SPDX 3 conversion reads only
+    timestamps ending in `Z`, and its validator needs `dependsOn` on every dependency entry
+    (a leaf's is empty, as most producers write it)."""
+    metadata = doc.get("metadata")
+    if isinstance(metadata, dict) and str(metadata.get("timestamp", "")).endswith("+00:00"):
+        metadata["timestamp"] = metadata["timestamp"].removesuffix("+00:00") + "Z"
+    for entry in doc.get("dependencies") or []:
+        entry.setdefault("dependsOn", [])
+
+
 def _add_compositions(text: str, compositions: list[dict[str, Any]], *, xml: bool) -> str:
     if not xml:
         doc = json.loads(text)
         doc["compositions"] = compositions
+        _interoperable(doc)
         # NOTE: the library appends the identifying keys last; readers (and people) look for
         # them first, so the top level is put in the schema's order.
         ordered = {k: doc[k] for k in _JSON_ORDER if k in doc}
@@ -392,6 +406,8 @@ def _add_compositions(text: str, compositions: list[dict[str, Any]], *, xml: boo
     block = "\n".join(lines) + "\n"
     # NOTE: the schema orders <compositions> right after the top-level <dependencies>; our
     # documents have nothing between them and </bom>, and no nested <dependencies> element.
+    # RFC 3339 with `Z`, as for JSON (see `_interoperable`).
+    text = re.sub(r"(<timestamp>[^<]*)\+00:00(</timestamp>)", r"\1Z\2", text)
     ends = [m.end() for m in re.finditer(r"</dependencies>[ \t]*\n?", text)]
     at = ends[-1] if ends else text.rindex("</bom>")
     out = text[:at] + ("" if text[:at].endswith("\n") else "\n") + block + text[at:].lstrip(" ")
