@@ -31,7 +31,7 @@ from typing import Any
 import requests
 
 from sbomsign._internal import http, jsonbound
-from sbomsign._internal.limits import LimitExceeded
+from sbomsign._internal.limits import LimitExceeded, limit
 from sbomsign._internal.sources import Settings
 from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
 from sbomsign.errors import InputError, NetworkError
@@ -45,6 +45,12 @@ _ACCEPT = ", ".join([
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 #: (connect, read) seconds for registry requests.
 TIMEOUT = (10.0, 60.0)
+"""Connect and read timeouts (s); `SBOMSIGN_REGISTRY_TIMEOUT` sets the read timeout."""
+
+
+def _timeout() -> tuple[float, float]:
+    read = float(limit("SBOMSIGN_REGISTRY_TIMEOUT", int(TIMEOUT[1])))
+    return min(TIMEOUT[0], read), read
 
 
 @dataclass
@@ -105,7 +111,7 @@ class Registry:
         self.base = f"{scheme}://{host}/v2/{repository}"
         self.host = host
         self.repository = repository
-        self.session = http.new_session(TIMEOUT)
+        self.session = http.new_session(_timeout())
         self.session.verify = settings.registry_ca or _system_cas()
         self._credentials = credentials(host)
         self._token = ""
