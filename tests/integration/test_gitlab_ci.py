@@ -1,0 +1,131 @@
+"""The GitLab CI template (`ci/gitlab/sbomsign.gitlab-ci.yml`) run by gitlab-ci-local (npm)
+with its shell executor: a pipeline that includes it, produces SBOMs, signs and attests a
+fixture binary, and gates it; with a managed key from a file variable, and keylessly through
+the private Sigstore instance. The report files GitLab would show are checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.conftest import ASSETS, BIN
+from tests.sigstore_local.instance import LocalSigstore
+
+ROOT = Path(__file__).resolve().parents[2]
+MATERIAL = ASSETS / "golden" / "material"
+GITLAB_CI_LOCAL = "4.60.1"  # the newest that runs on Debian's Node.js 20 line
+
+PIPELINE = """\
+include:
+  - local: ci/gitlab/sbomsign.gitlab-ci.yml
+stages: [build, test]
+sbom-and-sign:
+  extends: .sbomsign-produce
+  stage: build
+  variables:
+    SBOMSIGN_ARTIFACTS: "dist/*"
+    SBOMSIGN_SUPPLIER: "Organization: Example Org"
+release-gate:
+  extends: .sbomsign-verify
+  stage: test
+  needs: [sbom-and-sign]
+  variables:
+    SBOMSIGN_ARTIFACTS: "dist/demo-svc"
+"""
+
+
+@pytest.fixture(scope="module")
+def gitlab_ci_local() -> Path:
+    prefix = ROOT / ".cache" / "node"
+    tool = prefix / "node_modules" / ".bin" / "gitlab-ci-local"
+    if not tool.exists():
+        prefix.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix",
+                        str(prefix), f"gitlab-ci-local@{GITLAB_CI_LOCAL}"], check=True,
+                       timeout=600, capture_output=True)
+    return tool
+
+
+def _project(directory: Path, pipeline: str = PIPELINE) -> Path:
+    (directory / "ci" / "gitlab").mkdir(parents=True)
+    shutil.copy(ROOT / "ci" / "gitlab" / "sbomsign.gitlab-ci.yml", directory / "ci" / "gitlab")
+    (directory / "dist").mkdir()
+    shutil.copy(BIN / "go-linux-loong64", directory / "dist" / "demo-svc")
+    (directory / ".gitlab-ci.yml").write_text(pipeline)
+    git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
+    subprocess.run([*git, "init", "-q"], cwd=directory, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=directory, check=True)
+    subprocess.run([*git, "commit", "-qm", "pipeline"], cwd=directory, check=True)
+    return directory
+
+
+def _run(tool: Path, project: Path, *variables: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+           "HOME": str(project)}
+    args = [str(tool), "--force-shell-executor", "--json-schema-validation"]
+    for v in variables:
+        args += ["--variable", v]
+    return subprocess.run(args, cwd=project, env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def _reports(project: Path) -> None:
+    schema = etree.XMLSchema(etree.parse(str(ASSETS / "junit" / "JUnit.xsd")))
+    junit = etree.parse(str(project / "sbomsign-gate.junit.xml"))
+    schema.assertValid(junit)
+    assert junit.find("testsuite").get("failures") == "0"
+    assert json.loads((project / "sbomsign-gate.codequality.json").read_text()) == []
+    sbom = json.loads((project / "sbom" / "demo-svc.cdx.json").read_text())
+    assert sbom["metadata"]["component"]["name"] == "demo-svc"
+    assert (project / "dist" / "demo-svc.sigstore.json").is_file()
+    assert (project / "dist" / "demo-svc.cyclonedx.sigstore.json").is_file()
+
+
+def test_a_pipeline_with_a_managed_key(gitlab_ci_local: Path, tmp_path: Path) -> None:
+    project = _project(tmp_path / "project")
+    done = _run(gitlab_ci_local, project, f"SBOMSIGN_KEY={MATERIAL / 'release.key'}",
+                f"SBOMSIGN_PUBLIC_KEY={MATERIAL / 'release.pub'}")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "PASS  sbom-and-sign" in done.stdout and "PASS  release-gate" in done.stdout
+    assert "1 of 1 artifacts passed" in done.stdout
+    _reports(project)
+
+
+def test_a_keyless_pipeline_through_the_private_sigstore(
+    gitlab_ci_local: Path, tmp_path: Path
+) -> None:
+    project = _project(tmp_path / "project")
+    with LocalSigstore(tmp_path / "sigstore") as inst:
+        done = _run(gitlab_ci_local, project,
+                    f"SIGSTORE_ID_TOKEN={inst.email_token('release@example.com')}",
+                    f"SBOMSIGN_TRUST_CONFIG={inst.trust_config_path}",
+                    f"SBOMSIGN_TRUSTED_ROOT={inst.trusted_root_path}",
+                    "SBOMSIGN_CERTIFICATE_IDENTITY=release@example.com",
+                    f"SBOMSIGN_CERTIFICATE_OIDC_ISSUER={inst.issuer}")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "signed by release@example.com" in done.stdout
+    _reports(project)
+
+
+@pytest.mark.parametrize(("variables", "said"), [
+    (("SBOMSIGN_ARTIFACTS=",), "SBOMSIGN_ARTIFACTS is empty"),
+    (("SBOMSIGN_ARTIFACTS=dist/nothing",), "no artifact matches dist/nothing"),
+    (("SBOMSIGN_SIGN=yes",), "SBOMSIGN_SIGN is 'yes'"),
+    (("SBOMSIGN_KEY=",), "signing needs SBOMSIGN_KEY"),
+])
+def test_bad_variables_stop_the_job_with_one_line(
+    gitlab_ci_local: Path, tmp_path: Path, variables: tuple[str, ...], said: str
+) -> None:
+    pipeline = PIPELINE.replace('    SBOMSIGN_ARTIFACTS: "dist/*"\n', "")
+    project = _project(tmp_path / "project", pipeline)
+    done = _run(gitlab_ci_local, project, "SBOMSIGN_ARTIFACTS=dist/*", *variables)
+    assert done.returncode != 0
+    assert said in done.stdout + done.stderr
+    assert "FAIL  sbom-and-sign" in done.stdout
+    assert not (project / "sbom").exists()  # nothing was done before the check
