@@ -16,6 +16,7 @@ from lxml import etree
 
 from tests.conftest import ASSETS, BIN
 from tests.sigstore_local.instance import LocalSigstore
+from tests.sigstore_local.oidc import GitLabPipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 MATERIAL = ASSETS / "golden" / "material"
@@ -97,20 +98,51 @@ def test_a_pipeline_with_a_managed_key(gitlab_ci_local: Path, tmp_path: Path) ->
     _reports(project)
 
 
-def test_a_keyless_pipeline_through_the_private_sigstore(
-    gitlab_ci_local: Path, tmp_path: Path
-) -> None:
+def test_a_keyless_pipeline_with_a_gitlab_id_token(gitlab_ci_local: Path, tmp_path: Path) -> None:
+    # The private instance's GitLab issuer plays the GitLab instance: its pipeline token has
+    # GitLab's claims, and its Fulcio maps them as Fulcio's GitLab configuration does.
     project = _project(tmp_path / "project")
     with LocalSigstore(tmp_path / "sigstore") as inst:
+        pipeline = GitLabPipeline()
+        identity = "https://" + pipeline.ci_config_ref_uri(inst.gitlab_issuer)
+        (project / "policy.yaml").write_text(_GITLAB_POLICY.format(
+            identity=identity, issuer=inst.gitlab_issuer,
+            repository=f"{inst.gitlab_issuer}/{pipeline.project_path}"))
         done = _run(gitlab_ci_local, project,
-                    f"SIGSTORE_ID_TOKEN={inst.email_token('release@example.com')}",
+                    f"SIGSTORE_ID_TOKEN={inst.gitlab_token(pipeline)}",
                     f"SBOMSIGN_TRUST_CONFIG={inst.trust_config_path}",
                     f"SBOMSIGN_TRUSTED_ROOT={inst.trusted_root_path}",
-                    "SBOMSIGN_CERTIFICATE_IDENTITY=release@example.com",
-                    f"SBOMSIGN_CERTIFICATE_OIDC_ISSUER={inst.issuer}")
+                    "SBOMSIGN_POLICY=policy.yaml")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "signed by release@example.com" in done.stdout
+    assert f"signed by {identity}" in done.stdout
+    assert "1 of 1 artifacts passed" in done.stdout
     _reports(project)
+
+
+# A release policy pinned to a GitLab pipeline: the identity (the CI configuration file at a
+# protected branch), the instance, and claims Fulcio copies from GitLab's token.
+_GITLAB_POLICY = """\
+apiVersion: sbomsign.dev/v1
+kind: Policy
+metadata:
+  name: gitlab-release
+spec:
+  signers:
+    pipeline:
+      keyless:
+        identity: "{identity}"
+        issuer: "{issuer}"
+        claims:
+          source_repository_uri: "{repository}"
+          source_repository_ref: refs/heads/main
+          build_trigger: push
+          runner_environment: self-hosted
+  artifactSignature:
+    required: true
+  attestations:
+    - type: sbom
+      required: true
+"""
 
 
 @pytest.mark.parametrize(("variables", "said"), [

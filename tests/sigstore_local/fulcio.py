@@ -41,7 +41,7 @@ from tests.sigstore_local import _crypto
 from tests.sigstore_local._http import HttpError, Request, Response, Service
 from tests.sigstore_local.oidc import AUDIENCE, GITHUB_SERVER_URL
 
-IssuerType = Literal["email", "github-workflow"]
+IssuerType = Literal["email", "github-workflow", "gitlab-pipeline"]
 
 #: How long leaf certificates are valid, as on the public instance.
 LEAF_LIFETIME = datetime.timedelta(minutes=10)
@@ -172,6 +172,40 @@ def github_principal(issuer: str, claims: dict[str, Any]) -> Principal:
         challenge=c["sub"],
         extensions=tuple(exts),
     )
+
+
+_GITLAB_REQUIRED = ("sub", "project_path", "project_id", "namespace_path", "namespace_id",
+                    "ref", "ref_type", "sha", "ci_config_ref_uri", "ci_config_sha",
+                    "pipeline_source", "job_id", "runner_environment")
+
+
+def gitlab_principal(issuer: str, claims: dict[str, Any]) -> Principal:
+    """Fulcio's "gitlab-pipeline" issuer type (its GitLab CI configuration): the pipeline's
+    configuration file at its ref is the identity; the issuer is the GitLab instance."""
+    c = {name: _claim(claims, name) for name in _GITLAB_REQUIRED}
+    config = f"https://{c['ci_config_ref_uri']}"
+    repo_url = f"{issuer}/{c['project_path']}"
+    kind = "tags" if c["ref_type"] == "tag" else "heads"
+    exts: list[tuple[str, bytes]] = [
+        (_FULCIO + "8", _der(issuer)),
+        (_FULCIO + "9", _der(config)),
+        (_FULCIO + "10", _der(c["ci_config_sha"])),
+        (_FULCIO + "11", _der(c["runner_environment"])),
+        (_FULCIO + "12", _der(repo_url)),
+        (_FULCIO + "13", _der(c["sha"])),
+        (_FULCIO + "14", _der(f"refs/{kind}/{c['ref']}")),
+        (_FULCIO + "15", _der(c["project_id"])),
+        (_FULCIO + "16", _der(f"{issuer}/{c['namespace_path']}")),
+        (_FULCIO + "17", _der(c["namespace_id"])),
+        (_FULCIO + "18", _der(config)),
+        (_FULCIO + "19", _der(c["ci_config_sha"])),
+        (_FULCIO + "20", _der(c["pipeline_source"])),
+        (_FULCIO + "21", _der(f"{repo_url}/-/jobs/{c['job_id']}")),
+    ]
+    if isinstance(claims.get("project_visibility"), str):
+        exts.append((_FULCIO + "22", _der(claims["project_visibility"])))
+    return Principal(issuer=issuer, san=x509.UniformResourceIdentifier(config),
+                     challenge=c["sub"], extensions=tuple(exts))
 
 
 class _IssuerKeys:
@@ -467,6 +501,8 @@ class Fulcio(Service):
 
         if self.issuers[issuer] == "email":
             return email_principal(issuer, claims)
+        if self.issuers[issuer] == "gitlab-pipeline":
+            return gitlab_principal(issuer, claims)
         return github_principal(issuer, claims)
 
     # -- HTTP ----------------------------------------------------------------------------------

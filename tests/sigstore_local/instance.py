@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.sigstore_local import _crypto
 from tests.sigstore_local.fulcio import CertificateAuthority, Fulcio
-from tests.sigstore_local.oidc import Alg, GitHubWorkflow, OidcProvider
+from tests.sigstore_local.oidc import Alg, GitHubWorkflow, GitLabPipeline, OidcProvider
 from tests.sigstore_local.rekor import LogStore, Rekor
 
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
@@ -147,7 +147,8 @@ class LocalSigstore:
             # provider has its port.
             fulcio = Fulcio(
                 ca,
-                {oidc.issuer: "email", oidc.github_issuer: "github-workflow"},
+                {oidc.issuer: "email", oidc.github_issuer: "github-workflow",
+                 oidc.gitlab_issuer: "gitlab-pipeline"},
                 host=self.host,
                 port=int(ports.get("fulcio") or 0),
             )
@@ -225,6 +226,15 @@ class LocalSigstore:
     def github_issuer(self) -> str:
         """The OIDC issuer for GitHub-Actions-shaped workflow tokens."""
         return self.oidc.github_issuer
+
+    @property
+    def gitlab_issuer(self) -> str:
+        """The OIDC issuer playing a GitLab instance (pipeline ID tokens)."""
+        return self.oidc.gitlab_issuer
+
+    def gitlab_token(self, pipeline: GitLabPipeline | None = None) -> str:
+        """A GitLab CI pipeline ID token (see `OidcProvider.gitlab_token`)."""
+        return self.oidc.gitlab_token(pipeline)
 
     def email_token(self, email: str = "alice@example.com", **kwargs: Any) -> str:
         """A person's ID token (see `OidcProvider.email_token` for the options)."""

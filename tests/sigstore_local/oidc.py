@@ -37,6 +37,8 @@ AUDIENCE = "sigstore"
 GITHUB_SERVER_URL = "https://github.com"
 #: Path of the workflow-token issuer under the provider's URL.
 ACTIONS_PATH = "/actions"
+#: Path of the GitLab-pipeline issuer (it plays a GitLab instance: its URL is the server's).
+GITLAB_PATH = "/gitlab"
 #: Path of the runner's ID-token request endpoint.
 ACTIONS_RUNTIME_PATH = "/actions-runtime/token"
 #: Default token lifetime, in seconds (GitHub's are valid for minutes too).
@@ -120,6 +122,48 @@ class GitHubWorkflow:
         return claims
 
 
+@dataclass(frozen=True)
+class GitLabPipeline:
+    """The job whose GitLab CI ID token (`id_tokens:`) the GitLab issuer mints."""
+
+    project_path: str = "example-group/example-service"
+    project_id: str = "4242"
+    namespace_path: str = "example-group"
+    namespace_id: str = "17"
+    project_visibility: str = "private"
+    ref: str = "main"
+    ref_type: str = "branch"
+    ref_protected: str = "true"
+    sha: str = "b7d3c2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5"
+    pipeline_source: str = "push"
+    pipeline_id: str = "1024"
+    job_id: str = "8192"
+    runner_environment: str = "self-hosted"
+    ci_config_path: str = ".gitlab-ci.yml"
+
+    def ci_config_ref_uri(self, server: str) -> str:
+        """`host/project//.gitlab-ci.yml@refs/heads/main`, as GitLab writes it (no scheme)."""
+        kind = "tags" if self.ref_type == "tag" else "heads"
+        host = server.split("://", 1)[-1]
+        return f"{host}/{self.project_path}//{self.ci_config_path}@refs/{kind}/{self.ref}"
+
+    def claims(self, server: str) -> dict[str, Any]:
+        """The claims of GitLab's ID token (without iss/aud/iat/exp); `server` is the GitLab
+        instance's URL, which is also the token's issuer."""
+        return {
+            "sub": f"project_path:{self.project_path}:ref_type:{self.ref_type}:ref:{self.ref}",
+            "namespace_id": self.namespace_id, "namespace_path": self.namespace_path,
+            "project_id": self.project_id, "project_path": self.project_path,
+            "project_visibility": self.project_visibility,
+            "pipeline_id": self.pipeline_id, "pipeline_source": self.pipeline_source,
+            "job_id": self.job_id, "ref": self.ref, "ref_type": self.ref_type,
+            "ref_protected": self.ref_protected, "sha": self.sha,
+            "runner_environment": self.runner_environment,
+            "ci_config_ref_uri": self.ci_config_ref_uri(server), "ci_config_sha": self.sha,
+            "user_login": "release-bot",
+        }
+
+
 class OidcProvider(Service):
     """The OIDC provider service (both issuers)."""
 
@@ -134,7 +178,7 @@ class OidcProvider(Service):
         """The bearer token the runtime endpoint wants (ACTIONS_ID_TOKEN_REQUEST_TOKEN)."""
         self.actions_workflow = GitHubWorkflow()
         """The job the runtime endpoint mints tokens for; tests may replace it."""
-        for prefix in ("", ACTIONS_PATH):
+        for prefix in ("", ACTIONS_PATH, GITLAB_PATH):
             self.route("GET", prefix + "/.well-known/openid-configuration", self._discovery)
             self.route("GET", prefix + "/jwks", self._jwks)
             self.route("GET", prefix + "/authorize", self._interactive)
@@ -154,6 +198,17 @@ class OidcProvider(Service):
     def github_issuer(self) -> str:
         """The workflow issuer (Fulcio type "github-workflow")."""
         return self.url + ACTIONS_PATH
+
+    @property
+    def gitlab_issuer(self) -> str:
+        """The GitLab issuer (Fulcio type "gitlab-pipeline")."""
+        return self.url + GITLAB_PATH
+
+    def gitlab_token(self, pipeline: GitLabPipeline | None = None, *,
+                     audience: str | list[str] = AUDIENCE, alg: Alg = "RS256") -> str:
+        """A GitLab-CI-shaped pipeline token from the GitLab issuer."""
+        claims = (pipeline or GitLabPipeline()).claims(self.gitlab_issuer)
+        return self.mint(claims, issuer=self.gitlab_issuer, audience=audience, alg=alg)
 
     @property
     def actions_request_url(self) -> str:
@@ -248,6 +303,8 @@ class OidcProvider(Service):
     # -- HTTP ----------------------------------------------------------------------------------
 
     def _issuer_of(self, request: Request) -> str:
+        if request.path.startswith(GITLAB_PATH + "/"):
+            return self.gitlab_issuer
         return self.github_issuer if request.path.startswith(ACTIONS_PATH + "/") else self.issuer
 
     def _discovery(self, request: Request) -> Response:
