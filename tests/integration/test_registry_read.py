@@ -4,10 +4,8 @@ htpasswd authentication, filled with `skopeo copy` from the test images."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,15 +14,10 @@ import pytest
 
 from sbomsign.scan import scan_paths
 from tests.images import build, run
+from tests.loopback import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "ci", "registry-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +30,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH))
     work = tmp_path_factory.mktemp("registry")
     (work / "htpasswd").write_text(f"{USER}:{hashed}\n")
-    port = _free_port()
+    port = free_port()
     (work / "config.yml").write_text(json.dumps({
         "version": 0.1,
         "storage": {"filesystem": {"rootdirectory": str(work / "data")}},
@@ -49,13 +42,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     host = f"127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for(port)
         images = build(ROOT / ".cache" / "images")
         creds = f"--dest-creds={USER}:{PASSWORD}"
         run("skopeo", "copy", "-q", "--dest-tls-verify=false", creds,
@@ -121,7 +108,7 @@ def test_registry_failures_are_one_line_exit_3(registry: str, docker_config: Pat
     assert "HTTP 404" in missing.stderr and len(missing.stderr.strip().splitlines()) <= 2
     tls = cli(f"registry:{registry}/team/svc:1.0")  # HTTPS to a plain-HTTP registry
     assert tls.returncode == 3 and "Traceback" not in tls.stderr
-    closed = cli(f"registry:127.0.0.1:{_free_port()}/team/svc:1.0",
+    closed = cli(f"registry:127.0.0.1:{free_port()}/team/svc:1.0",
                  "--insecure-registry", "ignored:1")
     assert closed.returncode == 3 and "Traceback" not in closed.stderr
     (tmp_path / "empty").mkdir()

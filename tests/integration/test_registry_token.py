@@ -13,7 +13,6 @@ import base64
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -32,27 +31,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from tests.images import build, run
+from tests.loopback import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "ci", "token-secret"
 SERVICE, ISSUER = "sbomsign-test-registry", "sbomsign-test-token-service"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
 def _b64url(data: bytes) -> str:
@@ -126,7 +109,7 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     tokens, token_port = _serve(Tokens)
     work = tmp_path_factory.mktemp("token-registry")
     (work / "root.pem").write_bytes(signer.cert.public_bytes(serialization.Encoding.PEM))
-    port = _free_port()
+    port = free_port()
     (work / "config.yml").write_text(json.dumps({
         "version": 0.1,
         "storage": {"filesystem": {"rootdirectory": str(work / "data")}},
@@ -139,7 +122,7 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     host = f"127.0.0.1:{port}"
     try:
-        _wait(port)
+        wait_for(port)
         images = build(ROOT / ".cache" / "images")
         run("skopeo", "copy", "-q", "--dest-tls-verify=false",
             f"--dest-creds={USER}:{PASSWORD}", f"oci:{images / 'oci'}:glibc",
