@@ -89,17 +89,19 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tlog-threshold",
         type=_count(1),
-        default=env_default("tlog_threshold", "1"),
+        default=env_default("tlog_threshold"),
         metavar="N",
-        help="keyless: transparency-log entries required, 0 or 1 (default 1; 0 for GitHub's "
-        "instance for private repositories, which logs nothing)",
+        help="keyless: transparency-log entries required, 0 or 1 (default: the policy's "
+        "verification.tlogThreshold, else 1; 0 for GitHub's instance for private "
+        "repositories, which logs nothing)",
     )
     parser.add_argument(
         "--timestamp-threshold",
         type=_count(32),
-        default=env_default("timestamp_threshold", "0"),
+        default=env_default("timestamp_threshold"),
         metavar="N",
-        help="keyless: verified RFC 3161 timestamps required (default 0)",
+        help="keyless: verified RFC 3161 timestamps required (default: the policy's "
+        "verification.timestampThreshold, else 0)",
     )
     parser.add_argument(
         "--offline",
@@ -163,6 +165,10 @@ def _count(most: int) -> Callable[[str], int]:
         return int(text)
 
     return parse
+
+
+def _first(*values: int | None) -> int:
+    return next(v for v in values if v is not None)
 
 
 def _file_digests(f: BinaryIO) -> tuple[str, str]:
@@ -263,9 +269,12 @@ def _trust(args: argparse.Namespace, pol: Policy) -> TrustMaterial:
     root = _read(Path(args.trusted_root), "the trusted root") if args.trusted_root else None
     keys = [(k, _read(Path(k), "the public key")) for k in args.key]
     keys.extend(pol.keys())
-    trust = TrustMaterial(trusted_root=root, keys=tuple(keys),
-                          tlog_threshold=args.tlog_threshold,
-                          timestamp_threshold=args.timestamp_threshold)
+    # Flags (or their SBOMSIGN_* variables) override the policy, which overrides the defaults.
+    tlog, timestamps = pol.thresholds()
+    trust = TrustMaterial(
+        trusted_root=root, keys=tuple(keys),
+        tlog_threshold=_first(args.tlog_threshold, tlog, 1),
+        timestamp_threshold=_first(args.timestamp_threshold, timestamps, 0))
     if root is not None:
         try:
             check_trust(trust)

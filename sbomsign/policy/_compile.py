@@ -77,6 +77,9 @@ class _Builder:
             )
         binary = _binary.compile_binary(self, doc["binary"]) if "binary" in doc else None
         rules = _cel.compile_rules(self, doc.get("rules") or [], [*path, "rules"])
+        verification = doc.get("verification") or {}
         return _Spec(
-            signers, signature, required, provenance, sbom, binary, rules, from_flags=flags
+            signers, signature, required, provenance, sbom, binary, rules, from_flags=flags,
+            thresholds=(verification.get("tlogThreshold"),
+                        verification.get("timestampThreshold")),
         )

@@ -234,6 +234,8 @@ class _Spec:
     binary: _Binary | None = None
     rules: tuple[_Rule, ...] = ()
     from_flags: bool = False
+    thresholds: tuple[int | None, int | None] = (None, None)
+    """`verification.tlogThreshold` and `.timestampThreshold`, None where unset."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,11 @@ class Policy:
             signers.append(s)
         spec = dataclasses.replace(self._spec, signers=tuple(signers))
         return dataclasses.replace(self, _spec=spec)
+
+    def thresholds(self) -> tuple[int | None, int | None]:
+        """The keyless thresholds the policy sets (`spec.verification`): transparency-log
+        entries and RFC 3161 timestamps, None where it sets none."""
+        return self._spec.thresholds
 
     def keys(self) -> tuple[tuple[str, bytes], ...]:
         """The managed public keys the policy trusts, as (name, PEM), for `TrustMaterial.keys`.

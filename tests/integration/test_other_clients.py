@@ -175,3 +175,27 @@ def test_a_keyless_bundle_with_a_timestamp_and_no_log_entry_needs_the_thresholds
     code, out = _verify(capsys, "--tlog-threshold", "0", *args)
     assert code == 1 and "transparency log entry does not verify" in out
     assert _verify(capsys, "--tlog-threshold", "2", *args)[0] == 2
+
+
+def test_the_thresholds_can_come_from_the_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = json.loads((PUBLIC / "staging-rekor-v2.txt.sigstore.json").read_bytes())
+    bundle["verificationMaterial"]["tlogEntries"] = []
+    artifact = tmp_path / "staging-rekor-v2.txt"
+    artifact.write_bytes((PUBLIC / "staging-rekor-v2.txt").read_bytes())
+    (tmp_path / "staging-rekor-v2.txt.sigstore.json").write_text(json.dumps(bundle))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "apiVersion: sbomsign.dev/v1\nkind: Policy\nmetadata:\n  name: logless\nspec:\n"
+        "  signers:\n    jku:\n      keyless:\n        identity: jku@goto.fi\n"
+        "        issuer: https://github.com/login/oauth\n"
+        "  artifactSignature:\n    required: true\n"
+        "  verification:\n    tlogThreshold: 0\n    timestampThreshold: 1\n")
+    root = ["--trusted-root", str(PUBLIC / "staging-trusted_root.json")]
+    code, out = _verify(capsys, "--policy", str(policy), *root, str(artifact))
+    assert code == 0, out
+    # a flag overrides the policy
+    code, out = _verify(capsys, "--policy", str(policy), *root, "--tlog-threshold", "1",
+                        str(artifact))
+    assert code == 1 and "no transparency log entry" in out
