@@ -33,6 +33,7 @@ def scan_paths(
     timeout: float | None = None,
     memory_limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    layer_progress: Callable[[str, int, int], None] | None = None,
     platform: str = "",
     registry_ca: str = "",
     insecure_registries: Sequence[str] = (),
@@ -46,7 +47,8 @@ def scan_paths(
     (`os/arch[/variant]`) picks one. Binaries taken out of images and archives live in a
     private temporary directory, removed before this returns. `jobs` worker processes
     inspect the files; None or 0 means all cores (`default_jobs`). `warn` receives
-    one-line notes about entries that were skipped.
+    one-line notes about entries that were skipped. `progress` is told (files inspected,
+    files in all), `layer_progress` (image name, layers read, layers in all).
     """
     import tempfile
 
@@ -54,7 +56,7 @@ def scan_paths(
 
     with tempfile.TemporaryDirectory(prefix="sbomsign-") as workdir:
         settings = sources.Settings(workdir, platform.strip("/"), registry_ca,
-                                    tuple(insecure_registries))
+                                    tuple(insecure_registries), layer_progress)
         expanded: list[sources.Expansion] = []
 
         def tasks() -> list[worker.Task]:

@@ -158,6 +158,7 @@ def scan_for(args: argparse.Namespace, command: str) -> Inventory:
         jobs=args.jobs,  # 0: all cores, decided by `scan_paths`
         timeout=args.timeout,
         progress=progress_printer(),  # type: ignore[arg-type]
+        layer_progress=layer_printer(),  # type: ignore[arg-type]
         platform=args.platform,
         registry_ca=args.registry_ca,
         insecure_registries=args.insecure_registry,
@@ -179,6 +180,19 @@ def progress_printer() -> object | None:
             end = "\n" if done == total else ""
             sys.stderr.write(f"\rscanning {done}/{total} files{end}")
             sys.stderr.flush()
+
+    return show
+
+
+def layer_printer() -> object | None:
+    """A progress callback for an image's layers when stderr is a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(image: str, done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\rreading {image}: layer {done}/{total}{end}")
+        sys.stderr.flush()
 
     return show
 

@@ -13,7 +13,7 @@ A new kind of input is one module here and one line in `_sources`, before `paths
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -44,6 +44,8 @@ class Settings:
     """`os/arch[/variant]`: the one platform of a multi-platform image to read."""
     registry_ca: str = ""
     insecure_registries: tuple[str, ...] = ()
+    layer_progress: Callable[[str, int, int], None] | None = None
+    """Told (image name, layers applied, layers in all) as an image's layers are read."""
 
 
 @dataclass

@@ -247,6 +247,8 @@ def _image(given: str, store: Store, desc: dict[str, Any], manifest: dict[str, A
         blob = store.open(layer["digest"], layer.get("size"), what)
         tree.apply_tar(decompressed(blob, what), i, what)
         blob.drain()
+        if settings.layer_progress is not None:
+            settings.layer_progress(given, i + 1, len(layer_descs))
     return Draft(identity, tree, [d["digest"] for d in layer_descs])
 
 
