@@ -24,6 +24,10 @@ _RECOVERED = (
     "Go modules recovered from the module-info blob and the Go version from the "
     "runtime version string, not from the build-info header (weaker evidence)"
 )
+_RECOVERED_NO_VERSION = (
+    "Go modules recovered from the module-info blob, not from the build-info header "
+    "(weaker evidence); no Go version string was found"
+)
 
 
 def detect(facts: Facts) -> Detection:
@@ -48,7 +52,7 @@ def detect(facts: Facts) -> Detection:
             error = error or f"Go module info is damaged: {e.diagnostics()}"
         if info is not None:
             location = "go modinfo"
-            warnings = (_RECOVERED,)
+            warnings = (_RECOVERED if info.go_version else _RECOVERED_NO_VERSION,)
     errors = (error,) if error else ()
     if info is None:
         return Detection(warnings=warnings, errors=errors)

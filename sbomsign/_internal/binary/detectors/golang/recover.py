@@ -115,9 +115,26 @@ def _inline_version(buf: bytes | mmap.mmap, start: int, blob_len: int) -> str | 
     return None
 
 
+def _printable(byte: int) -> bool:
+    return 0x20 <= byte < 0x7F
+
+
+def _stands_alone(buf: bytes | mmap.mmap, i: int, end: int) -> bool:
+    """Whether a version string whose left neighbour is a letter or digit is still a string
+    of its own: Go does not end strings with NUL or separate them, so `runtime.buildVersion`
+    can follow any byte of the data before it (`\\xefCgo1.26.5\\0...` in esbuild for macOS).
+    It counts when NUL padding follows it and the letter before it is a lone printable byte
+    after binary data, not the end of a word in text or a path ("Chicago1.2", "dl/go1.21")."""
+    return (end < len(buf) and buf[end] == 0 and i >= 2 and not _printable(buf[i - 2])
+            and buf[i - 1] not in b"/.-_")
+
+
 def _scan_go_version(buf: bytes | mmap.mmap) -> str:
-    """The most plausible runtime version string in the file, or ""."""
-    best: tuple[int, int, int, int, int] | None = None
+    """The most plausible runtime version string in the file, or "".
+
+    Candidates with a clean left boundary win; only without any, one that `_stands_alone`
+    is taken."""
+    best: tuple[int, int, int, int, int, int] | None = None
     best_text = ""
     pos = 0
     for _ in range(_MAX_VERSION_CANDIDATES):
@@ -127,12 +144,16 @@ def _scan_go_version(buf: bytes | mmap.mmap) -> str:
             break
         pos = i + 1
         m = _GO_VERSION_AT.match(buf, i)
-        if m is None or (i > 0 and buf[i - 1] in _NOT_BEFORE_VERSION):
+        if m is None:
+            continue
+        clean = i == 0 or buf[i - 1] not in _NOT_BEFORE_VERSION
+        if not clean and not _stands_alone(buf, i, m.end()):
             continue
         minor, patch, pre, pre_num, experiments = m.groups()
         # Releases sort above their release candidates, which sort above betas.
         pre_rank = {None: 2, b"rc": 1, b"beta": 0}[pre]
         key = (
+            1 if clean else 0,
             1 if experiments else 0,
             int(minor),
             int(patch or 0),
