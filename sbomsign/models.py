@@ -32,7 +32,7 @@ class ComponentKind(enum.StrEnum):
     RUST_CRATE = "rust-crate"
     """A Rust crate recorded by cargo-auditable."""
     PACKAGE = "package"
-    """A distribution package named by an ELF `.note.package` or a PE `.pkgnote`."""
+    """A package named by an ELF `.note.package`, a PE `.pkgnote` or a PE version resource."""
     SHARED_LIBRARY = "shared-library"
     """A shared library the binary is linked against or loads."""
     OS_PACKAGE = "os-package"

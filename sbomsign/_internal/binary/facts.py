@@ -53,6 +53,8 @@ class Facts:
     libraries: tuple[LinkedLibrary, ...] = ()
     library_location: str = ""
     """Where the format lists linked libraries (`.dynamic`, `.idata`, `load commands`)."""
+    version_info: tuple[tuple[str, str], ...] = ()
+    """A PE version resource's strings (`ProductName`, `ProductVersion`, ...), as read."""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ _ALIGN_32BYTES = 0x00600000
 
 def _config() -> Any:
     cfg = lief.PE.ParserConfig()
-    cfg.parse_rsrc = False
+    # Resources are parsed for the version resource (VS_VERSIONINFO) only.
+    cfg.parse_rsrc = True
     cfg.parse_reloc = False
     cfg.parse_signature = False
     cfg.parse_exports = False
@@ -118,6 +119,7 @@ def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
         package_notes=tuple(package_notes),
         libraries=tuple(libraries),
         library_location=".idata",
+        version_info=_version_strings(binary),
     )
     detected = detectors.run(facts)
     return Binary(
@@ -137,6 +139,27 @@ def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
         warnings=detected.warnings,
         errors=tuple(errors) + detected.errors,
     ), detected.components
+
+
+#: The most strings read from one version resource; a real one has about a dozen.
+_MAX_VERSION_STRINGS = 64
+
+
+def _version_strings(binary: Any) -> tuple[tuple[str, str], ...]:
+    """The first string table of the version resource (VS_VERSIONINFO), bounded."""
+    if not binary.has_resources:
+        return ()
+    try:
+        found = binary.resources_manager.version
+    except Exception:  # noqa: BLE001 - a damaged resource tree means "no version resource"
+        return ()
+    versions = found if isinstance(found, list) else [found] if found else []
+    for version in versions:
+        info = getattr(version, "string_file_info", None)
+        for table in getattr(info, "children", None) or ():
+            entries = [(text(e.key), text(e.value)) for e in table.entries]
+            return tuple(entries[:_MAX_VERSION_STRINGS])
+    return ()
 
 
 def _file_size(section: Any) -> int:

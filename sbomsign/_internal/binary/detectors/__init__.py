@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sbomsign._internal.binary.detectors import golang, linkage, package_notes, rust
+from sbomsign._internal.binary.detectors import (
+    golang,
+    linkage,
+    package_notes,
+    rust,
+    version_resource,
+)
 from sbomsign._internal.binary.facts import Detection, Facts
 
 Detector = Callable[[Facts], Detection]
@@ -19,6 +25,7 @@ DETECTORS: tuple[Detector, ...] = (
     golang.detect,
     rust.detect,
     package_notes.detect,
+    version_resource.detect,
     linkage.detect,
 )
 

@@ -1,0 +1,49 @@
+"""Windows version resources: a DLL that names its product and version in VS_VERSIONINFO.
+
+Real part: zlib1.dll of Debian 12's `libz-mingw-w64` (1.2.13+dfsg-1, zlib licence), fetched
+with `apt-get download` and cached in `.cache/debs`. Ground truth: the package's version,
+1.2.13, and `ProductName` zlib as the resource states it (`FileVersion` 1.2.13).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sbomsign import sbom
+from sbomsign.models import ComponentKind
+from sbomsign.scan import scan_paths
+from tests.images import debs
+
+
+@pytest.fixture(scope="module")
+def zlib1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    (deb,) = debs(("libz-mingw-w64",))
+    root = tmp_path_factory.mktemp("zlib")
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    return root / "usr" / "x86_64-w64-mingw32" / "lib" / "zlib1.dll"
+
+
+def test_the_version_resource_names_the_product(zlib1: Path) -> None:
+    (artifact,) = scan_paths([str(zlib1)], jobs=1).artifacts
+    (product,) = [c for c in artifact.components if c.found_by == "version resource"]
+    assert (product.kind, product.name, product.version) == (ComponentKind.PACKAGE, "zlib",
+                                                              "1.2.13")
+    assert product.purl == "" and product.cpe == ""  # nothing invented
+    assert ("sbomsign:version-resource:OriginalFilename", "zlib1.dll") in product.properties
+    # The artifact's version is the product's, as for a package note.
+    doc = json.loads(sbom.write(artifact, "cyclonedx-json"))
+    assert doc["metadata"]["component"]["version"] == "1.2.13"
+    assert any(c["name"] == "zlib" and c["version"] == "1.2.13"
+               for c in doc["metadata"]["component"].get("components", []) + doc.get(
+                   "components", []))
+
+
+def test_a_pe_file_without_a_version_resource_gets_no_product(tmp_path: Path) -> None:
+    from tests.conftest import BIN
+
+    (artifact,) = scan_paths([str(BIN / "pe-hello.exe")], jobs=1).artifacts
+    assert not [c for c in artifact.components if c.found_by == "version resource"]
