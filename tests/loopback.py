@@ -1,9 +1,15 @@
-"""Ports on 127.0.0.1 for the services the tests start (registries, token services)."""
+"""Ports on 127.0.0.1 for the services the tests start, and Debian's docker-registry there."""
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -27,3 +33,25 @@ def wait_for(port: int, seconds: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@contextmanager
+def docker_registry(work: Path, auth: dict[str, Any]) -> Iterator[str]:
+    """Run docker-registry on 127.0.0.1 with `auth` (its config's `auth` section), storing
+    under `work`; yield its `HOST:PORT` once it listens, and stop it afterwards."""
+    port = free_port()
+    (work / "config.yml").write_text(json.dumps({
+        "version": 0.1,
+        "storage": {"filesystem": {"rootdirectory": str(work / "data")}},
+        "http": {"addr": f"127.0.0.1:{port}"},
+        "auth": auth,
+        "log": {"level": "error"},
+    }))
+    proc = subprocess.Popen(["docker-registry", "serve", str(work / "config.yml")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -14,7 +14,7 @@ import pytest
 
 from sbomsign.scan import scan_paths
 from tests.images import build, run
-from tests.loopback import free_port, wait_for
+from tests.loopback import docker_registry, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "ci", "registry-secret"
@@ -30,19 +30,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH))
     work = tmp_path_factory.mktemp("registry")
     (work / "htpasswd").write_text(f"{USER}:{hashed}\n")
-    port = free_port()
-    (work / "config.yml").write_text(json.dumps({
-        "version": 0.1,
-        "storage": {"filesystem": {"rootdirectory": str(work / "data")}},
-        "http": {"addr": f"127.0.0.1:{port}"},
-        "auth": {"htpasswd": {"realm": "test", "path": str(work / "htpasswd")}},
-        "log": {"level": "error"},
-    }))
-    proc = subprocess.Popen(["docker-registry", "serve", str(work / "config.yml")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    host = f"127.0.0.1:{port}"
-    try:
-        wait_for(port)
+    with docker_registry(work, {"htpasswd": {"realm": "test",
+                                             "path": str(work / "htpasswd")}}) as host:
         images = build(ROOT / ".cache" / "images")
         creds = f"--dest-creds={USER}:{PASSWORD}"
         run("skopeo", "copy", "-q", "--dest-tls-verify=false", creds,
@@ -50,9 +39,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         run("skopeo", "copy", "-q", "--dest-tls-verify=false", creds,
             f"oci:{images / 'oci'}:glibc", f"docker://{host}/team/glibc:1.0")
         yield host
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from tests.images import build, run
-from tests.loopback import free_port, wait_for
+from tests.loopback import docker_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "ci", "token-secret"
@@ -109,28 +109,16 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     tokens, token_port = _serve(Tokens)
     work = tmp_path_factory.mktemp("token-registry")
     (work / "root.pem").write_bytes(signer.cert.public_bytes(serialization.Encoding.PEM))
-    port = free_port()
-    (work / "config.yml").write_text(json.dumps({
-        "version": 0.1,
-        "storage": {"filesystem": {"rootdirectory": str(work / "data")}},
-        "http": {"addr": f"127.0.0.1:{port}"},
-        "auth": {"token": {"realm": f"http://127.0.0.1:{token_port}/token", "service": SERVICE,
-                           "issuer": ISSUER, "rootcertbundle": str(work / "root.pem")}},
-        "log": {"level": "error"},
-    }))
-    proc = subprocess.Popen(["docker-registry", "serve", str(work / "config.yml")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    host = f"127.0.0.1:{port}"
+    auth = {"token": {"realm": f"http://127.0.0.1:{token_port}/token", "service": SERVICE,
+                      "issuer": ISSUER, "rootcertbundle": str(work / "root.pem")}}
     try:
-        wait_for(port)
-        images = build(ROOT / ".cache" / "images")
-        run("skopeo", "copy", "-q", "--dest-tls-verify=false",
-            f"--dest-creds={USER}:{PASSWORD}", f"oci:{images / 'oci'}:glibc",
-            f"docker://{host}/team/glibc:1.0")
-        yield host, asked
+        with docker_registry(work, auth) as host:
+            images = build(ROOT / ".cache" / "images")
+            run("skopeo", "copy", "-q", "--dest-tls-verify=false",
+                f"--dest-creds={USER}:{PASSWORD}", f"oci:{images / 'oci'}:glibc",
+                f"docker://{host}/team/glibc:1.0")
+            yield host, asked
     finally:
-        proc.terminate()
-        proc.wait(10)
         tokens.shutdown()
 
 
