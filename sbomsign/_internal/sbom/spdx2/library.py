@@ -111,6 +111,16 @@ def _actor(text: str) -> Any:
     return Actor(actor_type, name, email or None)
 
 
+#: The document's CreatorComment: how the SBOM was made (the OpenChain Telco guide requires
+#: one; CISA's 2025 baseline asks for the generation context, post-build here as in the
+#: CycloneDX documents' `lifecycles`).
+CREATOR_COMMENT = (
+    "Made by sbomsign after the build, from what the artifact records about itself: build "
+    "information, package notes, version resources and linked libraries (post-build; CISA "
+    "SBOM type: Analyzed)."
+)
+
+
 def _document(subject: Subject, options: Options) -> Any:
     from spdx_tools.spdx.model.actor import Actor, ActorType
     from spdx_tools.spdx.model.document import CreationInfo, Document
@@ -127,6 +137,7 @@ def _document(subject: Subject, options: Options) -> Any:
         document_namespace=f"{SPDX_NAMESPACE_BASE}{quote(subject.name, safe='')}-{uid}",
         creators=creators,
         created=options.timestamp,
+        creator_comment=CREATOR_COMMENT,
     )
     supplier = _actor(options.supplier) if options.supplier else None
     ids: dict[str, str] = {}
