@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Self
 
-from sbomsign._internal.hashing import CHUNK, sha256_file
+from sbomsign._internal.hashing import CHUNK, digest_stream, sha256_file
 from sbomsign._internal.intoto import (
     PAYLOAD_TYPE,
     PREDICATE_CYCLONEDX,
@@ -39,6 +39,7 @@ from sbomsign.errors import Error, InputError, SigningError
 
 if TYPE_CHECKING:  # sigstore-python is imported only when signing keylessly
     from sbomsign._internal.sigstore.sign import KeylessSession, TrustConfig
+    from sbomsign.models import Digests
 
 __all__ = [
     "KEY_ALGORITHMS",
@@ -54,6 +55,7 @@ __all__ = [
     "attest",
     "attest_keyless",
     "check_trust_config",
+    "file_digests",
     "file_sha256",
     "find_identity_token",
     "generate_key",
@@ -378,6 +380,11 @@ def open_key(ref: str) -> SigningKey:
 def file_sha256(stream: BinaryIO) -> str:
     """The sha256 (lowercase hex) of a stream, read in chunks."""
     return sha256_file(stream)
+
+
+def file_digests(stream: BinaryIO) -> Digests:
+    """The sha1, sha256 and sha512 of a stream, in one pass over its bytes."""
+    return digest_stream(stream)[0]
 
 
 @dataclass(frozen=True)

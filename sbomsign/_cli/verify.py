@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write, emit, read_bounded
@@ -171,17 +171,9 @@ def _first(*values: int | None) -> int:
     return next(v for v in values if v is not None)
 
 
-def _file_digests(f: BinaryIO) -> tuple[str, str]:
-    """sha256 and sha512 in one pass: npm provenance names an artifact by sha512 only."""
-    sha256, sha512 = hashlib.sha256(), hashlib.sha512()
-    while chunk := f.read(1 << 20):
-        sha256.update(chunk)
-        sha512.update(chunk)
-    return sha256.hexdigest(), sha512.hexdigest()
-
-
 def _targets(args: argparse.Namespace) -> list[_Target]:
     """Resolve artifacts and their bundles; digest files in one streaming pass each."""
+    from sbomsign.sign import file_digests
 
     if args.bundle and len(args.artifacts) > 1:
         raise InputError("--bundle names one artifact's bundle: give one ARTIFACT with it")
@@ -195,11 +187,12 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
         else:
             path = Path(given)
             try:
+                # sha512 too: npm provenance names an artifact by sha512 only.
                 with open(path, "rb") as f:
-                    sha256, sha512 = _file_digests(f)
+                    digests = file_digests(f)
             except OSError as e:
                 raise InputError(f"{given}: cannot read the artifact: {e.strerror or e}") from e
-            t = _Target(label=given, path=path, sha256=sha256, sha512=sha512)
+            t = _Target(label=given, path=path, sha256=digests.sha256, sha512=digests.sha512)
             sig = path.with_name(path.name + BUNDLE_SUFFIX)
             if not args.bundle and sig.is_file():
                 t.bundles.append(sig)
