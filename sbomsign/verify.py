@@ -97,16 +97,20 @@ def _sha256_bytes(sha256: str, artifact: bytes | None) -> bytes:
     return digest
 
 
-def _known(sha256: str, digests: Mapping[str, str] | None) -> dict[str, str]:
+def _known(
+    sha256: str, digests: Mapping[str, str] | None, artifact: bytes | None
+) -> dict[str, str]:
+    """Every digest of the artifact by algorithm, each checked (the sha256 against `artifact`
+    too, when given)."""
     known = {a: d.lower() for a, d in (digests or {}).items()}
-    if sha256:
-        known["sha256"] = sha256.lower()
-    if not known:
-        raise InputError("no digest of the artifact given")
     for algorithm, hexdigest in known.items():
         pattern = _HEX.get(algorithm)
         if pattern is None or not pattern.fullmatch(hexdigest):
             raise InputError(f"not a {algorithm} hex digest: {hexdigest!r}")
+    if sha256:
+        known["sha256"] = _sha256_bytes(sha256, artifact).hex()
+    if not known:
+        raise InputError("no digest of the artifact given")
     return known
 
 
@@ -539,9 +543,7 @@ def verify_bundle(
         VerificationError: see `verify_signature` and `verify_attestation`.
         InputError: see `verify_signature`; or no digest, or a malformed one, is given.
     """
-    known = _known(sha256, digests)
-    if sha256:
-        _sha256_bytes(sha256, artifact)
+    known = _known(sha256, digests, artifact)
     roots = _roots(trust)
     for one in roots[:-1]:
         try:

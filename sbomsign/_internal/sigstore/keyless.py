@@ -35,7 +35,7 @@ from sbomsign._internal.sigstore.trustroot import (
     _one_line,
     load_trusted_root,
 )
-from sbomsign._internal.sigstore.tsa import _bounded, _decode_timestamps, _timestamp_time
+from sbomsign._internal.sigstore.tsa import _decode_timestamps, _distinct, _timestamp_time
 from sbomsign.errors import InputError, VerificationError
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ def _verified_times(
             raise VerificationError(
                 "bundle has RFC 3161 timestamps but the trusted root has no TSA"
             )
-        _bounded(responses)
+        _distinct(responses)
         # NOTE: as sigstore-python, a timestamp that does not verify is ignored, not fatal;
         # at least one verified time (TSA or log) is required below.
         for response in responses:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sbomsign._internal.sigstore.trustroot import MAX_TIMESTAMPS, Authority, load_trusted_root
+from sbomsign._internal.sigstore.trustroot import Authority, load_trusted_root
 from sbomsign.errors import VerificationError
 
 if TYPE_CHECKING:
@@ -56,10 +56,9 @@ def _decode_timestamps(timestamps: Sequence[bytes]) -> list[TimeStampResponse]:
         raise VerificationError("RFC 3161 timestamp is malformed") from e
 
 
-def _bounded(responses: Sequence[TimeStampResponse]) -> None:
-    if len(responses) > MAX_TIMESTAMPS:
-        raise VerificationError(f"bundle has more than {MAX_TIMESTAMPS} RFC 3161 timestamps")
-    if len(set(responses)) != len(responses):
+def _distinct(timestamps: Sequence[TimeStampResponse] | Sequence[bytes]) -> None:
+    # (how many a bundle may carry, `MAX_TIMESTAMPS`, is bounded when it is parsed)
+    if len(set(timestamps)) != len(timestamps):
         raise VerificationError("bundle has duplicate RFC 3161 timestamps")
 
 
@@ -73,13 +72,10 @@ def verify_timestamps(
     error, not ignored).
 
     Raises:
-        VerificationError: one does not (or there are too many, or duplicates).
+        VerificationError: one does not (or two are the same).
         InputError: the trusted root is malformed.
     """
-    if len(timestamps) > MAX_TIMESTAMPS:
-        raise VerificationError(f"bundle has more than {MAX_TIMESTAMPS} RFC 3161 timestamps")
-    if len(set(timestamps)) != len(timestamps):
-        raise VerificationError("bundle has duplicate RFC 3161 timestamps")
+    _distinct(timestamps)
     root = load_trusted_root(trusted_root)
     if not root.timestamp_authorities:
         raise VerificationError("bundle has RFC 3161 timestamps but the trusted root has no TSA")
