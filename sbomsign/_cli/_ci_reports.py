@@ -32,21 +32,24 @@ def _line(r: RuleResult) -> str:
     return f"{r.message} [{r.bundle}]" if r.bundle else r.message
 
 
+_NO_RULE = "no policy rule applied to this artifact"
+
+
 def report_junit(outcomes: list[Outcome], pol: Policy, now: datetime) -> bytes:
     """The JUnit XML report (UTF-8, with declaration)."""
     root = ET.Element("testsuites")
     for index, o in enumerate(outcomes):
-        rules = _by_rule(o.results)
-        if not rules:
+        # Per rule, its failing results as (message, detail line).
+        failed = {rule: [(r.message, _line(r)) for r in rs if not r.passed]
+                  for rule, rs in _by_rule(o.results).items()}
+        if not failed:
             # NOTE: no rule applied is a failed verdict (nothing was shown to hold); it is one
             # failed case, so a CI view does not show an empty green suite.
-            rules = {"policy": []}
-        failed = {rule: [r for r in rs if not r.passed] or ([] if rs else None)
-                  for rule, rs in rules.items()}
+            failed = {"policy": [(_NO_RULE, "")]}
         suite = ET.SubElement(root, "testsuite", {
             "name": o.evidence.name, "package": "sbomsign.verify", "id": str(index),
             "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S"), "hostname": "localhost",
-            "tests": str(len(rules)), "failures": str(sum(v != [] for v in failed.values())),
+            "tests": str(len(failed)), "failures": str(sum(bool(v) for v in failed.values())),
             "errors": "0", "time": "0"})
         properties = ET.SubElement(suite, "properties")
         for name, value in (("digest", o.evidence.label), ("policy", pol.name),
@@ -56,14 +59,11 @@ def report_junit(outcomes: list[Outcome], pol: Policy, now: datetime) -> bytes:
         for rule, bad in failed.items():
             case = ET.SubElement(suite, "testcase",
                                  {"name": rule, "classname": o.evidence.name, "time": "0"})
-            if bad is None:
-                ET.SubElement(case, "failure", {"message": "no policy rule applied to this "
-                                                "artifact", "type": "policy"})
-            elif bad:
+            if bad:
                 more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
                 failure = ET.SubElement(case, "failure",
-                                        {"message": bad[0].message + more, "type": "policy"})
-                failure.text = "\n".join(_line(r) for r in bad)
+                                        {"message": bad[0][0] + more, "type": "policy"})
+                failure.text = "\n".join(line for _, line in bad) or None
         ET.SubElement(suite, "system-out").text = "\n".join(
             f"{'pass' if r.passed else 'FAIL'}  {r.rule}: {_line(r)}" for r in o.results)
         ET.SubElement(suite, "system-err").text = ""
