@@ -12,6 +12,7 @@ A new harness is one function here and one line in `HARNESSES`, plus seeds in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from sbomsign.errors import Error
@@ -275,7 +276,10 @@ _KEYLESS = ("bundle_v3.txt", "bundle_v3.txt.sigstore", "staging-trusted_root.jso
             ("william@yossarian.net", "https://github.com/login/oauth"))
 
 
+@functools.cache
 def _keyless_material() -> tuple[str, bytes, bytes]:
+    """The artifact's sha256, the bundle and the trusted root: read once per process, not
+    once per input."""
     import hashlib
     from pathlib import Path
 
