@@ -420,6 +420,30 @@ class ScanProblem:
 
 
 @dataclass(frozen=True)
+class StoredImage:
+    """An image, index or artifact in a registry or an OCI layout, pinned to its digest."""
+
+    store: str
+    """`registry:HOST/REPO`, `oci-dir:PATH` or `oci-archive:FILE`."""
+    digest: str
+    """`sha256:<hex>` of its manifest or index: its name for signing and verifying."""
+    media_type: str
+    size: int
+    tag: str = ""
+    """The tag it was resolved from (read once), or empty when named by digest."""
+
+    @property
+    def pinned(self) -> str:
+        """The name that always means these bytes: `<store>@sha256:<hex>`."""
+        return f"{self.store}@{self.digest}"
+
+    @property
+    def sha256(self) -> str:
+        """The hex of `digest`."""
+        return self.digest.removeprefix("sha256:")
+
+
+@dataclass(frozen=True)
 class Inventory:
     """The result of scanning: artifacts and the files that failed."""
 

@@ -3,6 +3,13 @@
 `scan_paths` is what `sbomsign scan` runs: it expands files and directories, inspects each
 binary in a crash-isolated worker process (several in parallel), and collects artifacts and
 problems. `scan_file` inspects one file in the current process, for callers that trust it.
+
+Images where they are stored (`registry:`, `oci-dir:`, `oci-archive:`) are also handled
+here, for the front ends that sign, verify and move them: `resolve_image` pins a name to its
+digest, `image_platforms` lists an index's manifests, `attached_bundles` and `attach_bundle`
+read and write the Sigstore bundles attached to an image (cosign's bundle layout),
+`copy_image` moves an image with everything attached to it, `push_file` stores a file as an
+OCI artifact.
 """
 
 from __future__ import annotations
@@ -12,10 +19,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sbomsign import __version__
-from sbomsign.models import Artifact, Inventory, ScanProblem
+from sbomsign.models import Artifact, Inventory, ScanProblem, StoredImage
 
 if TYPE_CHECKING:
-    from sbomsign._internal.sources import Expansion
+    from sbomsign._internal.oci.referrers import Found
+    from sbomsign._internal.oci.transfer import CopyReport
+    from sbomsign._internal.sources import Expansion, Settings
 
 
 def default_jobs() -> int:
@@ -117,3 +126,96 @@ def scan_file(path: str) -> Artifact:
     from sbomsign._internal.binary import inspect_file
 
     return inspect_file(path)
+
+
+# --- stored images -----------------------------------------------------------------------
+
+
+def is_stored_image(name: str) -> bool:
+    """Whether `name` names an image in a registry or an OCI layout (not a file)."""
+    from sbomsign._internal.oci.store import is_store_name
+
+    return is_store_name(name)
+
+
+def _settings(registry_ca: str, insecure_registries: Sequence[str]) -> Settings:
+    from sbomsign._internal.sources import Settings
+
+    return Settings("", "", registry_ca, tuple(insecure_registries))
+
+
+def resolve_image(name: str, *, registry_ca: str = "",
+                  insecure_registries: Sequence[str] = ()) -> StoredImage:
+    """Pin an image name to the digest its tag points at now (read once).
+
+    Raises:
+        InputError: a malformed name, or no such image in a layout.
+        NetworkError: the registry cannot be reached, refuses, or has no such tag.
+    """
+    from sbomsign._internal.oci import api
+
+    return api.resolve(name, _settings(registry_ca, insecure_registries))
+
+
+def image_platforms(image: StoredImage, *, registry_ca: str = "",
+                    insecure_registries: Sequence[str] = ()) -> list[StoredImage]:
+    """The platform manifests of an index (empty for a single manifest)."""
+    from sbomsign._internal.oci import api
+
+    return api.platforms(image, _settings(registry_ca, insecure_registries))
+
+
+def attached_bundles(image: StoredImage, *, registry_ca: str = "",
+                     insecure_registries: Sequence[str] = ()) -> Found:
+    """The Sigstore bundles attached to `image` (`.bundles`: (name, bytes)), the ones that
+    could not be read (`.failures`: (name, reason)), and cosign's legacy tag-based
+    signatures (`.legacy`: (name, simple-signing payload, bundle)).
+
+    Raises:
+        NetworkError: the registry cannot be reached.
+    """
+    from sbomsign._internal.oci import api
+
+    return api.attached(image, _settings(registry_ca, insecure_registries))
+
+
+def attach_bundle(image: StoredImage, bundle: bytes, *, registry_ca: str = "",
+                  insecure_registries: Sequence[str] = ()) -> str:
+    """Attach `bundle` to `image` as cosign does (an OCI referrer); the referrer's name.
+
+    Raises:
+        InputError: not a bundle; an archive cannot be written.
+        NetworkError: the registry refused a write.
+    """
+    from sbomsign._internal.oci import api
+
+    return api.attach(image, bundle, _settings(registry_ca, insecure_registries))
+
+
+def copy_image(src: str, dst: str, *, registry_ca: str = "",
+               insecure_registries: Sequence[str] = (),
+               progress: Callable[[str], None] | None = None) -> CopyReport:
+    """Copy an image or index with everything attached to it between registries and
+    layouts, checking every digest; blobs already at `dst` are not sent again.
+
+    Raises:
+        InputError: a malformed name or document, or a digest mismatch.
+        NetworkError: a registry failed.
+    """
+    from sbomsign._internal.oci import api
+
+    return api.copy(src, dst, _settings(registry_ca, insecure_registries), progress)
+
+
+def push_file(path: str, dst: str, *, media_type: str = "", artifact_type: str = "",
+              registry_ca: str = "", insecure_registries: Sequence[str] = ()) -> StoredImage:
+    """Store a file as an OCI artifact (as `oras push` does) at `dst`, a name with a tag.
+
+    Raises:
+        InputError: the file cannot be read, or `dst` has no tag.
+        NetworkError: the registry refused.
+    """
+    from sbomsign._internal.oci import api
+
+    return api.push(path, dst, _settings(registry_ca, insecure_registries),
+                    media_type=media_type, artifact_type=artifact_type)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, BinaryIO, Self
 from sbomsign._internal.hashing import CHUNK, digest_stream, sha256_file
 from sbomsign._internal.intoto import (
     PAYLOAD_TYPE,
+    PREDICATE_COSIGN_SIGN,
     PREDICATE_CYCLONEDX,
     PREDICATE_SLSA_PROVENANCE,
     PREDICATE_SPDX,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # sigstore-python is imported only when signing keylessly
 
 __all__ = [
     "KEY_ALGORITHMS",
+    "PREDICATE_COSIGN_SIGN",
     "PREDICATE_CYCLONEDX",
     "PREDICATE_SLSA_PROVENANCE",
     "PREDICATE_SPDX",
@@ -58,6 +60,7 @@ __all__ = [
     "file_digests",
     "file_sha256",
     "find_identity_token",
+    "image_statement",
     "generate_key",
     "github_actions_provenance",
     "open_key",
@@ -451,6 +454,23 @@ def statement(
     from sbomsign._internal import intoto
 
     return intoto.build_statement(subjects, predicate_type, predicate)  # type: ignore[arg-type]
+
+
+def image_statement(digest: str) -> bytes:
+    """What signing an image signs: the in-toto statement cosign v3 writes for the manifest
+    `digest` (`sha256:<hex>`; predicate type `PREDICATE_COSIGN_SIGN`, empty predicate), to be
+    signed as an attestation (a DSSE envelope).
+
+    Raises:
+        InputError: `digest` is not `sha256:<64 hex>`.
+    """
+    import re
+
+    from sbomsign._internal.intoto import image_signature_statement
+
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise InputError(f"{digest!r} is not a sha256 manifest digest")
+    return image_signature_statement(digest)
 
 
 def github_actions_provenance() -> dict[str, object]:

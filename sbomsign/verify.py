@@ -55,6 +55,7 @@ __all__ = [
     "split_bundles",
     "verify_attestation",
     "verify_bundle",
+    "verify_legacy_image_signature",
     "verify_signature",
 ]
 
@@ -565,3 +566,25 @@ def _verify_bundle(bundle: bytes, sha256: str, known: Mapping[str, str], trust: 
         digest = bytes.fromhex(sha256)
         signer = _verify_signature(bundle, parsed, digest, trust, artifact)
     return VerifiedSignature(bundle=name, signer=signer, sha256=digest.hex())
+
+
+def verify_legacy_image_signature(
+    payload: bytes, bundle: bytes, *, image_digest: str, trust: TrustMaterial, name: str
+) -> VerifiedSignature:
+    """Verify one of cosign's tag-based image signatures (`scan.attached_bundles().legacy`):
+    the bundle must sign the simple-signing `payload`, and the payload name `image_digest`.
+
+    Raises:
+        VerificationError: the signature fails, or the payload names another image.
+    """
+    from sbomsign._internal.oci.legacy import signed_digest
+
+    result = verify_bundle(bundle, sha256=hashlib.sha256(payload).hexdigest(), trust=trust,
+                           name=name, artifact=payload)
+    try:
+        signed = signed_digest(payload)
+    except InputError as e:
+        raise VerificationError(f"{name}: {e.message}") from e
+    if not isinstance(result, VerifiedSignature) or signed != image_digest:
+        raise VerificationError(f"{name}: signs {signed}, not {image_digest}")
+    return VerifiedSignature(name, result.signer, image_digest.removeprefix("sha256:"))

@@ -23,6 +23,8 @@ SUBCOMMANDS: dict[str, str] = {
     "attest": "attest",
     "verify": "verify",
     "keygen": "keygen",
+    "copy": "copy",
+    "push": "push",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -32,6 +34,8 @@ SUMMARIES: dict[str, str] = {
     "attest": "sign in-toto attestations about an artifact",
     "verify": "verify signatures, attestations and a policy",
     "keygen": "make a managed signing key pair",
+    "copy": "copy an image with its signatures and attestations",
+    "push": "store a file in a registry as an OCI artifact",
 }
 
 

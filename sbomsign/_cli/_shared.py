@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import read_bounded
@@ -134,16 +134,27 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="give up on one file after this long",
     )
-    images = parser.add_argument_group("images and registries")
+    images = add_registry_options(parser)
     images.add_argument("--platform", default=env_default("platform", "") or "",
                         metavar="OS/ARCH[/VARIANT]",
                         help="read only this platform of a multi-platform image")
+
+
+def add_registry_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """`--registry-ca` and `--insecure-registry`, for every subcommand that reads images."""
+    images = parser.add_argument_group("images and registries")
     images.add_argument("--registry-ca", default=env_default("registry-ca", "") or "",
                         metavar="FILE", help="CA certificates for registries (PEM)")
     images.add_argument("--insecure-registry", action="append", default=[],
                         metavar="HOST:PORT",
                         help="allow plain HTTP to this registry (repeatable; also "
                              "SBOMSIGN_INSECURE_REGISTRIES)")
+    return images
+
+
+def registry_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The registry options as keyword arguments of `sbomsign.scan`'s image functions."""
+    return {"registry_ca": args.registry_ca, "insecure_registries": args.insecure_registry}
 
 
 def scan_for(args: argparse.Namespace, command: str) -> Inventory:

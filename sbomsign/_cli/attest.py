@@ -13,10 +13,10 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sbomsign import sign as _sign
-from sbomsign._cli import env_default
+from sbomsign._cli import _images, env_default
 from sbomsign._cli._output import atomic_write, read_bounded
 from sbomsign._cli._shared import (
     BUNDLE_SUFFIX,
@@ -24,8 +24,12 @@ from sbomsign._cli._shared import (
     add_keyless_options,
     keyless_signer,
     managed_key,
+    registry_options,
 )
 from sbomsign.errors import EXIT_OK, InputError
+
+if TYPE_CHECKING:
+    from sbomsign.models import StoredImage
 
 logger = logging.getLogger("sbomsign")
 
@@ -65,7 +69,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     """Add `attest`'s arguments."""
     parser.epilog = _EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("path", metavar="PATH", help="the artifact the attestation is about")
+    parser.add_argument("path", metavar="PATH",
+                        help="the artifact the attestation is about: a file, or an image "
+                             "(registry:HOST/REPO:TAG, oci-dir:DIR[:TAG], oci-archive:FILE[:TAG])")
     parser.add_argument(
         "--type",
         required=True,
@@ -90,6 +96,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     add_keyless_options(parser)
+    _images.add_image_options(parser)
     parser.add_argument(
         "--supplier",
         default=env_default("supplier"),
@@ -291,12 +298,65 @@ def _sign_statement(args: argparse.Namespace, statement: bytes) -> bytes:
         return _sign.attest(statement, key)
 
 
+def _image_sbom(args: argparse.Namespace, image: StoredImage, known: str) -> Any:
+    """The SBOM of one image manifest, read from where it is stored, as the predicate."""
+    from sbomsign import sbom
+    from sbomsign.scan import scan_paths
+
+    inventory = scan_paths([image.pinned], **registry_options(args))
+    if inventory.problems or len(inventory.containers) != 1:
+        why = inventory.problems[0].message if inventory.problems else "not one image"
+        raise InputError(f"{image.pinned}: cannot make an SBOM of it: {why}")
+    document = sbom.write(inventory, _SBOM_FORMATS[known], supplier=args.supplier,
+                          author=args.author)
+    return json.loads(document)
+
+
+def _attest_images(args: argparse.Namespace, known: str | None, predicate_type: str,
+                   predicate_path: Path | None) -> int:
+    """Attest an image (with `--recursive`, each platform manifest of an index): the subject
+    is its manifest digest; a generated SBOM is the SBOM of that manifest."""
+    if args.subject:
+        raise InputError("--subject is for files; attest each image by its own name")
+    images = _images.pinned(args, [args.path])
+    if predicate_path is None and known in _SBOM_FORMATS:
+        indexes = [i for i in images if i.media_type.endswith(("index.v1+json", "list.v2+json"))]
+        if indexes and not args.recursive:
+            raise InputError(f"{args.path}: an index of several platforms: attest each "
+                             f"platform's SBOM with --recursive, or give --predicate FILE")
+        images = [i for i in images if i not in indexes]
+    statements = []
+    for image in images:
+        predicate = (_read_predicate(predicate_path, known) if predicate_path is not None
+                     else _image_sbom(args, image, known) if known in _SBOM_FORMATS
+                     else _sign.github_actions_provenance())
+        subject = image.store.split(":", 1)[1]
+        statements.append(_sign.statement([(subject, {"sha256": image.sha256})],
+                                          predicate_type, predicate))
+    if args.key is None:
+        signer = keyless_signer(args, "attest")
+        with signer:
+            bundles = signer.attest_many(statements)
+    else:
+        with managed_key(args.key) as key:
+            bundles = [_sign.attest(s, key) for s in statements]
+    for image, bundle in zip(images, bundles, strict=True):
+        if isinstance(bundle, Exception):
+            raise bundle
+        _images.publish(args, image, bundle, f"attested {known or predicate_type} about")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the statement, sign it with the key or keylessly, write the bundle."""
     known, predicate_type, type_slug = _resolve_type(args.type)
     predicate_path = Path(args.predicate) if args.predicate else None
     if predicate_path is None and known is None:
         raise InputError(f"--type {predicate_type}: give the predicate with --predicate FILE")
+    if _images.is_image(args.path):
+        return _attest_images(args, known, predicate_type, predicate_path)
+    if args.no_upload or args.recursive:
+        raise InputError("--no-upload and --recursive are for images")
     out = _output(args, type_slug)
     paths = _checked_subjects(args, out, predicate_path)
     if args.key is not None and (

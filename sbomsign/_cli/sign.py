@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sbomsign import sign as _sign
-from sbomsign._cli import env_default
+from sbomsign._cli import _images, env_default
 from sbomsign._cli._output import atomic_write
 from sbomsign._cli._shared import (
     BUNDLE_SUFFIX,
@@ -51,7 +51,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     """Add the `sign` arguments."""
     parser.epilog = _EPILOG
     parser.formatter_class = _Formatter
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="artifacts to sign")
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="artifacts to sign: files, or images (registry:HOST/REPO:TAG, "
+                             "oci-dir:DIR[:TAG], oci-archive:FILE[:TAG])")
     parser.add_argument(
         "--key",
         default=env_default("key"),
@@ -64,6 +66,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing bundles")
     add_keyless_options(parser)
+    _images.add_image_options(parser)
 
 
 
@@ -178,8 +181,35 @@ def _sign_keyless(
     return ok
 
 
+def _sign_images(args: argparse.Namespace, names: list[str]) -> int:
+    """Sign each image's manifest digest as cosign v3 does (an in-toto statement of
+    predicate type `https://sigstore.dev/cosign/sign/v1` in a DSSE envelope) and attach the
+    bundle to the image."""
+    images = _images.pinned(args, names)
+    statements = [_sign.image_statement(image.digest) for image in images]
+    if args.key is None:
+        signer = keyless_signer(args, "sign")
+        with signer:
+            results = signer.attest_many(statements)
+    else:
+        with managed_key(args.key) as key:
+            results = [_sign.attest(s, key) for s in statements]
+    for image, result in zip(images, results, strict=True):
+        if isinstance(result, Error):
+            raise result
+        _images.publish(args, image, result, "signed")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     """Sign every PATH; exit 2 at the end if some could not be read or written."""
+    images = [p for p in args.paths if _images.is_image(p)]
+    if images:
+        if len(images) != len(args.paths):
+            raise InputError("sign images and files in separate runs")
+        return _sign_images(args, images)
+    if args.no_upload or args.recursive:
+        raise InputError("--no-upload and --recursive are for images")
     pairs = _outputs(args)
     if args.key is not None and (
         args.identity_token or args.staging or args.trust_config or args.oauth

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write, emit, read_bounded
-from sbomsign._cli._shared import BUNDLE_SUFFIX
+from sbomsign._cli._shared import BUNDLE_SUFFIX, add_registry_options, registry_options
 from sbomsign._cli._verify_reports import Outcome, ReportFormat, render, vsa_statement
 from sbomsign.errors import EXIT_FAILURE, EXIT_OK, Error, InputError
 
 if TYPE_CHECKING:
-    from sbomsign.models import Artifact
+    from sbomsign.models import Artifact, Inventory, StoredImage
     from sbomsign.policy import Policy
     from sbomsign.verify import ArtifactEvidence, TrustMaterial
 
@@ -34,8 +34,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         "artifacts",
         nargs="+",
         metavar="ARTIFACT",
-        help="a file, or sha256:<64 hex> (or sha512:<128 hex>) to verify a digest without "
-        "the file",
+        help="a file; an image (registry:HOST/REPO:TAG, oci-dir:DIR[:TAG], "
+        "oci-archive:FILE[:TAG]), whose attached bundles are read; or sha256:<64 hex> (or "
+        "sha512:<128 hex>) to verify a digest without the file",
     )
     parser.add_argument(
         "--policy",
@@ -135,6 +136,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="Sigstore client trust config for signing the VSA keyless",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --vsa file")
+    add_registry_options(parser)
 
 
 @dataclass
@@ -149,6 +151,26 @@ class _Target:
     given_bundle: Path | None = None
     """The `--bundle` named for this artifact."""
     sha512: str = ""
+    image: StoredImage | None = None
+    stored: list[tuple[str, bytes]] = field(default_factory=list)
+    """Bundles attached to the image in its store: (name, bytes)."""
+    stored_failures: list[tuple[str, str]] = field(default_factory=list)
+    legacy: list[tuple[str, bytes, bytes]] = field(default_factory=list)
+    """cosign's tag-based signatures: (name, simple-signing payload, bundle)."""
+
+
+def _image_target(args: argparse.Namespace, given: str) -> _Target:
+    """An image pinned to its digest (its tag read once), with the bundles attached to it."""
+    from sbomsign import scan
+
+    image = scan.resolve_image(given, **registry_options(args))
+    # The report names the digest that was checked, also when the image was named by tag.
+    label = given if given.endswith(image.digest) else f"{given}@{image.digest}"
+    found = scan.attached_bundles(image, **registry_options(args))
+    logger.info("%s: %d attached bundles, %d legacy signatures", label, len(found.bundles),
+                len(found.legacy))
+    return _Target(label=label, path=None, sha256=image.sha256, image=image,
+                   stored=found.bundles, stored_failures=found.failures, legacy=found.legacy)
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -182,7 +204,9 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
     targets: list[_Target] = []
     for given in args.artifacts:
         m = _DIGEST.fullmatch(given)
-        if m:
+        if _is_image(given):
+            t = _image_target(args, given)
+        elif m:
             t = _Target(label=given, path=None, sha256=m.group(2) or "", sha512=m.group(4) or "")
         else:
             path = Path(given)
@@ -204,6 +228,12 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
         t.bundles.extend(Path(a) for a in args.attestation)
         targets.append(t)
     return targets
+
+
+def _is_image(name: str) -> bool:
+    from sbomsign.scan import is_stored_image
+
+    return is_stored_image(name)
 
 
 _TYPE_PART = re.compile(r"[A-Za-z0-9_-]+")
@@ -276,49 +306,79 @@ def _trust(args: argparse.Namespace, pol: Policy) -> TrustMaterial:
     return trust
 
 
+@dataclass
+class _Collected:
+    signatures: list[Any] = field(default_factory=list)
+    attestations: list[Any] = field(default_factory=list)
+    failures: list[Any] = field(default_factory=list)
+
+
+def _check(t: _Target, name: str, data: bytes, trust: TrustMaterial, into: _Collected, *,
+           given: bool) -> None:
+    """Verify one bundle for `t` and file the result (or the failure) in `into`."""
+    from sbomsign import verify
+    from sbomsign.sign import PREDICATE_COSIGN_SIGN
+
+    try:
+        result = verify.verify_bundle(data, sha256=t.sha256, trust=trust, name=name,
+                                      digests={"sha512": t.sha512} if t.sha512 else None)
+    except Error as e:
+        # NOTE: the verifier names the bundle in its message; the report names it.
+        into.failures.append(verify.BundleFailure(name, e.diagnostics().removeprefix(
+            f"{name}: ")))
+        return
+    if isinstance(result, verify.VerifiedSignature):
+        into.signatures.append(result)
+        return
+    if result.predicate_type == PREDICATE_COSIGN_SIGN:
+        # cosign v3 signs an image as this statement about its manifest digest.
+        into.signatures.append(verify.VerifiedSignature(result.bundle, result.signer,
+                                                        t.sha256))
+        return
+    into.attestations.append(result)
+    if given:
+        # As `sigstore verify identity` and cosign: a DSSE bundle given as the artifact's
+        # bundle signs the artifact when its statement's subject carries its digest (the
+        # verifier has just checked that it does).
+        into.signatures.append(verify.VerifiedSignature(result.bundle, result.signer,
+                                                        t.sha256))
+
+
 def _evidence(t: _Target, trust: TrustMaterial) -> ArtifactEvidence:
     from sbomsign import verify
 
-    signatures: list[verify.VerifiedSignature] = []
-    attestations: list[verify.VerifiedAttestation] = []
-    failures: list[verify.BundleFailure] = []
+    into = _Collected()
     for path in t.bundles:
         try:
             documents = verify.split_bundles(read_bounded(path), str(path))
         except OSError as e:
-            failures.append(verify.BundleFailure(str(path), f"cannot read: {e.strerror or e}"))
+            into.failures.append(verify.BundleFailure(str(path),
+                                                      f"cannot read: {e.strerror or e}"))
             continue
         except InputError as e:
-            failures.append(verify.BundleFailure(str(path), e.diagnostics()))
+            into.failures.append(verify.BundleFailure(str(path), e.diagnostics()))
             continue
         for i, data in enumerate(documents):
             # One bundle per line of a JSON Lines file, each named by its line.
             name = str(path) if len(documents) == 1 else f"{path}:{i + 1}"
-            try:
-                result = verify.verify_bundle(data, sha256=t.sha256, trust=trust, name=name,
-                                              digests={"sha512": t.sha512} if t.sha512 else None)
-            except Error as e:
-                # NOTE: the verifier names the bundle in its message; the report names it.
-                failures.append(verify.BundleFailure(name, e.diagnostics().removeprefix(
-                    f"{name}: ")))
-                continue
-            if isinstance(result, verify.VerifiedSignature):
-                signatures.append(result)
-                continue
-            attestations.append(result)
-            if path == t.given_bundle:
-                # As `sigstore verify identity` and cosign: a DSSE bundle given as the
-                # artifact's bundle signs the artifact when its statement's subject carries
-                # its digest (the verifier has just checked that it does).
-                signatures.append(verify.VerifiedSignature(result.bundle, result.signer,
-                                                           t.sha256))
+            _check(t, name, data, trust, into, given=path == t.given_bundle)
+    for name, data in t.stored:
+        _check(t, name, data, trust, into, given=False)
+    into.failures.extend(verify.BundleFailure(n, why) for n, why in t.stored_failures)
+    for name, payload, data in t.legacy:
+        try:
+            into.signatures.append(verify.verify_legacy_image_signature(
+                payload, data, image_digest=f"sha256:{t.sha256}", trust=trust, name=name))
+        except Error as e:
+            into.failures.append(verify.BundleFailure(name, e.diagnostics().removeprefix(
+                f"{name}: ")))
     return verify.ArtifactEvidence(
         name=t.label,
         sha256=t.sha256,
         digests=(("sha512", t.sha512),) if t.sha512 else (),
-        signatures=tuple(signatures),
-        attestations=tuple(attestations),
-        failures=tuple(failures),
+        signatures=tuple(into.signatures),
+        attestations=tuple(into.attestations),
+        failures=tuple(into.failures),
     )
 
 
@@ -333,21 +393,39 @@ def _with_inventory(evidence: ArtifactEvidence, t: _Target) -> ArtifactEvidence:
     return dataclasses.replace(evidence, inventory=Inventory(artifacts=(t.artifact,)))
 
 
-def _verified(targets: list[Any], trust: TrustMaterial, pol: Policy) -> list[ArtifactEvidence]:
-    """Every target's verified evidence, with the artifact files' inventory when the policy
-    looks at it: one parallel, crash-isolated scan that runs beside the bundle verification,
-    which needs no inventory."""
+def _image_artifact(inv: Inventory, t: _Target) -> Artifact | None:
+    """The image as one artifact for the policy: its digest, and the binaries and components
+    of every platform read from it."""
+    from sbomsign.models import Artifact, Digests
+
+    assert t.image is not None  # noqa: S101 - only called for images
+    found = [a for c in inv.containers if c.name == t.image.pinned for a in inv.contents(c)]
+    if not found:
+        return None
+    return Artifact(path=t.label, name=t.label, size=t.image.size,
+                    digests=Digests(sha256=t.sha256),
+                    binaries=tuple(b for a in found for b in a.binaries),
+                    components=tuple(c for a in found for c in a.components))
+
+
+def _verified(targets: list[Any], trust: TrustMaterial, pol: Policy,
+              options: dict[str, Any]) -> list[ArtifactEvidence]:
+    """Every target's verified evidence, with the artifact files' (and images') inventory when
+    the policy looks at it: one parallel, crash-isolated scan that runs beside the bundle
+    verification, which needs no inventory."""
     import threading
 
     from sbomsign.models import Inventory
     from sbomsign.scan import scan_paths
 
-    files = [t for t in targets if t.path is not None] if pol.needs_artifact_inventory else []
+    files = [t for t in targets if t.path is not None or t.image is not None] \
+        if pol.needs_artifact_inventory else []
     if not files:
         return [_evidence(t, trust) for t in targets]
+    names = [str(t.path) if t.path is not None else t.image.pinned for t in files]
     scanned: list[Inventory] = []
     scan_thread = threading.Thread(
-        target=lambda: scanned.append(scan_paths([str(t.path) for t in files])),
+        target=lambda: scanned.append(scan_paths(names, **options)),
         name="sbomsign-scan",
     )
     scan_thread.start()
@@ -356,7 +434,7 @@ def _verified(targets: list[Any], trust: TrustMaterial, pol: Policy) -> list[Art
     inv = scanned[0] if scanned else Inventory()
     by_path = {a.path: a for a in inv.artifacts}
     for t in files:
-        t.artifact = by_path.get(str(t.path))
+        t.artifact = by_path.get(str(t.path)) if t.path is not None else _image_artifact(inv, t)
     for problem in inv.problems:
         logger.warning("%s: %s", problem.path, problem.message)
     return [_with_inventory(e, t) for e, t in zip(verified, targets, strict=True)]
@@ -386,7 +464,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.vsa}: already exists (use --overwrite to replace it)")
     pol = _policy(args)
     trust = _trust(args, pol)
-    verified = _verified(_targets(args), trust, pol)
+    verified = _verified(_targets(args), trust, pol, registry_options(args))
     now = datetime.now(UTC)
     outcomes = [
         Outcome(evidence, tuple(policy_mod.evaluate(pol, evidence, now=now)))

@@ -30,6 +30,18 @@ PREDICATE_CYCLONEDX = "https://cyclonedx.org/bom"
 PREDICATE_SPDX = "https://spdx.dev/Document/v2.3"
 PREDICATE_SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
 PREDICATE_VSA = "https://slsa.dev/verification_summary/v1"
+#: What cosign v3 signs for an image: a statement with this predicate type, an empty
+#: predicate and one nameless subject, the manifest digest (cosign `pkg/types`).
+PREDICATE_COSIGN_SIGN = "https://sigstore.dev/cosign/sign/v1"
+
+
+def image_signature_statement(digest: str) -> bytes:
+    """The in-toto statement cosign v3 signs for the image with manifest `digest`
+    (`sha256:<hex>`), byte for byte as cosign's protojson writes it."""
+    algorithm, _, hexdigest = digest.partition(":")
+    return (f'{{"_type":"{STATEMENT_V1}","subject":[{{"digest":{{"{algorithm}":'
+            f'"{hexdigest}"}}}}],"predicateType":"{PREDICATE_COSIGN_SIGN}",'
+            f'"predicate":{{}}}}').encode()
 
 PredicateKind = Literal["cyclonedx", "spdx", "slsa-provenance", "vsa"]
 

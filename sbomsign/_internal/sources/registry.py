@@ -25,6 +25,7 @@ import io
 import os
 import re
 import ssl
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,19 @@ _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 #: (connect, read) seconds for registry requests.
 TIMEOUT = (10.0, 60.0)
 """Connect and read timeouts (s); `SBOMSIGN_REGISTRY_TIMEOUT` sets the read timeout."""
+
+
+#: Further attempts of a read the registry throttled (429) or could not serve (502-504).
+_RETRIES = 2
+_RETRYABLE = frozenset({429, 502, 503, 504})
+
+
+def _backoff(left: int, retry_after: str | None) -> float:
+    """Seconds to wait before the next attempt: the registry's `Retry-After` (at most 5 s),
+    else 0.5 s, then 1 s."""
+    if retry_after and retry_after.isdigit():
+        return min(float(retry_after), 5.0)
+    return 0.5 * (_RETRIES - left)
 
 
 def _timeout() -> tuple[float, float]:
@@ -142,26 +156,54 @@ class Registry:
         return Verifying(_Body(response, what), digest, size, what)
 
     def _get(self, url: str, *, accept: str = "", stream: bool = False) -> requests.Response:
-        headers = {"Accept": accept} if accept else {}
-        for attempt in range(2):
+        return self.send("GET", url, accept=accept, stream=stream)
+
+    def send(self, method: str, url: str, *, accept: str = "", stream: bool = False,
+             data: Any = None, headers: dict[str, str] | None = None,
+             missing_ok: bool = False) -> requests.Response:
+        """One request with the registry's authentication, bounded retries of throttled or
+        unavailable answers (reads only), and every failure as one `NetworkError` line.
+
+        `missing_ok`: a 404 is returned to the caller instead of raised.
+        """
+        headers = dict(headers or {})
+        if accept:
+            headers["Accept"] = accept
+        retries = _RETRIES if method in ("GET", "HEAD") else 0
+        authenticated = False
+        while True:
             if self._token:
                 headers["Authorization"] = f"Bearer {self._token}"
-            elif self._credentials and attempt:
+            elif self._credentials and authenticated:
                 headers["Authorization"] = "Basic " + base64.b64encode(
                     ":".join(self._credentials).encode()).decode()
+            if hasattr(data, "seek"):
+                data.seek(0)
             try:
-                response = self.session.get(url, headers=headers, stream=stream)
+                response = self.session.request(method, url, headers=headers, stream=stream,
+                                                data=data)
             except requests.RequestException as e:
+                if retries and isinstance(e, requests.ConnectionError) and not isinstance(
+                        e, requests.ReadTimeout):
+                    retries -= 1
+                    time.sleep(_backoff(retries, None))
+                    continue
                 raise NetworkError(f"registry {self.host}: {http.describe_error(e)}") from None
-            if response.status_code == 401 and attempt == 0:
+            if response.status_code == 401 and not authenticated:
+                authenticated = True
                 self._authenticate(response.headers.get("WWW-Authenticate", ""))
                 continue
+            if response.status_code in _RETRYABLE and retries:
+                retries -= 1
+                time.sleep(_backoff(retries, response.headers.get("Retry-After")))
+                continue
+            if response.status_code == 404 and missing_ok:
+                return response
             if response.status_code >= 400:
                 reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
                 raise NetworkError(f"registry {self.host}: {reason} for "
-                                   f"{url.split('/v2/', 1)[1]}")
+                                   f"{method} {url.split('/v2/', 1)[1].split('?')[0]}")
             return response
-        raise NetworkError(f"registry {self.host}: authentication refused")  # pragma: no cover
 
     def _authenticate(self, challenge: str) -> None:
         scheme = challenge.split(" ", 1)[0].lower()

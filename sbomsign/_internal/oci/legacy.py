@@ -1,0 +1,159 @@
+"""cosign's tag-based image signatures (before the bundle format): `sha256-<hex>.sig`.
+
+cosign 1.x and 2.x (without `--new-bundle-format`) store an image's signatures as an image
+tagged `sha256-<hex>.sig`; each layer is a simple-signing payload
+(`application/vnd.dev.cosign.simplesigning.v1+json`) naming the image's manifest digest
+(`critical.image.docker-manifest-digest`), with its signature and verification material in
+the layer's annotations:
+
+- `dev.cosignproject.cosign/signature`: the base64 signature over the payload;
+- `dev.sigstore.cosign/certificate` and `dev.sigstore.cosign/chain`: PEM, for keyless;
+- `dev.sigstore.cosign/bundle`: the Rekor entry (`SignedEntryTimestamp` and `Payload` with
+  `body`, `integratedTime`, `logIndex`, `logID`);
+- `dev.sigstore.cosign/rfc3161timestamp`: an RFC 3161 timestamp (not read here).
+
+Each layer is rewritten as the v0.1 Sigstore bundle it amounts to (a message signature over
+the payload, its log entry with the inclusion promise), so the one verifier checks it; the
+verifier's caller then checks that the payload names the image.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from sbomsign._internal import jsonbound
+from sbomsign._internal.oci.store import Store, parse_json, tag_schema
+from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES
+from sbomsign.errors import Error, InputError
+
+if TYPE_CHECKING:
+    from sbomsign._internal.oci.referrers import Found
+
+SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+_SIGNATURE = "dev.cosignproject.cosign/signature"
+_CERTIFICATE = "dev.sigstore.cosign/certificate"
+_CHAIN = "dev.sigstore.cosign/chain"
+_REKOR = "dev.sigstore.cosign/bundle"
+#: Most signature layers read from one `.sig` image.
+_MAX_LAYERS = 64
+
+
+def find(store: Store, subject: str, into: Found) -> None:
+    """Add the `.sig` image's signatures of `subject` to `into` (none when there is none)."""
+    tag = tag_schema(subject) + ".sig"
+    name = f"{store.name}:{tag}"
+    try:
+        desc = store.find(tag)
+        if desc is None:
+            return
+        manifest = parse_json(store.manifest(desc), name)
+        layers = manifest.get("layers")
+        if not isinstance(layers, list) or len(layers) > _MAX_LAYERS:
+            raise InputError(f"{name}: no layer list, or more than {_MAX_LAYERS} layers")
+    except Error as e:
+        into.failures.append((name, e.diagnostics().removeprefix(f"{name}: ")))
+        return
+    for i, layer in enumerate(layers):
+        where = f"{name}#{i}"
+        try:
+            payload, bundle = _layer(store, layer, where)
+        except Error as e:
+            into.failures.append((where, e.diagnostics().removeprefix(f"{where}: ")))
+            continue
+        into.legacy.append((where, payload, bundle))
+
+
+def _layer(store: Store, layer: Any, where: str) -> tuple[bytes, bytes]:
+    if not isinstance(layer, dict) or layer.get("mediaType") != SIMPLE_SIGNING:
+        raise InputError(f"{where}: not a simple-signing layer")
+    size = layer.get("size")
+    if not isinstance(size, int) or not 0 <= size <= MAX_DOCUMENT_BYTES:
+        raise InputError(f"{where}: a payload of {size} bytes")
+    stream = store.blob(layer)
+    payload = bytes(stream.read(size + 1))
+    stream.drain()
+    annotations = layer.get("annotations")
+    if not isinstance(annotations, dict) or not isinstance(annotations.get(_SIGNATURE), str):
+        raise InputError(f"{where}: no signature annotation")
+    return payload, as_bundle(payload, annotations, where)
+
+
+def as_bundle(payload: bytes, annotations: dict[str, Any], where: str) -> bytes:
+    """The v0.1 Sigstore bundle a legacy signature layer amounts to.
+
+    Raises:
+        InputError: an annotation is malformed.
+    """
+    material: dict[str, Any] = {}
+    certs = _pem_certificates(annotations, where)
+    material["x509CertificateChain" if certs else "publicKey"] = (
+        {"certificates": [{"rawBytes": c} for c in certs]} if certs else {})
+    rekor = annotations.get(_REKOR)
+    material["tlogEntries"] = [_entry(rekor, where)] if isinstance(rekor, str) else []
+    bundle = {
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "verificationMaterial": material,
+        "messageSignature": {
+            "messageDigest": {"algorithm": "SHA2_256", "digest": base64.b64encode(
+                hashlib.sha256(payload).digest()).decode()},
+            "signature": annotations[_SIGNATURE],
+        },
+    }
+    return json.dumps(bundle, separators=(",", ":")).encode()
+
+
+def _pem_certificates(annotations: dict[str, Any], where: str) -> list[str]:
+    """The leaf and chain, as base64 DER, leaf first."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    out: list[str] = []
+    for key in (_CERTIFICATE, _CHAIN):
+        pem = annotations.get(key)
+        if not isinstance(pem, str) or not pem.strip():
+            continue
+        try:
+            certs = x509.load_pem_x509_certificates(pem.encode())
+        except ValueError as e:
+            raise InputError(f"{where}: {key}: not PEM certificates ({e})") from None
+        out.extend(base64.b64encode(c.public_bytes(Encoding.DER)).decode() for c in certs)
+    return out
+
+
+def _entry(raw: str, where: str) -> dict[str, Any]:
+    try:
+        doc = jsonbound.loads(raw.encode())
+        payload = doc["Payload"]
+        body = base64.b64decode(payload["body"], validate=True)
+        kind = jsonbound.loads(body)
+        return {
+            "logIndex": str(int(payload["logIndex"])),
+            "logId": {"keyId": base64.b64encode(bytes.fromhex(payload["logID"])).decode()},
+            "kindVersion": {"kind": str(kind["kind"]), "version": str(kind["apiVersion"])},
+            "integratedTime": str(int(payload["integratedTime"])),
+            "inclusionPromise": {"signedEntryTimestamp": str(doc["SignedEntryTimestamp"])},
+            "canonicalizedBody": str(payload["body"]),
+        }
+    except (ValueError, KeyError, TypeError, jsonbound.TooDeep) as e:
+        raise InputError(f"{where}: {_REKOR} is malformed ({type(e).__name__})") from None
+
+
+def signed_digest(payload: bytes) -> str:
+    """The manifest digest a simple-signing payload signs.
+
+    Raises:
+        InputError: not a cosign simple-signing payload.
+    """
+    try:
+        doc = parse_json(payload, "simple-signing payload")
+        critical = doc["critical"]
+        digest = critical["image"]["docker-manifest-digest"]
+        kind = critical["type"]
+    except (KeyError, TypeError):
+        raise InputError("the payload is not a cosign simple-signing payload") from None
+    if kind != "cosign container image signature" or not isinstance(digest, str):
+        raise InputError("the payload is not a cosign container image signature")
+    return digest

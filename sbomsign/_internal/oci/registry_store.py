@@ -1,0 +1,136 @@
+"""A registry repository as a `Store`: the read client of `sources.registry`, plus writes.
+
+Blobs are pushed with the two-step monolithic upload of the distribution spec (`POST`
+`/blobs/uploads/`, then `PUT <location>?digest=`), after a `HEAD` that skips blobs the
+registry has. Manifests are `PUT` by digest (and tag). The referrers API is asked first;
+a `404` means the registry has none, and the referrers tag schema is read and written
+instead, keeping every entry other tools put there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urljoin
+
+from sbomsign._internal.oci import OCI_INDEX, sha256_digest
+from sbomsign._internal.oci.store import (
+    Descriptor,
+    descriptors,
+    parse_json,
+    spool,
+    tag_schema,
+)
+from sbomsign._internal.sources.registry import Registry, _bounded
+from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
+from sbomsign.errors import NetworkError
+
+
+class RegistryStore:
+    """One repository of one registry."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.name = f"registry:{registry.host}/{registry.repository}"
+        self._native_referrers: bool | None = None
+        self._workdir = ""
+
+    def find(self, reference: str) -> Descriptor | None:
+        response = self.registry.send("HEAD", f"{self.registry.base}/manifests/{reference}",
+                                      accept=_accept(), missing_ok=True)
+        if response.status_code == 404:
+            return None
+        return self.resolve(reference)
+
+    def resolve(self, reference: str) -> Descriptor:
+        return self.registry.resolve(reference)
+
+    def manifest(self, desc: Descriptor) -> bytes:
+        stream = self.registry.open_manifest(desc["digest"], desc.get("size"),
+                                             f"{self.name}@{desc['digest']}")
+        body = stream.read(MAX_DOCUMENT_BYTES + 1)
+        stream.drain()
+        return bytes(body)
+
+    def blob(self, desc: Descriptor) -> Verifying:
+        return self.registry.open(desc["digest"], desc.get("size"),
+                                  f"{self.name}@{desc['digest']}")
+
+    def has_blob(self, digest: str) -> bool:
+        response = self.registry.send("HEAD", f"{self.registry.base}/blobs/{digest}",
+                                      missing_ok=True)
+        return response.status_code != 404
+
+    def put_blob(self, digest: str, size: int, stream: Readable) -> None:
+        if self.has_blob(digest):
+            return
+        checked = Verifying(stream, digest, size, f"{self.name}: blob {digest}")
+        with spool(checked, self._workdir) as body:
+            started = self.registry.send("POST", f"{self.registry.base}/blobs/uploads/")
+            location = started.headers.get("Location", "")
+            if not location:
+                raise NetworkError(f"registry {self.registry.host}: an upload without a "
+                                   f"Location")
+            url = urljoin(self.registry.base + "/", location)
+            url += ("&" if "?" in url else "?") + f"digest={digest}"
+            self.registry.send("PUT", url, data=body, headers={
+                "Content-Type": "application/octet-stream", "Content-Length": str(size)})
+
+    def put_manifest(self, body: bytes, media_type: str, tag: str = "") -> Descriptor:
+        digest = sha256_digest(body)
+        response = self.registry.send(
+            "PUT", f"{self.registry.base}/manifests/{tag or digest}", data=body,
+            headers={"Content-Type": media_type})
+        if "OCI-Subject" in response.headers:
+            self._native_referrers = True
+        return {"mediaType": media_type, "digest": digest, "size": len(body)}
+
+    def referrers(self, digest: str) -> list[Descriptor]:
+        base = self.registry.base
+        response = self.registry.send("GET", f"{base}/referrers/{digest}", accept=OCI_INDEX,
+                                      missing_ok=True)
+        media = response.headers.get("Content-Type", "").split(";")[0].strip()
+        if response.status_code == 200 and media == OCI_INDEX:
+            self._native_referrers = True
+            what = f"{self.name}: referrers of {digest}"
+            return descriptors(parse_json(_bounded(response, what), what), what)
+        response.close()
+        return self._schema_index(digest)[1]
+
+    def _schema_index(self, digest: str) -> tuple[dict[str, Any], list[Descriptor]]:
+        tag = tag_schema(digest)
+        response = self.registry.send("GET", f"{self.registry.base}/manifests/{tag}",
+                                      accept=OCI_INDEX, missing_ok=True)
+        if response.status_code == 404:
+            return {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}, []
+        what = f"{self.name}:{tag}"
+        index = parse_json(_bounded(response, what), what)
+        return index, descriptors(index, what)
+
+    def add_referrer(self, subject: str, desc: Descriptor) -> None:
+        if self._native_referrers:
+            return
+        index, entries = self._schema_index(subject)
+        if any(d["digest"] == desc["digest"] for d in entries):
+            return
+        raw = index.get("manifests")
+        index["manifests"] = [*(raw if isinstance(raw, list) else []), desc]
+        index.setdefault("schemaVersion", 2)
+        index.setdefault("mediaType", OCI_INDEX)
+        body = _canonical(index)
+        self.put_manifest(body, OCI_INDEX, tag=tag_schema(subject))
+
+    def close(self) -> None:
+        """Nothing to finish."""
+
+
+def _accept() -> str:
+    from sbomsign._internal.sources.registry import _ACCEPT
+
+    return _ACCEPT
+
+
+def _canonical(doc: dict[str, Any]) -> bytes:
+    import json
+
+    return json.dumps(doc, separators=(",", ":")).encode()
+

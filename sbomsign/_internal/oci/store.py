@@ -1,0 +1,432 @@
+"""One interface over the places images live: a registry repository, an OCI image layout
+directory, a tar of a layout.
+
+A `Store` resolves a tag to a descriptor once, reads manifests and blobs checked against their
+digests, writes them (a blob the store already has is not sent again, which is also how an
+interrupted copy resumes), tags, and lists what refers to a manifest. Descriptors are the
+JSON objects of the OCI image spec (`mediaType`, `digest`, `size`, optional `annotations`,
+`artifactType`).
+
+Referrers: a registry with the OCI 1.1 referrers API lists them itself (it says so with an
+`OCI-Subject` header when a manifest with a subject is pushed); otherwise the referrers tag
+schema's index (`sha256-<hex>` tag) is kept up to date, entries put there by other tools
+kept. A layout has no referrers API; its `index.json` lists the referring manifests (as
+oras and regclient keep them), and a tag-schema index in it is read too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any, Protocol
+
+from sbomsign._internal import jsonbound
+from sbomsign._internal.limits import limit
+from sbomsign._internal.oci import INDEX_TYPES, OCI_INDEX, REF_NAME, sha256_digest
+from sbomsign._internal.sources import Settings
+from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
+from sbomsign.errors import InputError
+
+Descriptor = dict[str, Any]
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+SCHEMES = ("registry:", "oci-dir:", "oci-archive:")
+
+
+def max_referrers() -> int:
+    """Most referrers read for one manifest (`SBOMSIGN_MAX_REFERRERS`)."""
+    return limit("SBOMSIGN_MAX_REFERRERS", 1000)
+
+
+class Store(Protocol):
+    """Where images are read from and written to."""
+
+    name: str
+    """`registry:HOST/REPO`, `oci-dir:PATH` or `oci-archive:FILE`."""
+
+    def resolve(self, reference: str) -> Descriptor:
+        """The descriptor of a tag or digest (the tag is read once, here)."""
+        ...
+
+    def find(self, reference: str) -> Descriptor | None:
+        """As `resolve`, or None when there is no such tag or manifest."""
+        ...
+
+    def manifest(self, desc: Descriptor) -> bytes:
+        """A manifest's bytes, checked against the descriptor."""
+        ...
+
+    def blob(self, desc: Descriptor) -> Verifying:
+        """A blob, streamed and checked against the descriptor."""
+        ...
+
+    def has_blob(self, digest: str) -> bool:
+        """Whether the store holds the blob."""
+        ...
+
+    def put_blob(self, digest: str, size: int, stream: Readable) -> None:
+        """Store a blob; `stream` is checked against `digest` before anything is kept."""
+        ...
+
+    def put_manifest(self, body: bytes, media_type: str, tag: str = "") -> Descriptor:
+        """Store a manifest by digest, and under `tag` when given."""
+        ...
+
+    def referrers(self, digest: str) -> list[Descriptor]:
+        """Descriptors of the manifests whose `subject` is `digest` (as listed; the caller
+        checks each manifest's subject)."""
+        ...
+
+    def add_referrer(self, subject: str, desc: Descriptor) -> None:
+        """Make a stored manifest findable as a referrer of `subject` where the store does
+        not do it itself."""
+        ...
+
+    def close(self) -> None:
+        """Finish writing (an archive is written out here)."""
+        ...
+
+
+def parse_json(body: bytes, what: str) -> dict[str, Any]:
+    """A manifest, index or config as a JSON object.
+
+    Raises:
+        InputError: not JSON, nested too deeply, or not an object.
+    """
+    try:
+        doc = jsonbound.loads(body)
+    except (ValueError, jsonbound.TooDeep) as e:
+        raise InputError(f"{what}: not valid JSON ({e})") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{what}: not a JSON object")
+    return doc
+
+
+def media_type_of(body: bytes, what: str) -> str:
+    """The media type a manifest or index names itself with (else inferred from its keys)."""
+    doc = parse_json(body, what)
+    media = doc.get("mediaType")
+    if isinstance(media, str) and media:
+        return media
+    return OCI_INDEX if "manifests" in doc else "application/vnd.oci.image.manifest.v1+json"
+
+
+def descriptors(index: dict[str, Any], what: str) -> list[Descriptor]:
+    """The well-formed descriptors of an index's `manifests` (bounded).
+
+    Raises:
+        LimitExceeded: more than `max_referrers()` entries.
+    """
+    from sbomsign._internal.limits import exceeded
+
+    found = index.get("manifests")
+    if not isinstance(found, list):
+        return []
+    if len(found) > max_referrers():
+        raise exceeded(what, "listed manifests", max_referrers(), "SBOMSIGN_MAX_REFERRERS")
+    return [d for d in found if isinstance(d, dict) and isinstance(d.get("digest"), str)
+            and _DIGEST.fullmatch(d["digest"]) and isinstance(d.get("size", 0), int)]
+
+
+def tag_schema(digest: str) -> str:
+    """The referrers tag schema's tag for a subject digest (`sha256-<hex>`)."""
+    return digest.replace(":", "-", 1)
+
+
+def is_store_name(name: str) -> bool:
+    """Whether `name` is an image reference a store can hold (not `docker-archive:`)."""
+    return name.startswith(SCHEMES)
+
+
+@contextmanager
+def opened(name: str, settings: Settings, *, create: bool = False) -> Iterator[
+        tuple[Store, str]]:
+    """The store of an image name and the reference in it (tag, digest or empty); the store is
+    closed (an archive written) when the block ends without an error.
+
+    `create`: a missing layout directory or archive is started empty (a copy's destination).
+
+    Raises:
+        InputError: the name is malformed, or the layout is missing or not a layout.
+        NetworkError: the registry cannot be reached.
+    """
+    from sbomsign._internal.sources.images import split_reference
+
+    scheme, _, rest = name.partition(":")
+    store: Store
+    if scheme == "registry":
+        from sbomsign._internal.oci.registry_store import RegistryStore
+        from sbomsign._internal.sources import registry
+
+        host, repository, tag, digest = registry.parse(rest)
+        store = RegistryStore(registry.Registry(host, repository, settings))
+        reference = digest or tag
+    elif scheme in ("oci-dir", "oci-archive"):
+        ref = split_reference(rest)
+        reference = ref.digest or ref.tag
+        store = (LayoutStore(ref.location, create=create) if scheme == "oci-dir"
+                 else ArchiveStore(ref.location, settings.workdir, create=create))
+    else:
+        raise InputError(f"{name}: not an image in a registry or an OCI layout (use "
+                         f"registry:, oci-dir: or oci-archive:)")
+    try:
+        yield store, reference
+    except BaseException:
+        if isinstance(store, ArchiveStore):
+            store.discard()
+        raise
+    store.close()
+
+
+class LayoutStore:
+    """An OCI image layout directory, read and written in place."""
+
+    def __init__(self, root: str, *, create: bool = False, label: str = "") -> None:
+        self.name = label or f"oci-dir:{root}"
+        self.root = root
+        if create and not os.path.exists(os.path.join(root, "oci-layout")):
+            if os.path.isdir(root) and os.listdir(root):
+                raise InputError(f"{self.name}: exists and is not an OCI image layout")
+            os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
+            _write_atomic(os.path.join(root, "oci-layout"), b'{"imageLayoutVersion":"1.0.0"}')
+            self._save_index({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
+        if not os.path.isfile(os.path.join(root, "oci-layout")):
+            raise InputError(f"{self.name}: not an OCI image layout (no oci-layout file)")
+        self.changed = False
+
+    # reading ----------------------------------------------------------------------------
+
+    def index(self) -> dict[str, Any]:
+        """The layout's `index.json`."""
+        try:
+            with open(os.path.join(self.root, "index.json"), "rb") as f:
+                body = f.read(MAX_DOCUMENT_BYTES + 1)
+        except OSError as e:
+            raise InputError(f"{self.name}: index.json: {e.strerror}") from None
+        return parse_json(body, f"{self.name}: index.json")
+
+    def find(self, reference: str) -> Descriptor | None:
+        entries = descriptors(self.index(), f"{self.name}: index.json")
+        if _DIGEST.fullmatch(reference):
+            listed = next((d for d in entries if d["digest"] == reference), None)
+            if listed is not None:
+                return dict(listed)
+            if not self.has_blob(reference):
+                return None
+            body = self._read_blob(reference)
+            return {"mediaType": media_type_of(body, f"{self.name}@{reference}"),
+                    "digest": reference, "size": len(body)}
+        if not reference:
+            tagged = [d for d in entries if _ref_name(d)]
+            if len(tagged) == 1:
+                return dict(tagged[0])
+            names = ", ".join(_ref_name(d) for d in tagged[:10])
+            raise InputError(f"{self.name}: name one image with :TAG or @DIGEST (it has: "
+                             f"{names or 'none'})")
+        found = [d for d in entries if _ref_name(d) == reference
+                 or _ref_name(d).endswith(":" + reference)]
+        return dict(found[-1]) if found else None
+
+    def resolve(self, reference: str) -> Descriptor:
+        found = self.find(reference)
+        if found is None:
+            raise InputError(f"{self.name}: no image {reference!r} in the layout")
+        return found
+
+    def _path(self, digest: str) -> str:
+        if not _DIGEST.fullmatch(digest):
+            raise InputError(f"{self.name}: malformed digest {digest!r}")
+        return os.path.join(self.root, "blobs", "sha256", digest.split(":", 1)[1])
+
+    def _read_blob(self, digest: str) -> bytes:
+        stream = self.blob({"digest": digest})
+        body = stream.read(MAX_DOCUMENT_BYTES + 1)
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise InputError(f"{self.name}@{digest}: larger than {MAX_DOCUMENT_BYTES} bytes")
+        stream.drain()
+        return bytes(body)
+
+    def manifest(self, desc: Descriptor) -> bytes:
+        body = self._read_blob(desc["digest"])
+        if desc.get("size") is not None and len(body) != desc["size"]:
+            raise InputError(f"{self.name}@{desc['digest']}: not the size its descriptor says")
+        return body
+
+    def blob(self, desc: Descriptor) -> Verifying:
+        what = f"{self.name}@{desc['digest']}"
+        try:
+            f = open(self._path(desc["digest"]), "rb")  # noqa: SIM115 - closed by the reader
+        except OSError as e:
+            raise InputError(f"{what}: blob missing from the layout ({e.strerror})") from None
+        return Verifying(f, desc["digest"], desc.get("size"), what)
+
+    def has_blob(self, digest: str) -> bool:
+        return os.path.isfile(self._path(digest))
+
+    def referrers(self, digest: str) -> list[Descriptor]:
+        found = {}
+        for desc in descriptors(self.index(), f"{self.name}: index.json"):
+            if _ref_name(desc) == tag_schema(digest):
+                body = self.manifest(desc)
+                for entry in descriptors(parse_json(body, self.name), self.name):
+                    found[entry["digest"]] = entry
+            elif desc["digest"] != digest and not _ref_name(desc) and not is_index(desc):
+                # A layout's index lists what refers to its images untagged (as oras does).
+                doc = parse_json(self.manifest(desc), f"{self.name}@{desc['digest']}")
+                subject = doc.get("subject")
+                if isinstance(subject, dict) and subject.get("digest") == digest:
+                    found[desc["digest"]] = desc
+        return list(found.values())
+
+    # writing ----------------------------------------------------------------------------
+
+    def put_blob(self, digest: str, size: int, stream: Readable) -> None:
+        target = self._path(digest)
+        if os.path.isfile(target):
+            return
+        checked = Verifying(stream, digest, size, f"{self.name}: blob {digest}")
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(checked, out, 1 << 20)
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        self.changed = True
+
+    def put_manifest(self, body: bytes, media_type: str, tag: str = "") -> Descriptor:
+        digest = sha256_digest(body)
+        desc: Descriptor = {"mediaType": media_type, "digest": digest, "size": len(body)}
+        self.put_blob(digest, len(body), _Bytes(body))
+        if tag:
+            index = self.index()
+            kept = [d for d in index.get("manifests") or [] if _ref_name(d) != tag]
+            index["manifests"] = [*kept, {**desc, "annotations": {REF_NAME: tag}}]
+            self._save_index(index)
+        return desc
+
+    def add_referrer(self, subject: str, desc: Descriptor) -> None:
+        index = self.index()
+        entries = index.get("manifests") or []
+        if any(isinstance(d, dict) and d.get("digest") == desc["digest"] for d in entries):
+            return
+        index["manifests"] = [*entries, desc]
+        self._save_index(index)
+
+    def _save_index(self, index: dict[str, Any]) -> None:
+        _write_atomic(os.path.join(self.root, "index.json"),
+                      json.dumps(index, separators=(",", ":")).encode())
+        self.changed = True
+
+    def close(self) -> None:
+        """Nothing to finish: every write is in place already."""
+
+
+class ArchiveStore(LayoutStore):
+    """A tar of an OCI image layout: unpacked into the work directory, and written back (to
+    a temporary name, then renamed) when something was added."""
+
+    def __init__(self, path: str, workdir: str, *, create: bool = False) -> None:
+        self.path = path
+        self._dir = tempfile.mkdtemp(prefix="oci-archive-", dir=workdir or None)
+        label = f"oci-archive:{path}"
+        if os.path.exists(path):
+            _unpack(path, self._dir, label)
+        elif not create:
+            raise InputError(f"{label}: no such file")
+        super().__init__(self._dir, create=create, label=label)
+        self.changed = not os.path.exists(path)
+
+    def close(self) -> None:
+        """Write the archive when it changed, then drop the unpacked copy."""
+        try:
+            if self.changed:
+                _pack(self._dir, self.path)
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Drop the unpacked copy without writing anything."""
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _unpack(path: str, into: str, label: str) -> None:
+    try:
+        with tarfile.open(path, "r:") as tar:
+            members = [m for m in tar.getmembers() if m.isreg() or m.isdir()]
+            tar.extractall(into, members=members, filter="data")
+    except (OSError, tarfile.TarError) as e:
+        raise InputError(f"{label}: not a readable tar of an OCI layout ({e})") from None
+
+
+def _pack(directory: str, path: str) -> None:
+    """A tar of `directory` with sorted names and no owners or times, written atomically."""
+    parent = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-", suffix=".tar")
+    try:
+        with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w:",
+                                                      format=tarfile.PAX_FORMAT) as tar:
+            for base, dirs, files in os.walk(directory):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.startswith(".tmp-"):
+                        continue
+                    full = os.path.join(base, name)
+                    info = tar.gettarinfo(full, os.path.relpath(full, directory))
+                    info.uid = info.gid = 0
+                    info.uname = info.gname = ""
+                    info.mtime = 0
+                    info.mode = 0o644
+                    with open(full, "rb") as f:
+                        tar.addfile(info, f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(tmp, path)
+
+
+def _ref_name(desc: Descriptor) -> str:
+    annotations = desc.get("annotations")
+    name = annotations.get(REF_NAME, "") if isinstance(annotations, dict) else ""
+    return name if isinstance(name, str) else ""
+
+
+def is_index(desc: Descriptor) -> bool:
+    """Whether a descriptor names an index."""
+    return desc.get("mediaType") in INDEX_TYPES
+
+
+class _Bytes:
+    """Bytes as a `Readable`."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self._at = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        end = len(self._data) if n < 0 else self._at + n
+        chunk = bytes(self._data[self._at:end])
+        self._at += len(chunk)
+        return chunk
+
+
+def spool(stream: Readable, workdir: str) -> IO[bytes]:
+    """`stream` copied into an anonymous temporary file (rewound): a blob streamed from one
+    store to another is checked whole before the other store sees a byte of it."""
+    out = tempfile.TemporaryFile(dir=workdir or None)  # noqa: SIM115 - returned open
+    shutil.copyfileobj(stream, out, 1 << 20)
+    out.seek(0)
+    return out
