@@ -1,0 +1,423 @@
+"""Signing, attesting, verifying and copying images where they are stored.
+
+Debian's docker-registry runs on 127.0.0.1 (it has no referrers API, so the referrers tag
+schema is what sbomsign maintains there); the test images are pushed into it with `skopeo`
+from the layouts `tests/images.py` builds with umoci. Every manifest sbomsign writes is
+checked against the OCI image-spec schemas and cosign's bundle spec.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from sbomsign._cli import main
+from tests.images import build, run
+from tests.loopback import docker_registry, free_port
+from tests.oci_schema import validate, validate_manifest_or_index
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS = ROOT / "tests" / "assets"
+BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+ACCEPT = ", ".join([INDEX, MANIFEST, "application/vnd.docker.distribution.manifest.v2+json"])
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """HOST:PORT of a running registry (no authentication)."""
+    with docker_registry(tmp_path_factory.mktemp("registry"), {}) as host:
+        yield host
+
+
+@pytest.fixture(scope="module")
+def layouts() -> Path:
+    """The test images' OCI layout."""
+    return build(ROOT / ".cache" / "images") / "oci"
+
+
+@pytest.fixture(autouse=True)
+def insecure(monkeypatch: pytest.MonkeyPatch, registry: str) -> None:
+    monkeypatch.setenv("SBOMSIGN_INSECURE_REGISTRIES", registry)
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with release.key/.pub and other.key/.pub (unencrypted, for tests)."""
+    directory = tmp_path_factory.mktemp("keys")
+    for name in ("release", "other"):
+        assert main(["keygen", "--no-password", "--output-prefix",
+                     str(directory / name)]) == 0
+    return directory
+
+
+def push(layouts: Path, image: str, registry: str, repo: str) -> str:
+    """Push a test image (all platforms) with skopeo to `repo` (`REPO:TAG`); the repository's
+    name for sbomsign (`registry:HOST/REPO`)."""
+    run("skopeo", "copy", "-q", "--all", "--dest-tls-verify=false", f"oci:{layouts}:{image}",
+        f"docker://{registry}/{repo}")
+    return f"registry:{registry}/{repo.split(':')[0]}"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run sbomsign in-process: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def get(registry: str, repo: str, ref: str) -> tuple[dict[str, Any], str]:
+    """A manifest or index from the registry, and its digest."""
+    response = requests.get(f"http://{registry}/v2/{repo}/manifests/{ref}",
+                            headers={"Accept": ACCEPT}, timeout=10)
+    response.raise_for_status()
+    return response.json(), "sha256:" + hashlib.sha256(response.content).hexdigest()
+
+
+def referrers(registry: str, repo: str, digest: str) -> list[dict[str, Any]]:
+    """The referrers tag schema's index for `digest` (docker-registry has no referrers API)."""
+    index, _ = get(registry, repo, digest.replace(":", "-"))
+    validate(index, "image-index-schema.json")
+    return list(index["manifests"])
+
+
+def check_bundle_referrer(registry: str, repo: str, entry: dict[str, Any],
+                          subject: str) -> dict[str, Any]:
+    """The referrer manifest an index entry names, checked against the OCI schema and
+    cosign's BUNDLE_SPEC.md; returns the bundle it holds."""
+    manifest, digest = get(registry, repo, entry["digest"])
+    assert digest == entry["digest"]
+    validate_manifest_or_index(manifest)
+    assert manifest["artifactType"] == BUNDLE_TYPE == entry["artifactType"]
+    assert manifest["config"] == {"mediaType": "application/vnd.oci.empty.v1+json",
+                                  "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest(),
+                                  "size": 2}
+    (layer,) = manifest["layers"]
+    assert layer["mediaType"] == BUNDLE_TYPE
+    assert manifest["subject"]["digest"] == subject
+    annotations = manifest["annotations"]
+    assert annotations == entry["annotations"]
+    assert annotations["dev.sigstore.bundle.content"] in ("dsse-envelope", "message-signature")
+    assert annotations["org.opencontainers.image.created"].endswith("Z")
+    blob = requests.get(f"http://{registry}/v2/{repo}/blobs/{layer['digest']}", timeout=10)
+    bundle: dict[str, Any] = blob.json()
+    if "dsseEnvelope" in bundle:
+        statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+        assert annotations["dev.sigstore.bundle.predicateType"] == statement["predicateType"]
+        assert {"sha256": subject.split(":")[1]} in [s["digest"] for s in statement["subject"]]
+    return bundle
+
+
+def image_policy(directory: Path, keys: Path) -> Path:
+    """policies/image.yaml with the test release key beside it."""
+    (directory / "keys").mkdir(parents=True, exist_ok=True)
+    shutil.copy(keys / "release.pub", directory / "keys" / "release.pub")
+    shutil.copy(ROOT / "policies" / "image.yaml", directory / "image.yaml")
+    return directory / "image.yaml"
+
+
+def report(out: str) -> dict[str, Any]:
+    """The one artifact of a JSON verify report."""
+    (artifact,) = json.loads(out)["artifacts"]
+    return dict(artifact)
+
+
+def test_sign_attest_and_verify_an_index_and_its_platforms(
+    registry: str, layouts: Path, keys: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    name = push(layouts, "svc", registry, "team/svc:1.0")
+    index, index_digest = get(registry, "team/svc", "1.0")
+    key = str(keys / "release.key")
+    code, _, err = cli(capsys, "sign", "--key", key, "--recursive", f"{name}:1.0")
+    assert code == 0, err
+    code, _, err = cli(capsys, "attest", "--key", key, "--type", "cyclonedx", "--recursive",
+                       f"{name}:1.0")
+    assert code == 0, err
+
+    # cosign v3's image signature: a DSSE statement about the manifest digest, nameless
+    (entry,) = referrers(registry, "team/svc", index_digest)
+    bundle = check_bundle_referrer(registry, "team/svc", entry, index_digest)
+    statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+    assert statement == {"_type": "https://in-toto.io/Statement/v1",
+                         "subject": [{"digest": {"sha256": index_digest.split(":")[1]}}],
+                         "predicateType": "https://sigstore.dev/cosign/sign/v1",
+                         "predicate": {}}
+    platforms = [m["digest"] for m in index["manifests"]]
+    assert len(platforms) == 3
+    for digest in platforms:
+        kinds = sorted(e["annotations"]["dev.sigstore.bundle.predicateType"]
+                       for e in referrers(registry, "team/svc", digest))
+        assert kinds == ["https://cyclonedx.org/bom", "https://sigstore.dev/cosign/sign/v1"]
+        for e in referrers(registry, "team/svc", digest):
+            check_bundle_referrer(registry, "team/svc", e, digest)
+
+    # the index: signed; each platform: signed, with an SBOM of itself and hardened binaries
+    code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"), "--format",
+                         "json", f"{name}:1.0")
+    assert code == 0, out + err
+    assert report(out)["digest"] == {"sha256": index_digest.split(":")[1]}
+    policy = image_policy(tmp_path, keys)
+    code, out, err = cli(capsys, "verify", "--policy", str(policy), "--format", "json",
+                         f"{name}@{platforms[0]}")
+    assert code == 0, out + err
+    rules = {r["rule"]: r for r in report(out)["results"]}
+    assert rules["sbom.describesArtifact"]["passed"]
+    assert rules["binary.nx"]["passed"]
+    # another key's signature is no signature
+    code, out, _ = cli(capsys, "verify", "--key", str(keys / "other.pub"), f"{name}:1.0")
+    assert code == 1
+    assert "unknown key" in out
+
+
+def test_other_tools_entries_in_the_tag_schema_index_are_kept(
+    registry: str, layouts: Path, keys: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    name = push(layouts, "distroless", registry, "team/kept:1.0")
+    _, digest = get(registry, "team/kept", "1.0")
+    # An SPDX document attached by another tool (as `oras attach` writes it).
+    spdx = b'{"spdxVersion": "SPDX-2.3"}'
+    base = f"http://{registry}/v2/team/kept"
+    for blob in (spdx, b"{}"):
+        d = "sha256:" + hashlib.sha256(blob).hexdigest()
+        upload = requests.post(f"{base}/blobs/uploads/", timeout=10)
+        location = requests.compat.urljoin(base + "/", upload.headers["Location"])
+        requests.put(f"{location}&digest={d}", data=blob, timeout=10).raise_for_status()
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": MANIFEST, "artifactType": "application/spdx+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest(), "size": 2},
+        "layers": [{"mediaType": "application/spdx+json", "size": len(spdx),
+                    "digest": "sha256:" + hashlib.sha256(spdx).hexdigest()}],
+        "subject": {"mediaType": MANIFEST, "digest": digest, "size": 1}}).encode()
+    foreign = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    requests.put(f"{base}/manifests/{foreign}", data=manifest,
+                 headers={"Content-Type": MANIFEST}, timeout=10).raise_for_status()
+    index = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": [
+        {"mediaType": MANIFEST, "digest": foreign, "size": len(manifest),
+         "artifactType": "application/spdx+json"}]}).encode()
+    requests.put(f"{base}/manifests/{digest.replace(':', '-')}", data=index,
+                 headers={"Content-Type": INDEX}, timeout=10).raise_for_status()
+
+    code, _, err = cli(capsys, "sign", "--key", str(keys / "release.key"), f"{name}:1.0")
+    assert code == 0, err
+    entries = referrers(registry, "team/kept", digest)
+    assert [e["artifactType"] for e in entries] == ["application/spdx+json", BUNDLE_TYPE]
+    assert entries[0]["digest"] == foreign
+    code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"), f"{name}:1.0")
+    assert code == 0, out + err
+
+
+def test_bad_referrers_fail_closed_each_reported(
+    registry: str, layouts: Path, keys: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sbomsign import scan
+
+    victim = push(layouts, "distroless", registry, "team/victim:1.0")
+    push(layouts, "glibc", registry, "team/victim:other")
+    image = scan.resolve_image(f"{victim}:1.0")
+    elsewhere = scan.resolve_image(f"{victim}:other")
+    release, stranger = str(keys / "release.key"), str(keys / "other.key")
+    # a good signature, and: a bundle about another image, garbage, another signer's bundle
+    assert main(["sign", "--key", release, f"{victim}:1.0"]) == 0
+    wrong = tmp_path / "wrong.json"
+    assert main(["sign", "--key", release, "--no-upload", "--bundle", str(wrong),
+                 f"{victim}:other"]) == 0
+    scan.attach_bundle(image, wrong.read_bytes())
+    scan.attach_bundle(image, b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}')
+    foreign = tmp_path / "foreign.json"
+    assert main(["sign", "--key", stranger, "--no-upload", "--bundle", str(foreign),
+                 f"{victim}:1.0"]) == 0
+    scan.attach_bundle(image, foreign.read_bytes())
+    # a referrer of the other image listed under this one
+    scan.attach_bundle(elsewhere, wrong.read_bytes())
+    entries = referrers(registry, "team/victim", elsewhere.digest)
+    base = f"http://{registry}/v2/team/victim"
+    listed = referrers(registry, "team/victim", image.digest) + entries
+    index = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": listed}).encode()
+    requests.put(f"{base}/manifests/{image.digest.replace(':', '-')}", data=index,
+                 headers={"Content-Type": INDEX}, timeout=10).raise_for_status()
+
+    code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"), "--format",
+                         "json", f"{victim}:1.0")
+    assert code == 1, err
+    failures = [r["message"] for r in report(out)["results"] if not r["passed"]]
+    joined = "\n".join(failures)
+    assert "another artifact" in joined
+    assert "unknown key" in joined
+    assert f"is attached to {elsewhere.digest}, not {image.digest}" in joined
+    assert len([f for f in failures if f.startswith("could not be verified")]) >= 3
+    # the good signature still counts, but the gate fails on what it could not check
+    assert any(r["rule"] == "signature" and r["passed"] for r in report(out)["results"])
+
+
+def test_a_moved_tag_is_verified_by_the_digest_it_points_at_now(
+    registry: str, layouts: Path, keys: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    name = push(layouts, "distroless", registry, "team/moving:stable")
+    _, signed = get(registry, "team/moving", "stable")
+    assert main(["sign", "--key", str(keys / "release.key"), f"{name}:stable"]) == 0
+    push(layouts, "glibc", registry, "team/moving:stable")
+    _, now = get(registry, "team/moving", "stable")
+    code, out, _ = cli(capsys, "verify", "--key", str(keys / "release.pub"), f"{name}:stable")
+    assert code == 1
+    assert f"{name}:stable@{now}" in out
+    code, out, _ = cli(capsys, "verify", "--key", str(keys / "release.pub"), f"{name}@{signed}")
+    assert code == 0, out
+
+
+def test_copy_across_the_air_gap_and_back(
+    registry: str, layouts: Path, keys: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    name = push(layouts, "svc", registry, "team/gap:1.0")
+    key, pub = str(keys / "release.key"), str(keys / "release.pub")
+    assert main(["sign", "--key", key, "--recursive", f"{name}:1.0"]) == 0
+    assert main(["attest", "--key", key, "--type", "spdx", "--recursive", f"{name}:1.0"]) == 0
+    archive = tmp_path / "carry" / "gap.tar"
+    archive.parent.mkdir()
+    code, out, err = cli(capsys, "copy", "--format", "json", f"{name}:1.0",
+                         f"oci-archive:{archive}")
+    assert code == 0, err
+    copied = json.loads(out)
+    # the index, 3 platform manifests, 1 + 3 signatures and 3 SBOM attestations
+    assert copied["manifests"] == 11 and copied["referrers"] == 7, copied
+
+    # the far side: an OCI layout, no registry
+    layout = tmp_path / "unpacked"
+    layout.mkdir()
+    run("tar", "-xf", archive, "-C", layout)
+    validate(json.loads((layout / "oci-layout").read_text()), "image-layout-schema.json")
+    validate(json.loads((layout / "index.json").read_text()), "image-index-schema.json")
+    for blob in (layout / "blobs" / "sha256").iterdir():
+        assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
+    platform = copied["digest"]
+    code, out, err = cli(capsys, "verify", "--key", pub, f"oci-archive:{archive}:1.0")
+    assert code == 0, out + err
+    index = json.loads((layout / "blobs" / "sha256" / platform.split(":")[1]).read_bytes())
+    amd64 = index["manifests"][0]["digest"]
+    code, out, err = cli(capsys, "verify", "--key", pub, "--format", "json",
+                         f"oci-dir:{layout}@{amd64}")
+    assert code == 0, out + err
+    kinds = {a["predicateType"] for a in report(out)["attestations"]}
+    assert kinds == {"https://spdx.dev/Document/v2.3"}
+
+    # loaded into the internal registry, and a second load sends nothing again
+    code, out, err = cli(capsys, "copy", "--format", "json", f"oci-archive:{archive}:1.0",
+                         f"registry:{registry}/internal/gap:1.0")
+    assert code == 0, err
+    assert json.loads(out)["blobs"] > 0
+    code, out, err = cli(capsys, "copy", "--format", "json", f"oci-archive:{archive}:1.0",
+                         f"registry:{registry}/internal/gap:1.0")
+    again = json.loads(out)
+    assert code == 0 and again["blobs"] == 0 and again["blobsPresent"] > 0, again
+    code, out, err = cli(capsys, "verify", "--key", pub,
+                         f"registry:{registry}/internal/gap@{amd64}")
+    assert code == 0, out + err
+
+
+def test_a_binary_pushed_as_an_artifact_is_signed_and_verified(
+    registry: str, keys: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    binary = ASSETS / "bin" / "go-linux-loong64"
+    code, out, err = cli(capsys, "push", str(binary), f"registry:{registry}/team/bin:v1",
+                         "--media-type", "application/x-executable")
+    assert code == 0, err
+    pinned = out.strip()
+    manifest, digest = get(registry, "team/bin", "v1")
+    assert pinned.endswith(digest)
+    validate_manifest_or_index(manifest)
+    (layer,) = manifest["layers"]
+    assert layer["annotations"] == {"org.opencontainers.image.title": "go-linux-loong64"}
+    assert layer["digest"] == "sha256:" + hashlib.sha256(binary.read_bytes()).hexdigest()
+    assert manifest["artifactType"] == "application/vnd.unknown.artifact.v1"
+    assert main(["sign", "--key", str(keys / "release.key"), pinned]) == 0
+    code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"),
+                         f"registry:{registry}/team/bin:v1")
+    assert code == 0, out + err
+
+
+def test_cosigns_own_image_attestation_verifies_from_a_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sbomsign import scan
+
+    # go-containerregistry's empty.Image, byte for byte: what cosign's test attested.
+    config = (b'{"architecture":"","created":"0001-01-01T00:00:00Z","os":"",'
+              b'"rootfs":{"type":"layers","diff_ids":null},"config":{}}')
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                   "size": len(config),
+                   "digest": "sha256:" + hashlib.sha256(config).hexdigest()},
+        "layers": []}, separators=(",", ":")).encode()
+    digest = hashlib.sha256(manifest).hexdigest()
+    assert digest == "732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
+    layout = tmp_path / "layout"
+    (layout / "blobs" / "sha256").mkdir(parents=True)
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    for blob in (config, manifest):
+        (layout / "blobs" / "sha256" / hashlib.sha256(blob).hexdigest()).write_bytes(blob)
+    (layout / "index.json").write_text(json.dumps({
+        "schemaVersion": 2, "mediaType": INDEX, "manifests": [{
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "digest": f"sha256:{digest}", "size": len(manifest),
+            "annotations": {"org.opencontainers.image.ref.name": "tag"}}]}))
+    image = scan.resolve_image(f"oci-dir:{layout}:tag")
+    scan.attach_bundle(image, (ASSETS / "cosign" / "oci-attestation.sigstore.json").read_bytes())
+    policy = tmp_path / "cosign.yaml"
+    policy.write_text("""\
+apiVersion: sbomsign.dev/v1
+kind: Policy
+metadata: {name: cosign-attestation}
+spec:
+  signers:
+    cody:
+      keyless: {issuer: "https://github.com/login/oauth", identity: cody@soyland.com}
+  attestations:
+    - type: https://cosign.sigstore.dev/attestation/v1
+""")
+    code, out, err = cli(capsys, "verify", "--policy", str(policy), "--trusted-root",
+                         str(ASSETS / "cosign" / "trusted_root_pgi.json"), "--format", "json",
+                         f"oci-dir:{layout}:tag")
+    assert code == 0, out + err
+    (attestation,) = report(out)["attestations"]
+    assert attestation["signer"]["identity"] == "cody@soyland.com"
+
+
+def test_unreachable_registry_is_one_line_exit_3(
+    keys: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("SBOMSIGN_INSECURE_REGISTRIES", host)
+    for argv in (["sign", "--key", str(keys / "release.key")],
+                 ["verify", "--key", str(keys / "release.pub")],
+                 ["copy", f"registry:{host}/team/a:1"]):
+        code, _, err = cli(capsys, *argv, f"registry:{host}/team/svc:1.0")
+        assert code == 3, err
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and "connection refused" in lines[0].lower(), err
+
+
+def test_too_many_referrers_is_refused_by_name(
+    registry: str, layouts: Path, keys: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = push(layouts, "distroless", registry, "team/crowded:1.0")
+    for _ in range(3):
+        assert main(["sign", "--key", str(keys / "release.key"), f"{name}:1.0"]) == 0
+    monkeypatch.setenv("SBOMSIGN_MAX_REFERRERS", "2")
+    code, _, err = cli(capsys, "verify", "--key", str(keys / "release.pub"), f"{name}:1.0")
+    assert code == 2, err
+    assert "SBOMSIGN_MAX_REFERRERS" in err and "Traceback" not in err
