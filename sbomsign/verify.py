@@ -32,7 +32,7 @@ from sbomsign._internal.evidence import (
     VerifiedAttestation,
     VerifiedSignature,
 )
-from sbomsign._internal.keys import PublicKey
+from sbomsign._internal.keys import VerifyingKey
 from sbomsign._internal.sigstore import bodies, certs, keyless, managed, tsa
 from sbomsign._internal.sigstore.bundle import MessageSignature, ParsedBundle, parse_bundle
 from sbomsign.errors import InputError, SbomError, VerificationError
@@ -139,7 +139,7 @@ def _thresholds(trust: TrustMaterial) -> keyless.Thresholds:
 
 def _candidate_keys(
     parsed: ParsedBundle, trust: TrustMaterial
-) -> tuple[list[tuple[str, PublicKey]], str | None]:
+) -> tuple[list[tuple[str, VerifyingKey]], str | None]:
     """The keys to try, those the bundle's hint names first; and, when the hint names none of
     them, the reason to give if none verifies."""
     loaded = [(name, keys.load_public_key(pem, name=name)) for name, pem in trust.keys]
@@ -157,7 +157,7 @@ def _candidate_keys(
     return named + rest, unknown
 
 
-def _hint_spellings(key: PublicKey) -> set[str]:
+def _hint_spellings(key: VerifyingKey) -> set[str]:
     standard = keys.hint(key)  # base64 of the SPKI's sha256, as protobuf-specs suggests
     raw = base64.b64decode(standard)
     unpadded = standard.rstrip("=")
@@ -165,9 +165,9 @@ def _hint_spellings(key: PublicKey) -> set[str]:
 
 
 def _verify_with_any(
-    candidates: list[tuple[str, PublicKey]], check: Callable[[PublicKey], _T],
+    candidates: list[tuple[str, VerifyingKey]], check: Callable[[VerifyingKey], _T],
     unknown: str | None = None,
-) -> tuple[str, PublicKey, _T]:
+) -> tuple[str, VerifyingKey, _T]:
     """The first candidate key that `check` accepts, with its result; else the last refusal
     (or `unknown`, when the bundle named none of the candidates)."""
     failure = _Failed("no key to verify with")
@@ -180,14 +180,14 @@ def _verify_with_any(
 
 
 def _check_message(
-    ms: MessageSignature, key: PublicKey, sha256: bytes, artifact: bytes | None
+    ms: MessageSignature, key: VerifyingKey, sha256: bytes, artifact: bytes | None
 ) -> tuple[str, bytes]:
     """Verify a managed-key message signature; return the digest it covers (hashlib name, bytes).
 
     The bundle's `messageDigest` is optional; when present it must be the artifact's digest in
     the hash the key signs.
     """
-    algorithm = keys.algorithm_of(key)
+    algorithm = keys.verifying_algorithm(key)
     if algorithm == "ed25519":
         # NOTE: Ed25519 has no digest in its signature; sbomsign (like cosign) records the
         # artifact's SHA-256 to name it, and that is what is compared.
@@ -196,7 +196,7 @@ def _check_message(
         expected_digest = "SHA2_384" if algorithm == "ecdsa-p384" else "SHA2_256"
     if ms.digest_algorithm not in (None, expected_digest):
         raise _Failed(f"the message digest is {ms.digest_algorithm}, but the key is {algorithm}")
-    if algorithm != "ecdsa-p256" and artifact is None:
+    if algorithm not in ("ecdsa-p256", "rsa-sha256") and artifact is None:
         # NOTE: a P-384 key signs the artifact's SHA-384 and Ed25519 the artifact itself;
         # neither can be related to a SHA-256 alone, so without the bytes there is nothing
         # sound to check. Callers that have the file pass it as `artifact`.
@@ -246,7 +246,7 @@ def _managed_times(
 
 
 def _key_signer(
-    key_name: str, key: PublicKey, times: tuple[int | None, bool, bool]
+    key_name: str, key: VerifyingKey, times: tuple[int | None, bool, bool]
 ) -> Signer:
     signed_at, logged, timestamped = times
     return Signer(
@@ -350,7 +350,7 @@ def verify_signature(
 # -- attestations ----------------------------------------------------------------------------
 
 
-def _check_dsse(parsed: ParsedBundle, key: PublicKey) -> None:
+def _check_dsse(parsed: ParsedBundle, key: VerifyingKey) -> None:
     envelope = parsed.dsse_envelope
     assert envelope is not None  # noqa: S101 - checked by the caller
     try:

@@ -421,3 +421,73 @@ def test_too_many_referrers_is_refused_by_name(
     code, _, err = cli(capsys, "verify", "--key", str(keys / "release.pub"), f"{name}:1.0")
     assert code == 2, err
     assert "SBOMSIGN_MAX_REFERRERS" in err and "Traceback" not in err
+
+
+def _legacy_layout(root: Path, image: str, signatures: list[str]) -> tuple[Path, str]:
+    """An OCI layout naming `image`'s digest and holding a cosign `.sig` image whose layers
+    are the `signatures` (names in tests/assets/cosign-legacy), as `cosign save` keeps them."""
+    legacy = ASSETS / "cosign-legacy"
+    digest = json.loads((legacy / f"{image}.payload.json").read_bytes())[
+        "critical"]["image"]["docker-manifest-digest"]
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    (root / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+
+    def blob(data: bytes) -> dict[str, Any]:
+        hexdigest = hashlib.sha256(data).hexdigest()
+        (blobs / hexdigest).write_bytes(data)
+        return {"digest": f"sha256:{hexdigest}", "size": len(data)}
+
+    layers = []
+    for name in signatures:
+        payload = (legacy / f"{name}.payload.json").read_bytes()
+        layers.append({"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                       **blob(payload), "annotations": {
+                           "dev.cosignproject.cosign/signature":
+                               (legacy / f"{name}.sig").read_text().strip()}})
+    config = blob(b'{"architecture":"","created":"0001-01-01T00:00:00Z","os":"",'
+                  b'"rootfs":{"type":"layers","diff_ids":null},"config":{}}')
+    sig = blob(json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "config": {
+        "mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": layers}).encode())
+    (root / "index.json").write_text(json.dumps({
+        "schemaVersion": 2, "mediaType": INDEX, "manifests": [
+            {"mediaType": MANIFEST, "digest": digest, "size": 1000,
+             "annotations": {"org.opencontainers.image.ref.name": "image"}},
+            {"mediaType": MANIFEST, **sig, "annotations": {
+                "org.opencontainers.image.ref.name": digest.replace(":", "-") + ".sig"}}]}))
+    return root, digest
+
+
+@pytest.mark.parametrize("image", ["busybox", "suse-toolbox"])
+def test_cosigns_tag_based_signatures_verify(
+    image: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    layout, digest = _legacy_layout(tmp_path / "layout", image, [image])
+    key = str(ASSETS / "cosign-legacy" / f"{image}.pub")
+    code, out, err = cli(capsys, "verify", "--key", key, "--format", "json",
+                         f"oci-dir:{layout}@{digest}")
+    assert code == 0, out + err
+    (signature,) = report(out)["signatures"]
+    assert signature["bundle"].endswith(".sig#0")
+
+
+def test_a_tag_based_signature_of_another_image_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # SUSE's genuine signature, filed under the busybox image's `.sig` tag.
+    layout, digest = _legacy_layout(tmp_path / "layout", "busybox", ["suse-toolbox"])
+    key = str(ASSETS / "cosign-legacy" / "suse-toolbox.pub")
+    code, out, _ = cli(capsys, "verify", "--key", key, f"oci-dir:{layout}@{digest}")
+    assert code == 1
+    assert "signs sha256:356631f7603526a0af827741f5fe005acf19b7ef7705a34241a91c2d47a6db5e, not " \
+        f"{digest}" in out
+    # and a genuine signature over a payload changed by one byte is no signature
+    layout, digest = _legacy_layout(tmp_path / "changed", "busybox", ["busybox"])
+    payload = (ASSETS / "cosign-legacy" / "busybox.payload.json").read_bytes()
+    blob = layout / "blobs" / "sha256" / hashlib.sha256(payload).hexdigest()
+    blob.write_bytes(payload.replace(b"busybox", b"busyb0x"))
+    code, out, _ = cli(capsys, "verify", "--key", str(ASSETS / "cosign-legacy" / "busybox.pub"),
+                       f"oci-dir:{layout}@{digest}")
+    assert code == 1
+    assert "does not match its digest" in out

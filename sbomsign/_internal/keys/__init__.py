@@ -34,10 +34,12 @@ from sbomsign._internal.keys.base import Algorithm as Algorithm
 from sbomsign._internal.keys.base import PrivateKey as PrivateKey
 from sbomsign._internal.keys.base import PublicKey as PublicKey
 from sbomsign._internal.keys.base import SigningKey as SigningKey
+from sbomsign._internal.keys.base import VerifyingKey as VerifyingKey
 from sbomsign._internal.keys.base import algorithm_of as algorithm_of
 from sbomsign._internal.keys.base import hint as hint
 from sbomsign._internal.keys.base import public_key_pem as public_key_pem
 from sbomsign._internal.keys.base import verify_signature as verify_signature
+from sbomsign._internal.keys.base import verifying_algorithm as verifying_algorithm
 from sbomsign._internal.keys.files import LEGACY_COSIGN_PEM_LABEL as LEGACY_COSIGN_PEM_LABEL
 from sbomsign._internal.keys.files import SIGSTORE_PEM_LABEL as SIGSTORE_PEM_LABEL
 from sbomsign._internal.keys.files import SoftwareSigningKey as SoftwareSigningKey

@@ -15,12 +15,18 @@ from typing import Literal, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, utils
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
 from sbomsign.errors import InputError, SigningError, VerificationError
 
 #: The public key types sbomsign signs with.
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+#: The public key types sbomsign verifies: those it signs with, and RSA (2048 bits or more,
+#: PKCS#1 v1.5 or PSS over SHA-256), which cosign and sigstore-go accept from KMS and from
+#: distributions' build services.
+VerifyingKey = PublicKey | rsa.RSAPublicKey
+#: Smallest RSA modulus accepted.
+MIN_RSA_BITS = 2048
 #: The private key types sbomsign signs with.
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
@@ -35,7 +41,21 @@ HASH_ALGORITHMS: dict[str, str | None] = {
     "ed25519": None,
 }
 
-def hint(public_key: PublicKey) -> str:
+def verifying_algorithm(public_key: VerifyingKey) -> str:
+    """`algorithm_of` for keys that only verify: also `rsa-sha256`.
+
+    Raises:
+        SigningError: an unsupported key type, or an RSA key under `MIN_RSA_BITS`.
+    """
+    if isinstance(public_key, rsa.RSAPublicKey):
+        if public_key.key_size < MIN_RSA_BITS:
+            raise SigningError(f"unsupported key: RSA {public_key.key_size} bits (at least "
+                               f"{MIN_RSA_BITS})")
+        return "rsa-sha256"
+    return algorithm_of(public_key)
+
+
+def hint(public_key: VerifyingKey) -> str:
     """The key id cosign and Sigstore bundles use: base64(sha256(DER SubjectPublicKeyInfo))."""
     der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -155,13 +175,14 @@ class SigningKey(abc.ABC):
 
 
 def verify_signature(
-    public_key: PublicKey,
+    public_key: VerifyingKey,
     signature: bytes,
     *,
     data: bytes | None = None,
     digest: bytes | None = None,
 ) -> None:
-    """Check a signature made by `SigningKey.sign` (`data`) or `sign_prehashed` (`digest`).
+    """Check a signature made by `SigningKey.sign` (`data`) or `sign_prehashed` (`digest`),
+    or an RSA signature (PKCS#1 v1.5, else PSS) over SHA-256.
 
     Raises:
         VerificationError: the signature does not match.
@@ -169,12 +190,14 @@ def verify_signature(
     """
     if (data is None) == (digest is None):
         raise InputError("verify_signature needs exactly one of data and digest")
-    algorithm = algorithm_of(public_key)
+    algorithm = verifying_algorithm(public_key)
     try:
         if isinstance(public_key, ed25519.Ed25519PublicKey):
             if data is None:
                 raise InputError("Ed25519 signatures are over the message, not a digest")
             public_key.verify(signature, data)
+        elif isinstance(public_key, rsa.RSAPublicKey):
+            _verify_rsa(public_key, signature, data, digest)
         elif data is not None:
             public_key.verify(signature, data, ec.ECDSA(_hash_for(algorithm)))
         else:
@@ -183,6 +206,19 @@ def verify_signature(
             public_key.verify(signature, digest, prehashed)
     except (InvalidSignature, ValueError) as e:
         raise VerificationError("signature does not match the public key") from e
+
+
+def _verify_rsa(key: rsa.RSAPublicKey, signature: bytes, data: bytes | None,
+                digest: bytes | None) -> None:
+    message, algorithm = (data, hashes.SHA256()) if data is not None else (
+        digest, utils.Prehashed(hashes.SHA256()))
+    assert message is not None  # noqa: S101 - one of them is given
+    try:
+        key.verify(signature, message, padding.PKCS1v15(), algorithm)
+    except InvalidSignature:
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                          salt_length=padding.PSS.AUTO)
+        key.verify(signature, message, pss, algorithm)
 
 
 # -- where keys and passwords come from (CLI helpers) ------------------------------------------

@@ -22,8 +22,10 @@ from sbomsign._internal.keys.base import (
     PrivateKey,
     PublicKey,
     SigningKey,
+    VerifyingKey,
     _hash_for,
     algorithm_of,
+    verifying_algorithm,
 )
 from sbomsign.errors import InputError, SigningError
 
@@ -240,8 +242,8 @@ def _load_plain(block: _PemBlock, password: PasswordSource, name: str) -> Privat
     return key
 
 
-def load_public_key(data: bytes, *, name: str = "public key") -> PublicKey:
-    """Load a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) of a supported type.
+def load_public_key(data: bytes, *, name: str = "public key") -> VerifyingKey:
+    """Load a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) of a type sbomsign verifies.
 
     Raises:
         InputError: the data is not a PEM public key, or a private key was given.
@@ -257,8 +259,9 @@ def load_public_key(data: bytes, *, name: str = "public key") -> PublicKey:
         key = serialization.load_pem_public_key(block.text)
     except (ValueError, UnsupportedAlgorithm) as e:
         raise InputError(f"{name}: malformed public key") from e
-    algorithm_of(key)
-    assert isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey)  # noqa: S101
+    if not isinstance(key, VerifyingKey):
+        raise SigningError(f"{name}: unsupported key type {type(key).__name__.lstrip('_')}")
+    verifying_algorithm(key)
     return key
 
 

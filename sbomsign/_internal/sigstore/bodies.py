@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from sbomsign._internal import jsonbound
-from sbomsign._internal.keys import PublicKey
+from sbomsign._internal.keys import VerifyingKey
 from sbomsign._internal.sigstore._json import _b64
 from sbomsign._internal.sigstore.certs import _pem_b64
 from sbomsign._internal.sigstore.dsse import Envelope
@@ -420,7 +420,7 @@ def _check_keyless_body(
 class ExpectedEntry:
     """What a managed-key bundle's log entry must record."""
 
-    public_key: PublicKey
+    public_key: VerifyingKey
     signature: bytes
     digest_algorithm: str | None = None
     """For a message signature: the hashlib name of `digest` (`sha256`, `sha384`)."""
@@ -439,7 +439,9 @@ def _pem_key_der(content: object) -> bytes:
     )
 
 
-def _prehash_for(key: PublicKey) -> tuple[str, str] | None:
+def _prehash_for(key: VerifyingKey) -> tuple[str, str] | None:
+    if isinstance(key, rsa.RSAPublicKey):
+        return "SHA2_256", "sha256"
     if isinstance(key, ec.EllipticCurvePublicKey):
         if isinstance(key.curve, ec.SECP384R1):
             return "SHA2_384", "sha384"

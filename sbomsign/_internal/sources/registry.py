@@ -172,23 +172,11 @@ class Registry:
         retries = _RETRIES if method in ("GET", "HEAD") else 0
         authenticated = False
         while True:
-            if self._token:
-                headers["Authorization"] = f"Bearer {self._token}"
-            elif self._credentials and authenticated:
-                headers["Authorization"] = "Basic " + base64.b64encode(
-                    ":".join(self._credentials).encode()).decode()
-            if hasattr(data, "seek"):
-                data.seek(0)
-            try:
-                response = self.session.request(method, url, headers=headers, stream=stream,
-                                                data=data)
-            except requests.RequestException as e:
-                if retries and isinstance(e, requests.ConnectionError) and not isinstance(
-                        e, requests.ReadTimeout):
-                    retries -= 1
-                    time.sleep(_backoff(retries, None))
-                    continue
-                raise NetworkError(f"registry {self.host}: {http.describe_error(e)}") from None
+            response = self._attempt(method, url, headers, data, stream,
+                                     basic=authenticated, retry=retries > 0)
+            if response is None:
+                retries -= 1
+                continue
             if response.status_code == 401 and not authenticated:
                 authenticated = True
                 self._authenticate(response.headers.get("WWW-Authenticate", ""))
@@ -197,13 +185,33 @@ class Registry:
                 retries -= 1
                 time.sleep(_backoff(retries, response.headers.get("Retry-After")))
                 continue
-            if response.status_code == 404 and missing_ok:
-                return response
-            if response.status_code >= 400:
+            if response.status_code >= 400 and not (response.status_code == 404
+                                                    and missing_ok):
                 reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
                 raise NetworkError(f"registry {self.host}: {reason} for "
                                    f"{method} {url.split('/v2/', 1)[1].split('?')[0]}")
             return response
+
+    def _attempt(self, method: str, url: str, headers: dict[str, str], data: Any,
+                 stream: bool, *, basic: bool, retry: bool) -> requests.Response | None:
+        """The request once; None when the connection failed and may be tried again."""
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        elif self._credentials and basic:
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                ":".join(self._credentials).encode()).decode()
+        if hasattr(data, "seek"):
+            data.seek(0)
+        try:
+            return self.session.request(method, url, headers=headers, stream=stream, data=data)
+        except requests.RequestException as e:
+            # A refused or reset connection is tried again; a read that timed out is not
+            # (its wait would be multiplied).
+            if retry and isinstance(e, requests.ConnectionError) and not isinstance(
+                    e, requests.ReadTimeout):
+                time.sleep(_backoff(0, None))
+                return None
+            raise NetworkError(f"registry {self.host}: {http.describe_error(e)}") from None
 
     def _authenticate(self, challenge: str) -> None:
         scheme = challenge.split(" ", 1)[0].lower()
