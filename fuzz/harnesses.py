@@ -270,6 +270,51 @@ def registry_response(data: bytes) -> None:
     registry.token_from(parts[-1], "fuzz")
 
 
+def image_referrers(data: bytes) -> None:
+    """What a store holds about an image: the referrers index, referrer manifests, bundles and
+    cosign's `.sig` manifest with its simple-signing layers (`data` split at `\n--\n`; the
+    first part is the index, the others are served in the order they are asked for, each under
+    its own digest), then the bundle description an attachment reads."""
+    import hashlib
+    import io
+
+    from sbomsign._internal.oci import legacy, referrers, store
+    from sbomsign._internal.sources.streams import Verifying
+
+    parts = data.split(b"\n--\n")
+
+    class _Store:
+        name = "fuzz"
+        asked = 0
+
+        def _next(self) -> bytes:
+            part = parts[1 + self.asked % max(1, len(parts) - 1)] if len(parts) > 1 else b""
+            self.asked += 1
+            return part
+
+        def referrers(self, digest: str) -> list[dict[str, object]]:
+            return store.descriptors(store.parse_json(parts[0], "fuzz"), "fuzz")
+
+        def manifest(self, desc: object) -> bytes:
+            return self._next()
+
+        def blob(self, desc: object) -> Verifying:
+            part = self._next()
+            return Verifying(io.BytesIO(part), "sha256:" + hashlib.sha256(part).hexdigest(),
+                             None, "fuzz")
+
+        def find(self, reference: str) -> dict[str, object] | None:
+            return {"digest": "sha256:" + "1" * 64}
+
+    found = referrers.find(_Store(), "sha256:" + "0" * 64)  # type: ignore[arg-type]
+    for _, payload, _ in found.legacy:
+        try:
+            legacy.signed_digest(payload)
+        except Error:
+            pass
+    referrers.describe_bundle(parts[-1])
+
+
 #: The keyless bundle the keyless harnesses start from: a public staging bundle (Fulcio
 #: certificate, Rekor v1 entry with promise and proof), its artifact and trusted root.
 _KEYLESS = ("bundle_v3.txt", "bundle_v3.txt.sigstore", "staging-trusted_root.json",
@@ -360,6 +405,7 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "image_layer": image_layer,
     "package_database": package_database,
     "registry_response": registry_response,
+    "image_referrers": image_referrers,
     "verify_keyless": verify_keyless,
     "verify_trusted_root": verify_trusted_root,
 }

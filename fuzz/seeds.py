@@ -150,6 +150,36 @@ def _registry_answers(layout: Path, layers: list[bytes]) -> None:
     _put("registry_response", b"\n--\n".join([wrapper, manifest, config, *layers, token]))
 
 
+def _referrers() -> None:
+    """A referrers index with a bundle referrer, and a cosign `.sig` manifest with a real
+    simple-signing payload (tests/assets/cosign-legacy)."""
+    bundle = (ASSETS / "cosign" / "oci-attestation.sigstore.json").read_bytes()
+    subject = {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+               "digest": "sha256:" + "0" * 64, "size": 2}
+    bundle_desc = {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+                   "digest": "sha256:" + hashlib.sha256(bundle).hexdigest(),
+                   "size": len(bundle)}
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": "sha256:" + hashlib.sha256(b"{}").hexdigest(), "size": 2},
+        "layers": [bundle_desc], "subject": subject,
+        "annotations": {"dev.sigstore.bundle.content": "dsse-envelope"}}).encode()
+    index = json.dumps({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": "sha256:" + hashlib.sha256(manifest).hexdigest(), "size": len(manifest),
+        "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json"}]}).encode()
+    legacy = ASSETS / "cosign-legacy"
+    payload = (legacy / "busybox.payload.json").read_bytes()
+    sig = json.dumps({"schemaVersion": 2, "layers": [{
+        "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+        "digest": "sha256:" + hashlib.sha256(payload).hexdigest(), "size": len(payload),
+        "annotations": {"dev.cosignproject.cosign/signature":
+                        (legacy / "busybox.sig").read_text().strip()}}]}).encode()
+    _put("image_referrers", b"\n--\n".join([index, manifest, bundle, sig, payload, bundle]))
+
+
 def main() -> None:
     """Rewrite every seed corpus."""
     shutil.rmtree(CORPUS, ignore_errors=True)
@@ -157,6 +187,7 @@ def main() -> None:
     _elf()
     _documents()
     _images()
+    _referrers()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} seeds")
 

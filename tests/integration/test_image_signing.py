@@ -491,3 +491,116 @@ def test_a_tag_based_signature_of_another_image_is_refused(
                        f"oci-dir:{layout}@{digest}")
     assert code == 1
     assert "does not match its digest" in out
+
+
+def test_keyless_signing_of_an_image_through_a_private_instance(
+    registry: str, layouts: Path, sigstore_local: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for variable in ("SBOMSIGN_IDENTITY_TOKEN", "GITHUB_ACTIONS", "GITLAB_CI",
+                     "ACTIONS_ID_TOKEN_REQUEST_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", sigstore_local.email_token("alice@example.com"))
+    name = push(layouts, "distroless", registry, "team/keyless:1.0")
+    config = str(sigstore_local.trust_config_path)
+    code, _, err = cli(capsys, "sign", "--trust-config", config, f"{name}:1.0")
+    assert code == 0, err
+    code, _, err = cli(capsys, "attest", "--trust-config", config, "--type", "cyclonedx",
+                       f"{name}:1.0")
+    assert code == 0, err
+    _, digest = get(registry, "team/keyless", "1.0")
+    for entry in referrers(registry, "team/keyless", digest):
+        bundle = check_bundle_referrer(registry, "team/keyless", entry, digest)
+        assert bundle["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"] == "dsse"
+    root = str(sigstore_local.trusted_root_path)
+    identity = ["--certificate-identity", "alice@example.com", "--certificate-oidc-issuer",
+                sigstore_local.issuer, "--trusted-root", root]
+    code, out, err = cli(capsys, "verify", *identity, "--format", "json", f"{name}:1.0")
+    assert code == 0, out + err
+    assert report(out)["signatures"][0]["signer"]["identity"] == "alice@example.com"
+    identity[1] = "mallory@example.com"
+    code, out, _ = cli(capsys, "verify", *identity, f"{name}:1.0")
+    assert code == 1
+
+
+class _Proxy:
+    """A forwarding proxy on 127.0.0.1 in front of the registry that answers 500 to the
+    manifest PUTs `fail` picks (a registry failing in the middle of a push)."""
+
+    def __init__(self, upstream: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.fail: Any = lambda path: False
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if self.command == "PUT" and "/manifests/" in self.path and proxy.fail(
+                        self.path):
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "content-length")}
+                answer = requests.request(self.command, f"http://{upstream}{self.path}",
+                                          data=body, headers=headers, timeout=10,
+                                          allow_redirects=False)
+                self.send_response(answer.status_code)
+                for k, v in answer.headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(k, v.replace(upstream, proxy.host))
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(answer.content)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = _forward  # noqa: N815
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        import threading
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_push_that_fails_halfway_leaves_nothing_referenced(
+    registry: str, layouts: Path, keys: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    push(layouts, "distroless", registry, "team/halfway:1.0")
+    _, digest = get(registry, "team/halfway", "1.0")
+    proxy = _Proxy(registry)
+    monkeypatch.setenv("SBOMSIGN_INSECURE_REGISTRIES", proxy.host)
+    name = f"registry:{proxy.host}/team/halfway:1.0"
+    key = str(keys / "release.key")
+    try:
+        # the referrer manifest is refused: no index names anything
+        proxy.fail = lambda path: "/manifests/sha256:" in path
+        code, _, err = cli(capsys, "sign", "--key", key, name)
+        assert code == 3 and "HTTP 500" in err and len(err.strip().splitlines()) == 1, err
+        missing = requests.get(f"http://{registry}/v2/team/halfway/manifests/"
+                               f"{digest.replace(':', '-')}", timeout=10)
+        assert missing.status_code == 404
+        # the manifest is stored but the index update is refused: still nothing referenced
+        proxy.fail = lambda path: "/manifests/sha256-" in path
+        code, _, err = cli(capsys, "sign", "--key", key, name)
+        assert code == 3, err
+        missing = requests.get(f"http://{registry}/v2/team/halfway/manifests/"
+                               f"{digest.replace(':', '-')}", timeout=10)
+        assert missing.status_code == 404
+        # the next run completes, and the index names exactly its bundle
+        proxy.fail = lambda path: False
+        code, _, err = cli(capsys, "sign", "--key", key, name)
+        assert code == 0, err
+        (entry,) = referrers(registry, "team/halfway", digest)
+        check_bundle_referrer(registry, "team/halfway", entry, digest)
+        code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"), name)
+        assert code == 0, out + err
+    finally:
+        proxy.server.shutdown()

@@ -158,6 +158,31 @@ def test_a_token_service_that_refuses_the_credentials_is_exit_3(
     assert "token service" in done.stderr and "401" in done.stderr
 
 
+def test_images_are_signed_and_verified_through_token_authentication(
+    token_registry: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    host, asked = token_registry
+    env = {**_docker_config(tmp_path / "docker", host, PASSWORD),
+           "SBOMSIGN_INSECURE_REGISTRIES": host}
+    key = tmp_path / "release"
+
+    def sbomsign(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "sbomsign", *argv], capture_output=True,
+                              text=True, timeout=120, cwd=ROOT, env={**os.environ, **env})
+
+    assert sbomsign("keygen", "--no-password", "--output-prefix", str(key)).returncode == 0
+    done = sbomsign("sign", "--key", f"{key}.key", f"registry:{host}/team/glibc:1.0")
+    assert done.returncode == 0, done.stderr
+    # the write asked for the push scope the registry's challenge named
+    assert "repository:team/glibc:pull,push" in asked
+    done = sbomsign("verify", "--key", f"{key}.pub", f"registry:{host}/team/glibc:1.0")
+    assert done.returncode == 0, done.stdout + done.stderr
+    env = {**env, **_docker_config(tmp_path / "wrong", host, "wrong")}
+    done = sbomsign("sign", "--key", f"{key}.key", f"registry:{host}/team/glibc:1.0")
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
 class _Failing(BaseHTTPRequestHandler):
     """A registry that always answers `status` (0: never answers)."""
 

@@ -343,7 +343,34 @@ def _statement(statement: bytes) -> dsse.Statement:
         # payload, so the signed bytes are exactly the ones given.
         return dsse.Statement(statement)
     except SigstoreError as e:
+        named = _with_subject_names(statement)
+        if named is None:
+            raise InputError(f"in-toto statement refused by sigstore: "
+                             f"{_one_line(e, 200)}") from e
+    # NOTE: in-toto makes a subject's name optional and cosign v3 signs images with a
+    # nameless one; sigstore-python requires it. The copy with names is validated, and the
+    # bytes signed stay exactly the ones given (signing reads only `_contents`).
+    try:
+        checked = dsse.Statement(named)
+    except SigstoreError as e:
         raise InputError(f"in-toto statement refused by sigstore: {_one_line(e, 200)}") from e
+    checked._contents = statement
+    return checked
+
+
+def _with_subject_names(statement: bytes) -> bytes | None:
+    """`statement` with an empty name on each nameless subject, or None if none lacks one."""
+    import json
+
+    try:
+        doc = json.loads(statement)
+        subjects = doc["subject"]
+        missing = [s for s in subjects if isinstance(s, dict) and "name" not in s]
+    except (ValueError, KeyError, TypeError):
+        return None
+    for subject in missing:
+        subject["name"] = ""
+    return json.dumps(doc).encode() if missing else None
 
 
 class KeylessSession:
