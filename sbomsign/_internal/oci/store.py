@@ -294,6 +294,7 @@ class LayoutStore:
         try:
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(checked, out, 1 << 20)
+            _usual_mode(tmp)
             os.replace(tmp, target)
         except BaseException:
             os.unlink(tmp)
@@ -385,6 +386,7 @@ def _pack(directory: str, path: str) -> None:
                     info.mode = 0o644
                     with open(full, "rb") as f:
                         tar.addfile(info, f)
+        _usual_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -395,7 +397,16 @@ def _write_atomic(path: str, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
     with os.fdopen(fd, "wb") as out:
         out.write(data)
+    _usual_mode(tmp)
     os.replace(tmp, path)
+
+
+def _usual_mode(path: str) -> None:
+    """The mode a file created normally gets (0666 less the umask): temporary files are 0600,
+    and a layout or archive is read by other tools and users."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def _ref_name(desc: Descriptor) -> str:
