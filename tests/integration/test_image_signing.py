@@ -604,3 +604,23 @@ def test_a_push_that_fails_halfway_leaves_nothing_referenced(
         assert code == 0, out + err
     finally:
         proxy.server.shutdown()
+
+
+def test_a_corrupted_blob_is_never_copied(
+    registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    layout = tmp_path / "layout"
+    shutil.copytree(ASSETS / "images" / "demo-oci", layout)
+    blobs = layout / "blobs" / "sha256"
+    biggest = max(blobs.iterdir(), key=lambda p: p.stat().st_size)
+    data = bytearray(biggest.read_bytes())
+    data[1000] ^= 1
+    biggest.chmod(0o644)
+    biggest.write_bytes(bytes(data))
+    code, _, err = cli(capsys, "copy", f"oci-dir:{layout}:1.0",
+                       f"registry:{registry}/team/corrupt:1.0")
+    assert code == 2 and f"@sha256:{biggest.name}: content does not match its digest" in err
+    assert len(err.strip().splitlines()) == 1, err
+    base = f"http://{registry}/v2/team/corrupt"
+    assert requests.get(f"{base}/manifests/1.0", timeout=10).status_code == 404
+    assert requests.head(f"{base}/blobs/sha256:{biggest.name}", timeout=10).status_code == 404

@@ -9,6 +9,7 @@ instead, keeping every entry other tools put there.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
 
@@ -17,7 +18,6 @@ from sbomsign._internal.oci.store import (
     Descriptor,
     descriptors,
     parse_json,
-    spool,
     tag_schema,
 )
 from sbomsign._internal.sources.registry import Registry, _bounded
@@ -32,7 +32,6 @@ class RegistryStore:
         self.registry = registry
         self.name = f"registry:{registry.host}/{registry.repository}"
         self._native_referrers: bool | None = None
-        self._workdir = ""
 
     def find(self, reference: str) -> Descriptor | None:
         response = self.registry.send("HEAD", f"{self.registry.base}/manifests/{reference}",
@@ -64,16 +63,16 @@ class RegistryStore:
         if self.has_blob(digest):
             return
         checked = Verifying(stream, digest, size, f"{self.name}: blob {digest}")
-        with spool(checked, self._workdir) as body:
-            started = self.registry.send("POST", f"{self.registry.base}/blobs/uploads/")
-            location = started.headers.get("Location", "")
-            if not location:
-                raise NetworkError(f"registry {self.registry.host}: an upload without a "
-                                   f"Location")
-            url = urljoin(self.registry.base + "/", location)
-            url += ("&" if "?" in url else "?") + f"digest={digest}"
-            self.registry.send("PUT", url, data=body, headers={
-                "Content-Type": "application/octet-stream", "Content-Length": str(size)})
+        started = self.registry.send("POST", f"{self.registry.base}/blobs/uploads/")
+        location = started.headers.get("Location", "")
+        if not location:
+            raise NetworkError(f"registry {self.registry.host}: an upload without a Location")
+        url = urljoin(self.registry.base + "/", location)
+        url += ("&" if "?" in url else "?") + f"digest={digest}"
+        # NOTE: streamed, not held: the registry checks the digest it is given, and the
+        # stream checks it too and stops the upload at its end if the source lied.
+        self.registry.send("PUT", url, data=_Upload(checked, size),
+                           headers={"Content-Type": "application/octet-stream"})
 
     def put_manifest(self, body: bytes, media_type: str, tag: str = "") -> Descriptor:
         digest = sha256_digest(body)
@@ -134,3 +133,19 @@ def _canonical(doc: dict[str, Any]) -> bytes:
 
     return json.dumps(doc, separators=(",", ":")).encode()
 
+
+
+class _Upload:
+    """A blob's bytes for `requests`: its length (so the body is sent with a Content-Length,
+    not chunked) and its chunks, read as they are sent."""
+
+    def __init__(self, stream: Verifying, size: int) -> None:
+        self._stream = stream
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self._stream.read(1 << 20):
+            yield chunk

@@ -330,19 +330,82 @@ class LayoutStore:
 
 
 class ArchiveStore(LayoutStore):
-    """A tar of an OCI image layout: unpacked into the work directory, and written back (to
-    a temporary name, then renamed) when something was added."""
+    """A tar of an OCI image layout: read in place; unpacked into the work directory on the
+    first write, and written back (to a temporary name, then renamed) at the end."""
 
     def __init__(self, path: str, workdir: str, *, create: bool = False) -> None:
         self.path = path
-        self._dir = tempfile.mkdtemp(prefix="oci-archive-", dir=workdir or None)
-        label = f"oci-archive:{path}"
-        if os.path.exists(path):
-            _unpack(path, self._dir, label)
-        elif not create:
-            raise InputError(f"{label}: no such file")
-        super().__init__(self._dir, create=create, label=label)
-        self.changed = not os.path.exists(path)
+        self._workdir = workdir
+        self._dir = ""
+        self._tar: tarfile.TarFile | None = None
+        self._members: dict[str, tarfile.TarInfo] = {}
+        self.root = ""  # blob names inside the tar are relative: blobs/sha256/<hex>
+        self.name = label = f"oci-archive:{path}"
+        self.changed = False
+        if not os.path.exists(path):
+            if not create:
+                raise InputError(f"{label}: no such file")
+            self._unpacked()
+            return
+        try:
+            self._tar = tarfile.open(path, "r:")
+            self._members = {os.path.normpath(m.name): m for m in self._tar.getmembers()
+                             if m.isreg()}
+        except (OSError, tarfile.TarError) as e:
+            raise InputError(f"{label}: not a readable tar of an OCI layout ({e})") from None
+        if "oci-layout" not in self._members:
+            raise InputError(f"{label}: not an OCI image layout (no oci-layout file)")
+
+    def _unpacked(self) -> None:
+        """Switch from reading the tar in place to a writable unpacked copy."""
+        if self._dir:
+            return
+        self._dir = tempfile.mkdtemp(prefix="oci-archive-", dir=self._workdir or None)
+        if self._tar is not None:
+            _unpack(self.path, self._dir, self.name)
+            self._tar.close()
+            self._tar = None
+        LayoutStore.__init__(self, self._dir, create=True, label=self.name)
+        self.changed = not os.path.exists(self.path)
+
+    def _member(self, name: str) -> IO[bytes] | None:
+        assert self._tar is not None  # noqa: S101 - only while reading in place
+        found = self._members.get(os.path.normpath(name))
+        return None if found is None else self._tar.extractfile(found)
+
+    def index(self) -> dict[str, Any]:
+        if self._dir:
+            return super().index()
+        member = self._member("index.json")
+        if member is None:
+            raise InputError(f"{self.name}: index.json is missing")
+        return parse_json(member.read(MAX_DOCUMENT_BYTES + 1), f"{self.name}: index.json")
+
+    def blob(self, desc: Descriptor) -> Verifying:
+        if self._dir:
+            return super().blob(desc)
+        member = self._member(self._path(desc["digest"]))
+        if member is None:
+            raise InputError(f"{self.name}@{desc['digest']}: blob missing from the archive")
+        return Verifying(member, desc["digest"], desc.get("size"),
+                         f"{self.name}@{desc['digest']}")
+
+    def has_blob(self, digest: str) -> bool:
+        if self._dir:
+            return super().has_blob(digest)
+        return os.path.normpath(self._path(digest)) in self._members
+
+    def put_blob(self, digest: str, size: int, stream: Readable) -> None:
+        self._unpacked()
+        super().put_blob(digest, size, stream)
+
+    def put_manifest(self, body: bytes, media_type: str, tag: str = "") -> Descriptor:
+        self._unpacked()
+        return super().put_manifest(body, media_type, tag)
+
+    def add_referrer(self, subject: str, desc: Descriptor) -> None:
+        self._unpacked()
+        super().add_referrer(subject, desc)
 
     def close(self) -> None:
         """Write the archive when it changed, then drop the unpacked copy."""
@@ -354,7 +417,10 @@ class ArchiveStore(LayoutStore):
 
     def discard(self) -> None:
         """Drop the unpacked copy without writing anything."""
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._tar is not None:
+            self._tar.close()
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def _unpack(path: str, into: str, label: str) -> None:
@@ -432,12 +498,3 @@ class _Bytes:
         chunk = bytes(self._data[self._at:end])
         self._at += len(chunk)
         return chunk
-
-
-def spool(stream: Readable, workdir: str) -> IO[bytes]:
-    """`stream` copied into an anonymous temporary file (rewound): a blob streamed from one
-    store to another is checked whole before the other store sees a byte of it."""
-    out = tempfile.TemporaryFile(dir=workdir or None)  # noqa: SIM115 - returned open
-    shutil.copyfileobj(stream, out, 1 << 20)
-    out.seek(0)
-    return out
