@@ -328,7 +328,7 @@ def test_copy_across_the_air_gap_and_back(
 
 
 def test_a_binary_pushed_as_an_artifact_is_signed_and_verified(
-    registry: str, keys: Path, capsys: pytest.CaptureFixture[str],
+    registry: str, keys: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     binary = ASSETS / "bin" / "go-linux-loong64"
     code, out, err = cli(capsys, "push", str(binary), f"registry:{registry}/team/bin:v1",
@@ -346,6 +346,28 @@ def test_a_binary_pushed_as_an_artifact_is_signed_and_verified(
     code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"),
                          f"registry:{registry}/team/bin:v1")
     assert code == 0, out + err
+    # the file inside is scanned like a file in an image, so binary rules apply to it
+    from sbomsign.scan import scan_paths
+
+    inventory = scan_paths([pinned])
+    (artifact,) = inventory.artifacts
+    assert artifact.path == "/go-linux-loong64" and artifact.binaries[0].arch == "loongarch64"
+    policy = tmp_path / "bin.yaml"
+    (tmp_path / "keys").mkdir()
+    shutil.copy(keys / "release.pub", tmp_path / "keys" / "release.pub")
+    policy.write_text("""\
+apiVersion: sbomsign.dev/v1
+kind: Policy
+metadata: {name: pushed-binary}
+spec:
+  signers: {release: {key: {file: keys/release.pub}}}
+  artifactSignature: {required: true}
+  binary: {architectures: [loongarch64], static: true}
+""")
+    code, out, err = cli(capsys, "verify", "--policy", str(policy), "--format", "json", pinned)
+    assert code == 0, out + err
+    assert {r["rule"] for r in report(out)["results"]} >= {"binary.architectures",
+                                                           "binary.static"}
 
 
 def test_cosigns_own_image_attestation_verifies_from_a_layout(
@@ -624,3 +646,17 @@ def test_a_corrupted_blob_is_never_copied(
     base = f"http://{registry}/v2/team/corrupt"
     assert requests.get(f"{base}/manifests/1.0", timeout=10).status_code == 404
     assert requests.head(f"{base}/blobs/sha256:{biggest.name}", timeout=10).status_code == 404
+
+
+def test_an_enormous_attached_bundle_is_refused_unread(
+    registry: str, layouts: Path, keys: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = push(layouts, "distroless", registry, "team/enormous:1.0")
+    assert main(["sign", "--key", str(keys / "release.key"), f"{name}:1.0"]) == 0
+    monkeypatch.setenv("SBOMSIGN_MAX_INPUT_BYTES", "512")
+    code, out, _ = cli(capsys, "verify", "--key", str(keys / "release.pub"), "--format", "json",
+                       f"{name}:1.0")
+    assert code == 1
+    (failure,) = report(out)["failures"]
+    assert "over the 512-byte limit (raise it with SBOMSIGN_MAX_INPUT_BYTES)" in failure["reason"]

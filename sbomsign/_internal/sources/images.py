@@ -242,14 +242,42 @@ def _image(given: str, store: Store, desc: dict[str, Any], manifest: dict[str, A
     if not _platform_matches(_config_platform(config), settings.platform):
         raise InputError(f"{given}: the image is {identity.platform}, not {settings.platform}")
     tree = FileTree(_private_dir(settings), given)
+    files = _artifact_files(manifest, config_desc)
     for i, layer in enumerate(layer_descs):
         what = f"{given}: layer {layer['digest']}"
         blob = store.open(layer["digest"], layer.get("size"), what)
-        tree.apply_tar(decompressed(blob, what), i, what)
+        title = files.get(layer["digest"])
+        if title is not None:
+            tree.add_file(title, blob, int(layer.get("size") or 0), i)
+        else:
+            tree.apply_tar(decompressed(blob, what), i, what)
         blob.drain()
         if settings.layer_progress is not None:
             settings.layer_progress(given, i + 1, len(layer_descs))
     return Draft(identity, tree, [d["digest"] for d in layer_descs])
+
+
+_IMAGE_CONFIGS = frozenset({"application/vnd.oci.image.config.v1+json",
+                            "application/vnd.docker.container.image.v1+json"})
+
+
+def _artifact_files(manifest: dict[str, Any], config: dict[str, Any]) -> dict[str, str]:
+    """For an OCI artifact (not an image: `artifactType`, or a config that is no image
+    config), its layers that are files named by their title annotation, as `oras push`
+    stores them: layer digest -> the file's path. Empty for an image."""
+    from sbomsign._internal.sources.tree import clean
+
+    if manifest.get("artifactType") is None and config.get("mediaType") in _IMAGE_CONFIGS:
+        return {}
+    files = {}
+    for layer in manifest.get("layers") or []:
+        annotations = layer.get("annotations") if isinstance(layer, dict) else None
+        title = annotations.get("org.opencontainers.image.title") if isinstance(
+            annotations, dict) else None
+        name = clean(title) if isinstance(title, str) else None
+        if name:
+            files[str(layer.get("digest"))] = name
+    return files
 
 
 def _private_dir(settings: Settings) -> str:
