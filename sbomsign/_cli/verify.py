@@ -396,16 +396,20 @@ def _with_inventory(evidence: ArtifactEvidence, t: _Target) -> ArtifactEvidence:
 def _image_artifact(inv: Inventory, t: _Target) -> Artifact | None:
     """The image as one artifact for the policy: its digest, and the binaries and components
     of every platform read from it."""
-    from sbomsign.models import Artifact, Digests
+    from sbomsign.models import Artifact, ComponentKind, Digests
 
     assert t.image is not None  # noqa: S101 - only called for images
     found = [a for c in inv.containers if c.name == t.image.pinned for a in inv.contents(c)]
     if not found:
         return None
+    # NOTE: a shared library a binary links is, inside an image, another file of the image
+    # (and of its package): the image's SBOM lists it as that file and package, with a link
+    # edge, not as a component by its soname. What must be covered is what is compiled in.
     return Artifact(path=t.label, name=t.label, size=t.image.size,
                     digests=Digests(sha256=t.sha256),
                     binaries=tuple(b for a in found for b in a.binaries),
-                    components=tuple(c for a in found for c in a.components))
+                    components=tuple(c for a in found for c in a.components
+                                     if c.kind is not ComponentKind.SHARED_LIBRARY))
 
 
 def _verified(targets: list[Any], trust: TrustMaterial, pol: Policy,

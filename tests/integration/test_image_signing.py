@@ -660,3 +660,43 @@ def test_an_enormous_attached_bundle_is_refused_unread(
     assert code == 1
     (failure,) = report(out)["failures"]
     assert "over the 512-byte limit (raise it with SBOMSIGN_MAX_INPUT_BYTES)" in failure["reason"]
+
+
+@pytest.mark.parametrize("kind", ["cyclonedx", "spdx"])
+def test_coverage_of_an_image_by_its_attested_sbom(
+    kind: str, layouts: Path, keys: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    image = f"oci-dir:{tmp_path / 'image'}:1.0"
+    assert main(["copy", f"oci-dir:{layouts}:glibc", image]) == 0
+    key = str(keys / "release.key")
+    assert main(["sign", "--key", key, image]) == 0
+    assert main(["attest", "--key", key, "--type", kind, image]) == 0
+    policy = image_policy(tmp_path, keys)
+    policy.write_text(policy.read_text().replace("describesArtifact: true",
+                                                 "describesArtifact: true\n    coversBinary: true"))
+    code, out, err = cli(capsys, "verify", "--policy", str(policy), "--format", "json", image)
+    assert code == 0, out + err
+    rules = {r["rule"]: r for r in report(out)["results"]}
+    assert rules["sbom.coversBinary"]["passed"], rules["sbom.coversBinary"]
+
+    # an SBOM of this image without one of the Go modules of its Go program
+    fmt = "cyclonedx-json" if kind == "cyclonedx" else "spdx-json"
+    document = tmp_path / "partial.json"
+    assert main(["sbom", image, "--format", fmt, "-o", str(document)]) == 0
+    doc = json.loads(document.read_text())
+    module = "example.com/lib/strutil"
+    if kind == "cyclonedx":
+        doc["components"] = [c for c in doc["components"] if c["name"] != module]
+    else:
+        doc["packages"] = [p for p in doc["packages"] if p["name"] != module]
+    document.write_text(json.dumps(doc))
+    other = f"oci-dir:{tmp_path / 'other'}:1.0"
+    assert main(["copy", f"oci-dir:{layouts}:glibc", other]) == 0
+    assert main(["sign", "--key", key, other]) == 0
+    assert main(["attest", "--key", key, "--type", kind, "--predicate", str(document),
+                 other]) == 0
+    code, out, _ = cli(capsys, "verify", "--policy", str(policy), "--format", "json", other)
+    assert code == 1
+    rules = {r["rule"]: r for r in report(out)["results"]}
+    assert not rules["sbom.coversBinary"]["passed"]
+    assert module in rules["sbom.coversBinary"]["message"]

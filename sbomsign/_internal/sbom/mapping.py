@@ -53,16 +53,21 @@ __all__ = [
 # --- shared by both formats ----------------------------------------------------------------------
 
 
-def _members(node: str, owner_ref: str, models: dict[str, Component],
+def _members(node: str, owner_ref: str | frozenset[str], models: dict[str, Component],
              owners: dict[str, list[str]], graph: dict[str, list[str]],
              n_artifacts: int) -> list[str]:
     """The keys of the components found in one artifact.
 
     `node` is the artifact's key in `graph` (a bom-ref or SPDX id), `owner_ref` the reference
-    sbomsign's merged documents name it by in the components' owner properties.
+    sbomsign's merged documents name it by in the components' owner properties; for a
+    container, the set of its own reference and those of the binaries inside it, whose
+    components (and the container's unowned packages) are the container's.
     """
     if any(owners.values()):
         # NOTE: our merged documents say which artifacts each component was found in.
+        if isinstance(owner_ref, frozenset):
+            return sorted(k for k in models
+                          if not owners.get(k) or owner_ref.intersection(owners[k]))
         return sorted(k for k in models if owner_ref in owners.get(k, ()))
     if n_artifacts == 1:
         return sorted(models)
@@ -226,6 +231,21 @@ def _cdx_models(
     return models, owners
 
 
+def _owner_refs(root: CdxComponentRecord,
+                key: Callable[[CdxComponentRecord], str]) -> str | frozenset[str]:
+    """The root's reference, or, for a container (components nested in the root: an image's
+    binaries), its reference and every nested one."""
+    if not root.components:
+        return key(root)
+    refs = {key(root)}
+    stack = list(root.components)
+    while stack:
+        c = stack.pop()
+        refs.add(key(c))
+        stack.extend(c.components)
+    return frozenset(refs)
+
+
 def cdx_inventory(bom: CdxBomRecord, name: str) -> Inventory:
     """The inventory a CycloneDX document describes.
 
@@ -257,7 +277,8 @@ def cdx_inventory(bom: CdxBomRecord, name: str) -> Inventory:
                          digests=_cdx_digests(ac), members=members, models=models, deps=graph)
 
     artifacts = [
-        artifact(ac, _members(key(ac), key(ac), models, owners, graph, len(art_comps)))
+        artifact(ac, _members(key(ac), _owner_refs(ac, key) if not merged else key(ac), models,
+                              owners, graph, len(art_comps)))
         for ac in art_comps
     ]
     if not art_comps and models:
@@ -425,7 +446,8 @@ def spdx_inventory(document: SpdxDocumentRecord) -> Inventory:
     artifacts = []
     for aid in described:
         ap = by_id[aid]
-        members = _members(aid, _spdx_artifact_ref(ap), models, owners, g.graph, len(described))
+        members = _members(aid, _spdx_owner_refs(aid, ap, document, by_id), models, owners,
+                           g.graph, len(described))
         artifacts.append(_artifact(
             path=ap.file_name or ap.name, name=ap.name,
             properties=parse_comment_properties(ap.comment or ""), digests=_spdx_digests(ap),
@@ -442,6 +464,18 @@ def _spdx_digests(p: SpdxPackageRecord) -> Digests:
     found = {alg: value.lower() for alg, value in p.checksums}
     return Digests(sha256=found.get("SHA256", ""), sha512=found.get("SHA512", ""),
                    sha1=found.get("SHA1", ""))
+
+
+def _spdx_owner_refs(aid: str, ap: SpdxPackageRecord, document: SpdxDocumentRecord,
+                     by_id: Mapping[str, SpdxPackageRecord]) -> str | frozenset[str]:
+    """The artifact's reference, or, for a container (a package that CONTAINS others: an
+    image's binaries), its reference and those of the packages inside it."""
+    inside = [related[1] for source, kind, related in document.relationships
+              if source == aid and kind == "CONTAINS" and not related[0]]
+    if not inside:
+        return _spdx_artifact_ref(ap)
+    return frozenset({_spdx_artifact_ref(ap)}
+                     | {_spdx_artifact_ref(by_id[s]) for s in inside if s in by_id})
 
 
 def _spdx_artifact_ref(p: SpdxPackageRecord) -> str:
