@@ -14,7 +14,7 @@ from sbomsign.errors import EXIT_OK
 _EPILOG = """\
 SRC and DST are registry:HOST/REPO[:TAG|@sha256:HEX], oci-dir:DIR[:TAG] or
 oci-archive:FILE[:TAG]. The image or index is copied with everything attached to it
-(referrers, recursively, and cosign's sha256-<hex>.sig tag), every blob checked against its
+(referrers, recursively, and cosign's sha256-<hex>.sig/.att tags), every blob checked against its
 digest. DST is tagged with its own tag, else SRC's (a layout: "latest" when there is
 neither). Blobs DST already has are not sent again: a copy that failed halfway is resumed by
 running it again. A missing oci-dir or oci-archive destination is created; an existing one

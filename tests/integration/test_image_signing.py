@@ -700,3 +700,56 @@ def test_coverage_of_an_image_by_its_attested_sbom(
     rules = {r["rule"]: r for r in report(out)["results"]}
     assert not rules["sbom.coversBinary"]["passed"]
     assert module in rules["sbom.coversBinary"]["message"]
+
+
+def test_cosigns_tag_based_attestations_verify_and_travel(
+    layouts: Path, keys: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The `.att` shape of cosign before the bundle format: a DSSE envelope per layer.
+    image = f"oci-dir:{tmp_path / 'image'}:1.0"
+    assert main(["copy", f"oci-dir:{layouts}:distroless", image]) == 0
+    made = tmp_path / "sbom.json"
+    assert main(["attest", "--key", str(keys / "release.key"), "--type", "cyclonedx",
+                 "--no-upload", "--bundle", str(made), image]) == 0
+    envelope = json.loads(made.read_text())["dsseEnvelope"]
+    blob = json.dumps({"payloadType": envelope["payloadType"], "payload": envelope["payload"],
+                       "signatures": [{"keyid": "", "sig": envelope["signatures"][0]["sig"]}]})
+    layout = tmp_path / "image"
+    index = json.loads((layout / "index.json").read_text())
+    digest = index["manifests"][0]["digest"]
+
+    def put(data: bytes) -> dict[str, Any]:
+        hexdigest = hashlib.sha256(data).hexdigest()
+        (layout / "blobs" / "sha256" / hexdigest).write_bytes(data)
+        return {"digest": f"sha256:{hexdigest}", "size": len(data)}
+
+    att = put(json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "config": {
+        "mediaType": "application/vnd.oci.image.config.v1+json", **put(b"{}")},
+        "layers": [{"mediaType": "application/vnd.dsse.envelope.v1+json",
+                    **put(blob.encode()), "annotations": {
+                        "predicateType": "https://cyclonedx.org/bom"}}]}).encode())
+    index["manifests"].append({"mediaType": MANIFEST, **att, "annotations": {
+        "org.opencontainers.image.ref.name": digest.replace(":", "-") + ".att"}})
+    (layout / "index.json").write_text(json.dumps(index))
+    assert main(["sign", "--key", str(keys / "release.key"), image]) == 0
+    policy = image_policy(tmp_path, keys)
+    code, out, err = cli(capsys, "verify", "--policy", str(policy), "--format", "json", image)
+    assert code == 0, out + err
+    (attestation,) = report(out)["attestations"]
+    assert attestation["bundle"].endswith(".att#0")
+    # copied with the image, under its tag
+    archive = tmp_path / "carried.tar"
+    assert main(["copy", image, f"oci-archive:{archive}"]) == 0
+    code, out, err = cli(capsys, "verify", "--policy", str(policy), f"oci-archive:{archive}:1.0")
+    assert code == 0, out + err
+    # the same envelope under another image's tag is about another artifact
+    other = f"oci-dir:{tmp_path / 'other'}:1.0"
+    assert main(["copy", f"oci-dir:{layouts}:glibc", other]) == 0
+    other_index = json.loads((tmp_path / "other" / "index.json").read_text())
+    other_digest = other_index["manifests"][0]["digest"]
+    shutil.copytree(layout / "blobs", tmp_path / "other" / "blobs", dirs_exist_ok=True)
+    other_index["manifests"].append({"mediaType": MANIFEST, **att, "annotations": {
+        "org.opencontainers.image.ref.name": other_digest.replace(":", "-") + ".att"}})
+    (tmp_path / "other" / "index.json").write_text(json.dumps(other_index))
+    code, out, _ = cli(capsys, "verify", "--key", str(keys / "release.pub"), other)
+    assert code == 1 and "another artifact" in out

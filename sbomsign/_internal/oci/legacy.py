@@ -1,4 +1,5 @@
-"""cosign's tag-based image signatures (before the bundle format): `sha256-<hex>.sig`.
+"""cosign's tag-based image signatures and attestations (before the bundle format):
+`sha256-<hex>.sig` and `sha256-<hex>.att`.
 
 cosign 1.x and 2.x (without `--new-bundle-format`) store an image's signatures as an image
 tagged `sha256-<hex>.sig`; each layer is a simple-signing payload
@@ -15,6 +16,12 @@ the layer's annotations:
 Each layer is rewritten as the v0.1 Sigstore bundle it amounts to (a message signature over
 the payload, its log entry with the inclusion promise), so the one verifier checks it; the
 verifier's caller then checks that the payload names the image.
+
+`cosign attest` (before the bundle format) stores attestations the same way under
+`sha256-<hex>.att`: each layer (`application/vnd.dsse.envelope.v1+json`) is a DSSE envelope
+with one signature, the certificate, chain and Rekor entry in the same annotations. Each is
+rewritten as a v0.1 bundle holding that envelope, and verified like any attestation (its
+statement's subject must carry the image's digest).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ if TYPE_CHECKING:
     from sbomsign._internal.oci.referrers import Found
 
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
 _SIGNATURE = "dev.cosignproject.cosign/signature"
 _CERTIFICATE = "dev.sigstore.cosign/certificate"
 _CHAIN = "dev.sigstore.cosign/chain"
@@ -42,43 +50,90 @@ _MAX_LAYERS = 64
 
 
 def find(store: Store, subject: str, into: Found) -> None:
-    """Add the `.sig` image's signatures of `subject` to `into` (none when there is none)."""
-    tag = tag_schema(subject) + ".sig"
-    name = f"{store.name}:{tag}"
-    try:
-        desc = store.find(tag)
-        if desc is None:
-            return
-        manifest = parse_json(store.manifest(desc), name)
-        layers = manifest.get("layers")
-        if not isinstance(layers, list) or len(layers) > _MAX_LAYERS:
-            raise InputError(f"{name}: no layer list, or more than {_MAX_LAYERS} layers")
-    except Error as e:
-        into.failures.append((name, e.diagnostics().removeprefix(f"{name}: ")))
-        return
-    for i, layer in enumerate(layers):
-        where = f"{name}#{i}"
+    """Add the `.sig` image's signatures and the `.att` image's attestations of `subject` to
+    `into` (nothing when there are none)."""
+    for suffix in (".sig", ".att"):
+        tag = tag_schema(subject) + suffix
+        name = f"{store.name}:{tag}"
         try:
-            payload, bundle = _layer(store, layer, where)
+            layers = _layers(store, tag, name)
         except Error as e:
-            into.failures.append((where, e.diagnostics().removeprefix(f"{where}: ")))
+            into.failures.append((name, e.diagnostics().removeprefix(f"{name}: ")))
             continue
-        into.legacy.append((where, payload, bundle))
+        for i, layer in enumerate(layers):
+            where = f"{name}#{i}"
+            try:
+                if suffix == ".sig":
+                    payload, bundle = _signature(store, layer, where)
+                    into.legacy.append((where, payload, bundle))
+                else:
+                    into.bundles.append((where, _attestation(store, layer, where)))
+            except Error as e:
+                into.failures.append((where, e.diagnostics().removeprefix(f"{where}: ")))
 
 
-def _layer(store: Store, layer: Any, where: str) -> tuple[bytes, bytes]:
-    if not isinstance(layer, dict) or layer.get("mediaType") != SIMPLE_SIGNING:
-        raise InputError(f"{where}: not a simple-signing layer")
+def _layers(store: Store, tag: str, name: str) -> list[Any]:
+    desc = store.find(tag)
+    if desc is None:
+        return []
+    manifest = parse_json(store.manifest(desc), name)
+    layers = manifest.get("layers")
+    if not isinstance(layers, list) or len(layers) > _MAX_LAYERS:
+        raise InputError(f"{name}: no layer list, or more than {_MAX_LAYERS} layers")
+    return layers
+
+
+def _blob(store: Store, layer: Any, media_type: str, where: str) -> bytes:
+    if not isinstance(layer, dict) or layer.get("mediaType") != media_type:
+        raise InputError(f"{where}: not a {media_type} layer")
     size = layer.get("size")
     if not isinstance(size, int) or not 0 <= size <= MAX_DOCUMENT_BYTES:
-        raise InputError(f"{where}: a payload of {size} bytes")
+        raise InputError(f"{where}: a layer of {size} bytes")
     stream = store.blob(layer)
-    payload = bytes(stream.read(size + 1))
+    data = bytes(stream.read(size + 1))
     stream.drain()
+    return data
+
+
+def _signature(store: Store, layer: Any, where: str) -> tuple[bytes, bytes]:
+    payload = _blob(store, layer, SIMPLE_SIGNING, where)
     annotations = layer.get("annotations")
     if not isinstance(annotations, dict) or not isinstance(annotations.get(_SIGNATURE), str):
         raise InputError(f"{where}: no signature annotation")
     return payload, as_bundle(payload, annotations, where)
+
+
+def _attestation(store: Store, layer: Any, where: str) -> bytes:
+    """A `.att` layer (a DSSE envelope, its material in the annotations) as a v0.1 bundle."""
+    envelope = parse_json(_blob(store, layer, DSSE_ENVELOPE, where), where)
+    signatures = envelope.get("signatures")
+    if not isinstance(signatures, list) or len(signatures) != 1 or not isinstance(
+            signatures[0], dict):
+        raise InputError(f"{where}: not a DSSE envelope with one signature")
+    annotations = layer.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise InputError(f"{where}: malformed annotations")
+    bundle = {
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "verificationMaterial": _material(annotations, where),
+        "dsseEnvelope": {
+            "payload": envelope.get("payload"),
+            "payloadType": envelope.get("payloadType"),
+            "signatures": [{"sig": signatures[0].get("sig"),
+                            "keyid": signatures[0].get("keyid") or ""}],
+        },
+    }
+    return json.dumps(bundle, separators=(",", ":")).encode()
+
+
+def _material(annotations: dict[str, Any], where: str) -> dict[str, Any]:
+    material: dict[str, Any] = {}
+    certs = _pem_certificates(annotations, where)
+    material["x509CertificateChain" if certs else "publicKey"] = (
+        {"certificates": [{"rawBytes": c} for c in certs]} if certs else {})
+    rekor = annotations.get(_REKOR)
+    material["tlogEntries"] = [_entry(rekor, where)] if isinstance(rekor, str) else []
+    return material
 
 
 def as_bundle(payload: bytes, annotations: dict[str, Any], where: str) -> bytes:
@@ -87,15 +142,9 @@ def as_bundle(payload: bytes, annotations: dict[str, Any], where: str) -> bytes:
     Raises:
         InputError: an annotation is malformed.
     """
-    material: dict[str, Any] = {}
-    certs = _pem_certificates(annotations, where)
-    material["x509CertificateChain" if certs else "publicKey"] = (
-        {"certificates": [{"rawBytes": c} for c in certs]} if certs else {})
-    rekor = annotations.get(_REKOR)
-    material["tlogEntries"] = [_entry(rekor, where)] if isinstance(rekor, str) else []
     bundle = {
         "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
-        "verificationMaterial": material,
+        "verificationMaterial": _material(annotations, where),
         "messageSignature": {
             "messageDigest": {"algorithm": "SHA2_256", "digest": base64.b64encode(
                 hashlib.sha256(payload).digest()).decode()},

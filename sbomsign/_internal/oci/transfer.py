@@ -1,12 +1,11 @@
 """Moving images between stores, and files into them.
 
 `copy` takes an image or index and everything that refers to it (signatures, attestations,
-SBOMs: the referrers, recursively, and cosign's legacy `.sig` tag) from one store to
+SBOMs: the referrers, recursively, and cosign's legacy `.sig` and `.att` tags) from one store to
 another. Children go before their parents (blobs, then manifests, then the index, then its
 referrers), so a copy that stops halfway leaves no manifest naming a missing blob and
 resumes where it stopped: blobs the destination has are not sent again. Every blob is
-checked against its digest as it streams through a temporary file; nothing is held in
-memory.
+checked against its digest as it streams; nothing is held in memory.
 
 `push` stores one file as an OCI artifact, the shape `oras push` writes: the empty config,
 the file as the single layer with its title annotation, and an `artifactType`.
@@ -107,12 +106,15 @@ class _Copy:
             self.manifest(ref, depth + 1)
             self.dst.add_referrer(subject, ref)
             self.report.referrers += 1
-        legacy = self.src.find(subject.replace(":", "-", 1) + ".sig")
-        if legacy is not None and legacy["digest"] not in self.done:
-            self.manifest(legacy, depth + 1)
-            self.dst.put_manifest(self.src.manifest(legacy), str(legacy.get("mediaType")),
-                                  tag=subject.replace(":", "-", 1) + ".sig")
-            self.report.referrers += 1
+        for suffix in (".sig", ".att"):
+            # cosign's tag-based signatures and attestations travel under their tags.
+            tag = subject.replace(":", "-", 1) + suffix
+            legacy = self.src.find(tag)
+            if legacy is not None and legacy["digest"] not in self.done:
+                self.manifest(legacy, depth + 1)
+                self.dst.put_manifest(self.src.manifest(legacy), str(legacy.get("mediaType")),
+                                      tag=tag)
+                self.report.referrers += 1
 
 
 def copy(src: Store, reference: str, dst: Store, tag: str, *, workdir: str = "",
