@@ -104,3 +104,44 @@ def test_registry_failures_are_one_line_exit_3(registry: str, docker_config: Pat
          "--insecure-registry", registry], capture_output=True, text=True, timeout=120,
         cwd=ROOT, env={**__import__("os").environ, "DOCKER_CONFIG": str(tmp_path / "empty")})
     assert refused.returncode == 3 and "401" in refused.stderr
+
+
+def _helper(directory: Path, name: str, script: str) -> None:
+    """A docker credential helper `docker-credential-<name>` (a real program on PATH)."""
+    directory.mkdir(exist_ok=True)
+    path = directory / f"docker-credential-{name}"
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+
+
+def test_credentials_from_a_credential_helper(registry: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    bin_dir, config = tmp_path / "bin", tmp_path / "docker"
+    # The protocol docker uses: `get`, the server on stdin, JSON on stdout.
+    _helper(bin_dir, "vault", f'read host; [ "$1" = get ] && [ "$host" = "{registry}" ] && '
+            f'printf \'{{"ServerURL":"%s","Username":"{USER}","Secret":"{PASSWORD}"}}\' '
+            f'"$host" && exit 0; echo "credentials not found in native keychain"; exit 1')
+    _helper(bin_dir, "broken", 'echo "error getting credentials - err: no keyring" >&2; exit 2')
+    config.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    name = f"registry:{registry}/team/glibc:1.0"
+    (config / "config.json").write_text(json.dumps({"credHelpers": {registry: "vault"}}))
+    inventory = scan_paths([name], jobs=2, insecure_registries=[registry])
+    assert not inventory.problems and inventory.containers, inventory.problems
+    # credsStore: the helper for every host
+    (config / "config.json").write_text(json.dumps({"credsStore": "vault"}))
+    assert not scan_paths([name], jobs=2, insecure_registries=[registry]).problems
+    # a failing helper is named in one line, exit 3
+    (config / "config.json").write_text(json.dumps({"credHelpers": {registry: "broken"}}))
+    failed = subprocess.run([sys.executable, "-m", "sbomsign", "scan", name,
+                             "--insecure-registry", registry], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)
+    assert failed.returncode == 3 and "Traceback" not in failed.stderr
+    assert "docker-credential-broken failed: error getting credentials" in failed.stderr
+    (config / "config.json").write_text(json.dumps({"credsStore": "absent"}))
+    missing = scan_paths([name], jobs=2, insecure_registries=[registry])
+    assert "docker-credential-absent is not installed" in missing.problems[0].message

@@ -11,7 +11,8 @@ leaves digest checks of streamed blobs to the caller.
   `--registry-ca FILE`); plain HTTP only for hosts in `--insecure-registry HOST:PORT` or
   `SBOMSIGN_INSECURE_REGISTRIES` (comma-separated).
 - Credentials from `REGISTRY_AUTH_FILE`, `$DOCKER_CONFIG/config.json` or
-  `~/.docker/config.json` (`auths` entries; credential helpers are not run).
+  `~/.docker/config.json`: `auths` entries, else the credential helper `credHelpers` names for
+  the host or `credsStore` names for all (`credentials.py`).
 - A 401 with a `Bearer` challenge gets a token from the realm (with the credentials when
   there are some) and the request is made once more; `Basic` challenges get the credentials.
 - Every failure is a `NetworkError` (exit 3) naming the registry and the reason.
@@ -34,6 +35,7 @@ import requests
 from sbomsign._internal import http, jsonbound
 from sbomsign._internal.limits import LimitExceeded, limit
 from sbomsign._internal.sources import Settings
+from sbomsign._internal.sources.credentials import credentials
 from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
 from sbomsign.errors import InputError, NetworkError
 
@@ -288,30 +290,3 @@ class _Body:
             return self._raw.read(n)
         except Exception as e:  # noqa: BLE001 - urllib3 raises many types for one failure
             raise NetworkError(f"{self._what}: {http.describe_error(e)}") from None
-
-
-def credentials(host: str) -> tuple[str, str] | None:
-    """(user, password) for `host` from the first docker-style auth file that has it."""
-    candidates = [os.environ.get("REGISTRY_AUTH_FILE", "")]
-    if os.environ.get("DOCKER_CONFIG"):
-        candidates.append(os.path.join(os.environ["DOCKER_CONFIG"], "config.json"))
-    candidates.append(os.path.expanduser("~/.docker/config.json"))
-    for path in filter(None, candidates):
-        try:
-            with open(path, "rb") as f:
-                doc = jsonbound.loads(f.read(1 << 20))
-        except (OSError, ValueError):
-            continue
-        auths = doc.get("auths") if isinstance(doc, dict) else None
-        entry = auths.get(host) or auths.get(f"https://{host}") if isinstance(auths, dict) else None
-        if not isinstance(entry, dict):
-            continue
-        if isinstance(entry.get("auth"), str):
-            try:
-                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                continue
-            return user, password
-        if isinstance(entry.get("username"), str) and isinstance(entry.get("password"), str):
-            return entry["username"], entry["password"]
-    return None
