@@ -553,10 +553,12 @@ class _Proxy:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.fail: Any = lambda path: False
+        self.seen: list[tuple[str, str]] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             def _forward(self) -> None:
+                proxy.seen.append((self.command, self.path))
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 if self.command == "PUT" and "/manifests/" in self.path and proxy.fail(
@@ -753,3 +755,38 @@ def test_cosigns_tag_based_attestations_verify_and_travel(
     (tmp_path / "other" / "index.json").write_text(json.dumps(other_index))
     code, out, _ = cli(capsys, "verify", "--key", str(keys / "release.pub"), other)
     assert code == 1 and "another artifact" in out
+
+
+def test_promoting_within_a_registry_mounts_blobs(
+    registry: str, layouts: Path, keys: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name = push(layouts, "svc", registry, "team/dev:1.0")
+    assert main(["sign", "--key", str(keys / "release.key"), "--recursive", f"{name}:1.0"]) == 0
+    proxy = _Proxy(registry)
+    monkeypatch.setenv("SBOMSIGN_INSECURE_REGISTRIES", f"{registry},{proxy.host}")
+    try:
+        code, out, err = cli(capsys, "copy", "--format", "json",
+                             f"registry:{proxy.host}/team/dev:1.0",
+                             f"registry:{proxy.host}/team/prod:1.0")
+    finally:
+        proxy.server.shutdown()
+    assert code == 0, err
+    copied = json.loads(out)
+    assert copied["referrers"] == 4 and copied["blobs"] > 0
+    # the registry linked the blobs: no blob was read from dev or uploaded to prod
+    assert not [p for m, p in proxy.seen if m == "GET" and "/blobs/" in p]
+    assert not [p for m, p in proxy.seen if m == "PUT" and "/blobs/uploads/" in p]
+    assert len([p for m, p in proxy.seen if m == "POST" and "mount=" in p]) == copied["blobs"]
+    # every blob is in the new repository, readable and whole
+    for digest in [copied["digest"]]:
+        index, _ = get(registry, "team/prod", digest)
+        for entry in index["manifests"]:
+            manifest, _ = get(registry, "team/prod", entry["digest"])
+            for layer in manifest["layers"]:
+                blob = requests.get(f"http://{registry}/v2/team/prod/blobs/{layer['digest']}",
+                                    timeout=30)
+                assert "sha256:" + hashlib.sha256(blob.content).hexdigest() == layer["digest"]
+    code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"),
+                         f"registry:{registry}/team/prod:1.0")
+    assert code == 0, out + err

@@ -32,6 +32,7 @@ class RegistryStore:
         self.registry = registry
         self.name = f"registry:{registry.host}/{registry.repository}"
         self._native_referrers: bool | None = None
+        self._mount = ""
 
     def find(self, reference: str) -> Descriptor | None:
         response = self.registry.send("HEAD", f"{self.registry.base}/manifests/{reference}",
@@ -59,11 +60,27 @@ class RegistryStore:
                                       missing_ok=True)
         return response.status_code != 404
 
+    def mount_from(self, source: object) -> None:
+        """Blobs of `source`, when it is another repository of the same registry, are
+        mounted (the registry links them) instead of sent again."""
+        if isinstance(source, RegistryStore) and source.registry.host == self.registry.host \
+                and source.registry.repository != self.registry.repository:
+            self._mount = source.registry.repository
+
     def put_blob(self, digest: str, size: int, stream: Readable) -> None:
         if self.has_blob(digest):
             return
+        if self._mount:
+            mounted = self.registry.send(
+                "POST", f"{self.registry.base}/blobs/uploads/",
+                params={"mount": digest, "from": self._mount})
+            if mounted.status_code == 201:
+                return
+            # 202: the registry would not mount it and opened an upload instead.
+            started = mounted
+        else:
+            started = self.registry.send("POST", f"{self.registry.base}/blobs/uploads/")
         checked = Verifying(stream, digest, size, f"{self.name}: blob {digest}")
-        started = self.registry.send("POST", f"{self.registry.base}/blobs/uploads/")
         location = started.headers.get("Location", "")
         if not location:
             raise NetworkError(f"registry {self.registry.host}: an upload without a Location")

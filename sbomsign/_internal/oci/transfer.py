@@ -28,6 +28,7 @@ from sbomsign._internal.oci import (
     TITLE,
 )
 from sbomsign._internal.oci.store import Descriptor, Store, _Bytes, descriptors, parse_json
+from sbomsign._internal.sources.streams import Readable
 from sbomsign.errors import InputError
 
 #: How deep referrers of referrers (and nested indexes) are followed.
@@ -68,7 +69,7 @@ class _Copy:
         size = desc.get("size")
         if not isinstance(size, int):
             raise InputError(f"{self.src.name}@{digest}: a descriptor without a size")
-        self.dst.put_blob(digest, size, self.src.blob(desc))
+        self.dst.put_blob(digest, size, _Opened(lambda: self.src.blob(desc)))
         self.report.blobs += 1
         self.report.bytes += size
 
@@ -117,6 +118,19 @@ class _Copy:
                 self.report.referrers += 1
 
 
+class _Opened:
+    """A blob opened at its first read: a registry that mounts it never needs it sent."""
+
+    def __init__(self, opener: Callable[[], Readable]) -> None:
+        self._opener = opener
+        self._stream: Readable | None = None
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self._stream is None:
+            self._stream = self._opener()
+        return self._stream.read(n)
+
+
 def copy(src: Store, reference: str, dst: Store, tag: str, *, workdir: str = "",
          progress: Callable[[str], None] | None = None) -> CopyReport:
     """Copy the image `reference` names in `src`, with its referrers, into `dst` (tagged
@@ -128,6 +142,9 @@ def copy(src: Store, reference: str, dst: Store, tag: str, *, workdir: str = "",
     """
     root = src.resolve(reference) if reference else src.resolve("")
     report = CopyReport(root=root)
+    mount = getattr(dst, "mount_from", None)
+    if mount is not None:
+        mount(src)
     job = _Copy(src, dst, workdir, report, progress)
     job.manifest(root, 0)
     if tag:

@@ -162,7 +162,8 @@ class Registry:
 
     def send(self, method: str, url: str, *, accept: str = "", stream: bool = False,
              data: Any = None, headers: dict[str, str] | None = None,
-             missing_ok: bool = False) -> requests.Response:
+             missing_ok: bool = False, params: dict[str, str] | None = None,
+             ) -> requests.Response:
         """One request with the registry's authentication, bounded retries of throttled or
         unavailable answers (reads only), and every failure as one `NetworkError` line.
 
@@ -174,7 +175,7 @@ class Registry:
         retries = _RETRIES if method in ("GET", "HEAD") else 0
         authenticated = False
         while True:
-            response = self._attempt(method, url, headers, data, stream,
+            response = self._attempt(method, url, headers, data, stream, params,
                                      basic=authenticated, retry=retries > 0)
             if response is None:
                 retries -= 1
@@ -195,7 +196,8 @@ class Registry:
             return response
 
     def _attempt(self, method: str, url: str, headers: dict[str, str], data: Any,
-                 stream: bool, *, basic: bool, retry: bool) -> requests.Response | None:
+                 stream: bool, params: dict[str, str] | None, *, basic: bool,
+                 retry: bool) -> requests.Response | None:
         """The request once; None when the connection failed and may be tried again."""
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -205,7 +207,8 @@ class Registry:
         if hasattr(data, "seek"):
             data.seek(0)
         try:
-            return self.session.request(method, url, headers=headers, stream=stream, data=data)
+            return self.session.request(method, url, headers=headers, stream=stream, data=data,
+                                        params=params)
         except requests.RequestException as e:
             # A refused or reset connection is tried again; a read that timed out is not
             # (its wait would be multiplied).
