@@ -790,3 +790,35 @@ def test_promoting_within_a_registry_mounts_blobs(
     code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"),
                          f"registry:{registry}/team/prod:1.0")
     assert code == 0, out + err
+
+
+def test_a_registry_with_the_referrers_api_lists_them_itself(
+    keys: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.oci_registry import oci_registry
+
+    with oci_registry(page_size=1) as served:
+        monkeypatch.setenv("SBOMSIGN_INSECURE_REGISTRIES", served.host)
+        name = f"registry:{served.host}/team/api"
+        assert main(["copy", f"oci-dir:{ASSETS / 'images' / 'demo-oci'}:1.0",
+                     f"{name}:1.0"]) == 0
+        key = str(keys / "release.key")
+        assert main(["sign", "--key", key, f"{name}:1.0"]) == 0
+        for kind in ("cyclonedx", "spdx"):
+            assert main(["attest", "--key", key, "--type", kind, f"{name}:1.0"]) == 0
+        repo = served.repos["team/api"]
+        # the registry indexed the referrers (it said so with OCI-Subject): no tag schema
+        assert list(repo.tags) == ["1.0"]
+        (subject,) = repo.referrers
+        assert len(repo.referrers[subject]) == 3
+        served.requests.clear()
+        code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"), "--format",
+                             "json", f"{name}:1.0")
+        assert code == 0, out + err
+        assert len(report(out)["attestations"]) == 2
+        # read through the API, page by page (one descriptor a page)
+        pages = [p for m, p in served.requests if m == "GET" and "/referrers/" in p]
+        assert len(pages) == 3
+        monkeypatch.setenv("SBOMSIGN_MAX_REFERRERS", "2")
+        code, _, err = cli(capsys, "verify", "--key", str(keys / "release.pub"), f"{name}:1.0")
+        assert code == 2 and "SBOMSIGN_MAX_REFERRERS" in err

@@ -9,14 +9,17 @@ instead, keeping every entry other tools put there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
 
+from sbomsign._internal.limits import exceeded
 from sbomsign._internal.oci import OCI_INDEX, sha256_digest
 from sbomsign._internal.oci.store import (
     Descriptor,
     descriptors,
+    max_referrers,
     parse_json,
     tag_schema,
 )
@@ -101,16 +104,25 @@ class RegistryStore:
         return {"mediaType": media_type, "digest": digest, "size": len(body)}
 
     def referrers(self, digest: str) -> list[Descriptor]:
-        base = self.registry.base
-        response = self.registry.send("GET", f"{base}/referrers/{digest}", accept=OCI_INDEX,
-                                      missing_ok=True)
-        media = response.headers.get("Content-Type", "").split(";")[0].strip()
-        if response.status_code == 200 and media == OCI_INDEX:
+        url = f"{self.registry.base}/referrers/{digest}"
+        what = f"{self.name}: referrers of {digest}"
+        found: list[Descriptor] = []
+        while url:
+            response = self.registry.send("GET", url, accept=OCI_INDEX, missing_ok=True)
+            media = response.headers.get("Content-Type", "").split(";")[0].strip()
+            if response.status_code != 200 or media != OCI_INDEX:
+                response.close()
+                return self._schema_index(digest)[1]
             self._native_referrers = True
-            what = f"{self.name}: referrers of {digest}"
-            return descriptors(parse_json(_bounded(response, what), what), what)
-        response.close()
-        return self._schema_index(digest)[1]
+            page = descriptors(parse_json(_bounded(response, what), what), what)
+            found.extend(page)
+            if len(found) > max_referrers():
+                raise exceeded(what, "listed manifests", max_referrers(),
+                               "SBOMSIGN_MAX_REFERRERS")
+            # The distribution spec pages long lists: `Link: <next>; rel="next"`.
+            url = _next_page(response.headers.get("Link", ""), self.registry.base) if page \
+                else ""
+        return found
 
     def _schema_index(self, digest: str) -> tuple[dict[str, Any], list[Descriptor]]:
         tag = tag_schema(digest)
@@ -137,6 +149,12 @@ class RegistryStore:
 
     def close(self) -> None:
         """Nothing to finish."""
+
+
+def _next_page(link: str, base: str) -> str:
+    """The `rel="next"` URL of a `Link` header, resolved against the registry, or ""."""
+    match = re.search(r'<([^>]+)>\s*;\s*rel="?next"?', link)
+    return urljoin(base + "/", match.group(1)) if match else ""
 
 
 def _accept() -> str:
