@@ -1,6 +1,6 @@
 """Stage 2: an `Inventory` to CycloneDX / SPDX documents, and documents back to an `Inventory`.
 
-- `write` turns artifacts into one document: CycloneDX 1.6 (or 1.5) JSON/XML, or SPDX 2.3
+- `write` turns artifacts into one document: CycloneDX 1.6 (or 1.7, 1.5) JSON/XML, or SPDX 2.3
   JSON/tag-value. One artifact gives a document about it; several give one merged document
   (a multi-architecture release) with the shared components listed once.
 - `read` loads a document back (ours, syft's, or another producer's), detecting the format.
@@ -92,7 +92,7 @@ def write(
     `supplier` and `author` (`Name`, `Person: Name (email)` or `Organization: Name (email)`)
     fill the NTIA supplier and author; without them the document
     is valid and says NOASSERTION where SPDX asks. `spec_version` is the CycloneDX version
-    (`1.6` by default, or `1.5`); SPDX is always 2.3. `timestamp` defaults to
+    (`1.6` by default, `1.7` or `1.5`); SPDX is always 2.3. `timestamp` defaults to
     `SOURCE_DATE_EPOCH`, else the current time.
 
     Raises:

@@ -100,7 +100,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--spec-version",
         default=env_default("spec-version"),
         metavar="VERSION",
-        help="CycloneDX spec version: 1.6 (default) or 1.5; SPDX is always 2.3",
+        help="CycloneDX spec version: 1.6 (default), 1.7 or 1.5; SPDX is always 2.3",
     )
     add_scan_options(parser)
 

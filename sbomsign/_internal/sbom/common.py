@@ -35,7 +35,7 @@ UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://sbomsign.dev/sbom")
 #: Prefix of SPDX document namespaces.
 SPDX_NAMESPACE_BASE = "https://sbomsign.dev/spdx/"
 
-CYCLONEDX_VERSIONS = ("1.6", "1.5")
+CYCLONEDX_VERSIONS = ("1.6", "1.7", "1.5")
 DEFAULT_CYCLONEDX_VERSION = "1.6"
 SPDX_VERSION = "2.3"
 

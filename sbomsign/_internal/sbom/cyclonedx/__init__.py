@@ -1,4 +1,4 @@
-"""CycloneDX 1.6 and 1.5, JSON and XML: the codec.
+"""CycloneDX 1.6, 1.7 and 1.5, JSON and XML: the codec.
 
 `library` writes and reads through cyclonedx-python-lib; `fastjson` reads JSON without it.
 Both are imported when first used, so that detecting a format costs no library import.

@@ -51,6 +51,7 @@ from sbomsign.models import (
     Digests,
     Evidence,
     Inventory,
+    Linking,
 )
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from cyclonedx.schema import SchemaVersion
 
 _SCOPES = {"runtime": "required", "optional": "optional", "build": "excluded"}
+_EXTERNAL = frozenset({Linking.DYNAMIC, Linking.DLOPEN})
 
 
 def schema_version(spec: str) -> SchemaVersion:
@@ -70,9 +72,10 @@ def schema_version(spec: str) -> SchemaVersion:
     """
     from cyclonedx.schema import SchemaVersion
 
-    table = {"1.5": SchemaVersion.V1_5, "1.6": SchemaVersion.V1_6}
+    table = {"1.5": SchemaVersion.V1_5, "1.6": SchemaVersion.V1_6, "1.7": SchemaVersion.V1_7}
     if spec not in table:
-        raise SbomError(f"CycloneDX spec version {spec!r} is not supported (use 1.6 or 1.5)")
+        raise SbomError(f"CycloneDX spec version {spec!r} is not supported (use 1.6, 1.7 or "
+                        f"1.5)")
     return table[spec]
 
 
@@ -145,7 +148,8 @@ def _bom(subject: Subject, options: Options, spec: str) -> Bom:
         bom_ref="tool:sbomsign",
     )
     components = [
-        _component(c, subject.owners.get(c.ref, ()) if subject.merged else (), spec)
+        _component(c, subject.owners.get(c.ref, ()) if subject.merged else (), spec,
+                   external=subject.container is None)
         for c in subject.components
     ]
     if subject.container is not None:
@@ -255,7 +259,10 @@ def _artifact_component(a: Artifact, supplier: Any, container: Container | None)
     )
 
 
-def _component(c: Component, owners: Sequence[str], spec: str) -> CdxComponent:
+def _component(c: Component, owners: Sequence[str], spec: str, *,
+               external: bool = False) -> CdxComponent:
+    """`external`: linked libraries come from outside what the document describes (a file's
+    environment), not from inside it (an image, which holds its libraries)."""
     from cyclonedx.model.component import Component as CdxComponent
     from cyclonedx.model.component import ComponentScope, ComponentType, Pedigree
     from cyclonedx.model.contact import OrganizationalEntity
@@ -278,6 +285,9 @@ def _component(c: Component, owners: Sequence[str], spec: str) -> CdxComponent:
         pedigree=pedigree,
         properties=_properties(component_properties(c, owners)),
         evidence=_evidence(c, spec),
+        # NOTE: CycloneDX 1.7 says when a component is not in the artifact but provided by
+        # the environment it runs in: what a binary links dynamically or loads.
+        is_external=True if external and spec == "1.7" and c.linking in _EXTERNAL else None,
     )
 
 

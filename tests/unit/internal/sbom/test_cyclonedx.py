@@ -53,10 +53,11 @@ SUBJECTS = {
 }
 
 
-@pytest.mark.parametrize("spec", ["1.6", "1.5"])
+@pytest.mark.parametrize("spec", ["1.6", "1.7", "1.5"])
 @pytest.mark.parametrize("name", sorted(SUBJECTS))
 def test_strictly_valid(name: str, spec: str) -> None:
-    version = {"1.6": SchemaVersion.V1_6, "1.5": SchemaVersion.V1_5}[spec]
+    version = {"1.6": SchemaVersion.V1_6, "1.7": SchemaVersion.V1_7,
+               "1.5": SchemaVersion.V1_5}[spec]
     sub = SUBJECTS[name]()
     for kw in ({}, {"supplier": "ACME", "author": "Person: Jane (jane@example.org)"}):
         j = cdx.write(sub, options(spec, **kw), xml=False).decode()
@@ -294,3 +295,27 @@ def test_reads_a_foreign_document_without_metadata_component_or_bom_refs() -> No
         "libssl.so.3": ("shared-library", "dynamic"),
         "zlib": ("package", "none"),
     }
+
+
+def test_cyclonedx_1_7_marks_what_the_environment_provides() -> None:
+    sub = SUBJECTS["c-rust-notes"]()
+    doc = json.loads(cdx.write(sub, options("1.7"), xml=False))
+    linked = [c for c in doc["components"] if c.get("isExternal")]
+    assert linked, "the C fixture links libraries dynamically"
+    by_ref = {c["bom-ref"]: c for c in doc["components"]}
+    for c in by_ref.values():
+        props = {p["name"]: p["value"] for p in c.get("properties", [])}
+        dynamic = props.get("sbomsign:linking") in ("dynamic", "dlopen")
+        assert bool(c.get("isExternal")) == dynamic, c["name"]
+    # 1.6 has no such field
+    doc = json.loads(cdx.write(sub, options("1.6"), xml=False))
+    assert not any("isExternal" in c for c in doc["components"])
+
+
+def test_cyclonedx_1_7_reads_back() -> None:
+    from sbomsign import sbom
+
+    sub = SUBJECTS["c-rust-notes"]()
+    inv = sbom.read(cdx.write(sub, options("1.7"), xml=False), "1.7")
+    (artifact,) = inv.artifacts
+    assert {c.name for c in artifact.components} == {c.name for c in sub.artifacts[0].components}
