@@ -54,7 +54,7 @@ def gitlab_ci_local() -> Path:
 
 
 def _project(directory: Path, pipeline: str = PIPELINE) -> Path:
-    (directory / "ci" / "gitlab").mkdir(parents=True)
+    (directory / "ci" / "gitlab").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "ci" / "gitlab" / "sbomsign.gitlab-ci.yml", directory / "ci" / "gitlab")
     (directory / "dist").mkdir()
     shutil.copy(BIN / "go-linux-loong64", directory / "dist" / "demo-svc")
@@ -117,6 +117,32 @@ def test_a_keyless_pipeline_with_a_gitlab_id_token(gitlab_ci_local: Path, tmp_pa
     assert f"signed by {identity}" in done.stdout
     assert "1 of 1 artifacts passed" in done.stdout
     _reports(project)
+
+
+def test_a_pipeline_that_ships_an_image(gitlab_ci_local: Path, tmp_path: Path) -> None:
+    # The image in an OCI layout in the project (as a build step leaves it): described,
+    # signed and attested where it is stored, then gated there beside the binary.
+    pipeline = PIPELINE.replace('SBOMSIGN_ARTIFACTS: "dist/*"',
+                                'SBOMSIGN_ARTIFACTS: "dist/* oci-dir:image:1.0"').replace(
+        'SBOMSIGN_ARTIFACTS: "dist/demo-svc"',
+        'SBOMSIGN_ARTIFACTS: "dist/demo-svc oci-dir:image:1.0"')
+    directory = tmp_path / "project"
+    directory.mkdir()
+    shutil.copytree(ASSETS / "images" / "demo-oci", directory / "image")
+    project = _project(directory, pipeline)
+    done = _run(gitlab_ci_local, project, f"SBOMSIGN_KEY={MATERIAL / 'release.key'}",
+                f"SBOMSIGN_PUBLIC_KEY={MATERIAL / 'release.pub'}")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "2 of 2 artifacts passed" in done.stdout
+    _reports(project)
+    sboms = sorted(p.name for p in (project / "sbom").glob("*.cdx.json"))
+    assert any(name.startswith("image-1.0-linux-loong64") for name in sboms), sboms
+    index = json.loads((project / "image" / "index.json").read_text())
+    attached = [m for m in index["manifests"]
+                if m.get("artifactType") == "application/vnd.dev.sigstore.bundle.v0.3+json"]
+    assert sorted(m["annotations"]["dev.sigstore.bundle.predicateType"] for m in attached) == [
+        "https://cyclonedx.org/bom", "https://sigstore.dev/cosign/sign/v1",
+        "https://spdx.dev/Document/v2.3"]
 
 
 # A release policy pinned to a GitLab pipeline: the identity (the CI configuration file at a
