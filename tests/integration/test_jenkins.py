@@ -110,3 +110,23 @@ def test_the_shared_library_steps_as_plain_commands(tmp_path: Path, policy: bool
     done = _sh(_library_script("VERIFY"), tmp_path, env)
     assert done.returncode == 0, done.stdout + done.stderr
     _gate_passed(tmp_path, done.stdout)
+
+
+def test_the_shared_library_steps_on_an_image(tmp_path: Path) -> None:
+    env = _workspace(tmp_path)
+    shutil.copytree(ROOT / "tests" / "assets" / "images" / "demo-oci", tmp_path / "image")
+    produce = re.search(r"sh\(label: 'sbomsign sbom', script: '''(.*?)'''\)",
+                        (JENKINS / "vars" / "sbomsign.groovy").read_text(), re.DOTALL)
+    assert produce is not None
+    env.update(SBOMSIGN_ARTIFACTS="dist/demo-svc oci-dir:image:1.0",
+               SBOMSIGN_SBOM_FORMATS="cyclonedx-json", SBOMSIGN_SUPPLIER="",
+               SBOMSIGN_AUTHOR="", SBOMSIGN_POLICY="", SBOMSIGN_TRUSTED_ROOT="")
+    for script in (produce.group(1), _library_script("SIGN_AND_ATTEST")):
+        done = _sh(script, tmp_path, env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    done = _sh(_library_script("VERIFY"), tmp_path, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 of 2 artifacts passed" in done.stdout
+    report = etree.parse(str(tmp_path / "sbomsign-gate.junit.xml"))
+    SCHEMA.assertValid(report)
+    assert len(report.findall("testsuite")) == 2

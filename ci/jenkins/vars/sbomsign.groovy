@@ -4,6 +4,8 @@
 //   sbomsign.produce(artifacts: 'dist/*', keyCredentialsId: 'release-signing-key',
 //                    supplier: 'Organization: Example Org')
 //   sbomsign.verify(artifacts: 'dist/*', policy: 'policies/release.yaml')
+// `artifacts` may name images too (registry:HOST/REPO:TAG, oci-dir:DIR:TAG,
+// oci-archive:FILE:TAG): signed and attested where they are stored, verified there.
 // The private key comes from a Jenkins "secret file" credential, bound to a file for the
 // duration of the step; it never appears on a command line or in the log. Both steps call the
 // sbomsign CLI already on the agent's PATH (see the README for the offline bundle).
@@ -64,8 +66,21 @@ private String required(Map args, String name) {
 @groovy.transform.Field
 static final String SIGN_AND_ATTEST = '''
     set -eu
-    set -- $SBOMSIGN_ARTIFACTS
-    sbomsign sign --key "$SBOMSIGN_KEY" --overwrite "$@"
+    files=""
+    for a in $SBOMSIGN_ARTIFACTS; do
+      case "$a" in
+        registry:*|oci-dir:*|oci-archive:*)
+          # An image is signed where it is stored (each platform of an index too), and each
+          # platform gets the attested SBOM of itself, attached as OCI referrers.
+          sbomsign sign --key "$SBOMSIGN_KEY" --recursive "$a"
+          case "$SBOMSIGN_SBOM_FORMATS" in *cyclonedx*) sbomsign attest --key "$SBOMSIGN_KEY" --recursive --type cyclonedx "$a" ;; esac
+          case "$SBOMSIGN_SBOM_FORMATS" in *spdx*) sbomsign attest --key "$SBOMSIGN_KEY" --recursive --type spdx "$a" ;; esac
+          ;;
+        *) files="$files $a" ;;
+      esac
+    done
+    set -- $files
+    [ $# -eq 0 ] || sbomsign sign --key "$SBOMSIGN_KEY" --overwrite "$@"
     for a in "$@"; do
       base=$(basename "$a")
       for sbom in "$SBOMSIGN_OUTPUT_DIR/$base".cdx.json "$SBOMSIGN_OUTPUT_DIR/$base".spdx.json; do
