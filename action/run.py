@@ -11,8 +11,10 @@
    `RUNNER_TEMP`, from the hash-pinned, wheel-only `action/requirements.txt`
    (`SBOMSIGN_ACTION_CLI` names an already installed `sbomsign` instead, as the tests do);
 3. runs the `sbomsign` command line as a subprocess with argument lists, never a shell:
-   - `produce`: `scan` (for the summary), `sbom`, `sign`, `attest`;
-   - `verify`: `verify --format json` per artifact;
+   - `produce`: `scan` (for the summary), `sbom`, `sign`, `attest` for the files; then
+     `sign --recursive` and `attest --recursive` per image (`registry:`, `oci-dir:`,
+     `oci-archive:`), which attach their bundles to the image where it is stored;
+   - `verify`: `verify --format json` per file and per image;
 4. writes the step outputs to `$GITHUB_OUTPUT` (multi-line values with a random heredoc
    delimiter), a job summary to `$GITHUB_STEP_SUMMARY`, and problems as annotations.
 
@@ -85,8 +87,29 @@ KEYLESS_SIGNER = re.compile(
 )
 #: `SBOMSIGN_*` variables the runner environment may pass on to sbomsign. Every other one is
 #: dropped: the CLI reads `SBOMSIGN_<OPTION>` as option defaults, and a stray `SBOMSIGN_KEY`
-#: in the job's environment must not turn `sign: keyless` into signing with a key.
-PASSED_SBOMSIGN_ENV = frozenset({"SBOMSIGN_PKCS11_PIN", "SBOMSIGN_JOBS", "SBOMSIGN_TIMEOUT"})
+#: in the job's environment must not turn `sign: keyless` into signing with a key. The
+#: registry ones only say how a registry is reached, never who may sign: a job whose registry
+#: is on plain HTTP or has a private CA could not name its images otherwise.
+PASSED_SBOMSIGN_ENV = frozenset(
+    {
+        "SBOMSIGN_PKCS11_PIN",
+        "SBOMSIGN_JOBS",
+        "SBOMSIGN_TIMEOUT",
+        "SBOMSIGN_INSECURE_REGISTRIES",
+        "SBOMSIGN_REGISTRY_CA",
+        "SBOMSIGN_REGISTRY_TIMEOUT",
+    }
+)
+#: A line of `artifacts` that names an image where it is stored, not a file.
+IMAGE_SCHEMES = ("registry:", "oci-dir:", "oci-archive:")
+#: What `sbomsign sign`/`attest` print per image once its bundle is attached to it.
+ATTACHED = re.compile(
+    r"^sbomsign: (?:signed|attested (?P<kind>\S+) about) "
+    r"(?P<subject>.+@sha256:[0-9a-f]{64}): attached as (?P<referrer>.+@sha256:[0-9a-f]{64})$"
+)
+#: What `sbomsign -v sign --key` logs about the key; an image has no bundle file to read the
+#: key's hint from.
+KEY_SIGNER = re.compile(r"^INFO signing with \S+ key (?P<hint>\S+)$")
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.DOTALL)
 _ENCRYPTED_PEM = ("ENCRYPTED", "Proc-Type: 4,ENCRYPTED")
 
@@ -215,6 +238,8 @@ class Inputs:
     certificate_identity_regexp: str
     certificate_oidc_issuer: str
     fail_on: str
+    #: The images in `artifacts` (`registry:`, `oci-dir:`, `oci-archive:` names), as given.
+    images: tuple[str, ...] = ()
 
 
 def _input(env: Mapping[str, str], name: str) -> str:
@@ -270,6 +295,21 @@ def _is_sidecar(path: Path) -> bool:
     return name in (CHECKSUMS_NAME, REPORT_NAME) or name.endswith(SIDECAR_SUFFIXES)
 
 
+def is_image(line: str) -> bool:
+    """Whether a line of `artifacts` names an image where it is stored (not a file)."""
+    return line.startswith(IMAGE_SCHEMES)
+
+
+def image_names(value: str) -> list[str]:
+    """The images that the `artifacts` input names, in the order given, without duplicates.
+
+    They are passed to sbomsign as they are: a glob means nothing in a registry, and whether
+    the name is well formed and the image exists is for sbomsign to say when it reads it.
+    """
+    lines = (ln.strip() for ln in value.splitlines())
+    return list(dict.fromkeys(ln for ln in lines if is_image(ln)))
+
+
 def expand_artifacts(value: str, workspace: Path, problems: list[Problem]) -> list[Path]:
     """The files that the `artifacts` input names, in the order given, without duplicates.
 
@@ -278,20 +318,22 @@ def expand_artifacts(value: str, workspace: Path, problems: list[Problem]) -> li
     matches (as `actions/upload-artifact` does). Files that glob patterns match but that are
     this action's own outputs (`*.sigstore.json`, SBOMs, `SHA256SUMS`) are skipped, so
     `dist/*` in verify mode means the artifacts beside their bundles. A pattern that matches
-    no file, a path that does not exist, and a directory named as such are problems.
+    no file, a path that does not exist, and a directory named as such are problems. Image
+    lines (see `image_names`) are not files and are left out.
     """
     lines = [ln.strip() for ln in value.splitlines() if ln.strip()]
     if not lines:
         problems.append(
             Problem(
-                "input artifacts is empty: give the files to process, one path or glob per line",
+                "input artifacts is empty: give the files (one path or glob per line) or "
+                "images (registry:, oci-dir:, oci-archive: names) to process",
                 title="sbomsign: bad input artifacts",
             )
         )
         return []
     found: dict[Path, None] = {}
     excluded: set[Path] = set()
-    for line in lines:
+    for line in (ln for ln in lines if not is_image(ln)):
         negate = line.startswith("!")
         pattern = line[1:].strip() if negate else line
         base = Path(pattern) if os.path.isabs(pattern) else workspace / pattern
@@ -613,6 +655,7 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
     # confusing follow-up errors; the one about the misspelling says it all.
     mode_known = not problems
     artifacts = expand_artifacts(env.get("INPUT_ARTIFACTS", ""), workspace, problems)
+    images = image_names(env.get("INPUT_ARTIFACTS", ""))
     _duplicate_names(artifacts, workspace, problems)
     formats = _choices(env, "sbom-formats", SBOM_SUFFIXES, problems)
     output_dir = _output_dir(env, workspace, problems)
@@ -627,6 +670,17 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
     keys: tuple[KeyMaterial, ...] = ()
     if mode_known and sign_known and mode == "produce":
         keys = _produce_checks(env, sign, attest, workspace, problems)
+        if sign == "none" and images:
+            # NOTE: no SBOM file is written for an image (its SBOM is an attestation attached
+            # to it), so without signing the run would do nothing for the images at all.
+            problems.append(
+                Problem(
+                    f"artifacts names images ({', '.join(images)}), which are signed and "
+                    "attested where they are stored, but sign is 'none': set sign to "
+                    "keyless or key, or leave the images out",
+                    title="sbomsign: bad input sign",
+                )
+            )
     elif mode_known and mode == "verify":
         keys = _verify_checks(env, policy, workspace, problems)
     inputs = Inputs(
@@ -648,6 +702,7 @@ def read_inputs(env: Mapping[str, str]) -> Inputs:
         certificate_identity_regexp=_input(env, "certificate-identity-regexp"),
         certificate_oidc_issuer=_input(env, "certificate-oidc-issuer"),
         fail_on=fail_on,
+        images=tuple(images),
     )
     if mode == "produce" and not problems and not overwrite:
         problems.extend(_existing_outputs(inputs))
@@ -830,6 +885,19 @@ def install(temp: Path) -> Path:
 
 
 @dataclass
+class Check:
+    """What verify mode found for one file or image."""
+
+    verdict: str = ""
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    signers: list[str] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+    #: The hex SHA-256 the report gives what was verified.
+    sha256: str = ""
+
+
+@dataclass
 class ArtifactRecord:
     """What happened to one artifact."""
 
@@ -842,11 +910,23 @@ class ArtifactRecord:
     sboms: list[Path] = field(default_factory=list)
     signature: Path | None = None
     attestations: list[tuple[str, Path]] = field(default_factory=list)
-    verdict: str = ""
-    rules: list[dict[str, Any]] = field(default_factory=list)
-    signers: list[str] = field(default_factory=list)
-    verify_failures: list[dict[str, Any]] = field(default_factory=list)
-    verify_error: str = ""
+    check: Check = field(default_factory=Check)
+
+
+@dataclass
+class ImageRecord:
+    """What happened to one image (`registry:`, `oci-dir:` or `oci-archive:` name)."""
+
+    name: str
+    #: `STORE@sha256:...`: what the name pointed at when it was signed or verified.
+    pinned: str = ""
+    #: The platform manifests of an index, pinned, signed with it (`--recursive`).
+    platforms: list[str] = field(default_factory=list)
+    #: (pinned subject, pinned referrer) per signature attached.
+    signatures: list[tuple[str, str]] = field(default_factory=list)
+    #: (type, pinned subject, pinned referrer) per attestation attached.
+    attestations: list[tuple[str, str, str]] = field(default_factory=list)
+    check: Check = field(default_factory=Check)
 
 
 @dataclass
@@ -862,6 +942,7 @@ class Record:
     policy: str = ""
     report: Path | None = None
     problems: list[Problem] = field(default_factory=list)
+    images: list[ImageRecord] = field(default_factory=list)
 
     def rel(self, path: Path) -> str:
         """A path as outputs and the summary show it."""
@@ -1049,8 +1130,68 @@ def _produce_attestations(
                 raise Failed(_annotate_cli_errors(result, record, "sbomsign attest"))
 
 
+def _note_attached(result: Result, image: ImageRecord) -> None:
+    """Record the bundles `sign`/`attest` attached to the image, from what they printed."""
+    for line in result.stderr.splitlines():
+        m = ATTACHED.match(line)
+        if m is None:
+            continue
+        subject, referrer, kind = m.group("subject"), m.group("referrer"), m.group("kind")
+        if kind is not None:
+            image.attestations.append((kind, subject, referrer))
+            continue
+        image.signatures.append((subject, referrer))
+        # NOTE: `sign --recursive` signs the manifest or index the name points at first,
+        # then an index's platform manifests.
+        if not image.pinned:
+            image.pinned = subject
+        elif subject != image.pinned and subject not in image.platforms:
+            image.platforms.append(subject)
+
+
+def _produce_images(
+    run: Runner, record: Record, key_args: list[str], password: dict[str, str]
+) -> None:
+    """Sign each image (and an index's platforms), then attest it, where it is stored."""
+    inputs = record.inputs
+    for image in record.images:
+        # NOTE: `-v` makes `sign --key` log the key's hint, which the signer output needs and
+        # which a file gets from its bundle; an image's bundle is in the registry.
+        verbose = ["-v"] if key_args else []
+        result = run(
+            ["sign", *verbose, "--recursive", *key_args, image.name],
+            extra_env=password,
+            title=f"sbomsign sign {image.name}",
+        )
+        _note_signer(result, record)
+        _note_attached(result, image)
+        for line in result.stderr.splitlines():
+            m = KEY_SIGNER.match(line)
+            if m and not record.signer:
+                record.signer = f"key:{m.group('hint')}"
+                record.signer_detail = "managed key"
+        if result.returncode != 0:
+            raise Failed(_annotate_cli_errors(result, record, "sbomsign sign"))
+        for kind in inputs.attest:
+            args = ["attest", "--recursive", "--type", kind, *key_args]
+            if kind in ATTEST_PREDICATE_FORMAT and inputs.supplier:
+                args += ["--supplier", inputs.supplier]
+            if kind in ATTEST_PREDICATE_FORMAT and inputs.author:
+                args += ["--author", inputs.author]
+            result = run(
+                [*args, image.name],
+                extra_env=password,
+                title=f"sbomsign attest {image.name} --type {kind}",
+            )
+            _note_signer(result, record)
+            _note_attached(result, image)
+            if result.returncode != 0:
+                raise Failed(_annotate_cli_errors(result, record, "sbomsign attest"))
+
+
 def produce(run: Runner, record: Record, work: Path) -> None:
-    """scan -> sbom -> sign -> attest; raise `Failed` at the first step that fails.
+    """scan -> sbom -> sign -> attest for the files, then sign -> attest for the images;
+    raise `Failed` at the first step that fails.
 
     Raises:
         Failed: a step failed; what was written before is in the record.
@@ -1058,22 +1199,24 @@ def produce(run: Runner, record: Record, work: Path) -> None:
     inputs = record.inputs
     for rec in record.artifacts:
         rec.sha256 = sha256_file(rec.path)
-    problems = scan(run, record, work)
+    problems = scan(run, record, work) if record.artifacts else []
     if problems:
         if inputs.sbom_formats or any(k in ATTEST_PREDICATE_FORMAT for k in inputs.attest):
             # NOTE: the SBOMs would be missing for these files; stop before writing anything.
             raise Failed(problems)
         for problem in problems:
             annotate("warning", problem.message, file=problem.file, title=problem.title)
-    if inputs.sbom_formats:
+    if inputs.sbom_formats and record.artifacts:
         _produce_sboms(run, record)
     if inputs.sign == "none":
         return
     key_args = _key_args(inputs.key, work) if inputs.sign == "key" else []
     password = {"SBOMSIGN_KEY_PASSWORD": inputs.key_password} if inputs.key_password else {}
-    sign_args = [*key_args, *(["--overwrite"] if inputs.overwrite else [])]
-    _produce_signatures(run, record, sign_args, password)
-    _produce_attestations(run, record, sign_args, password)
+    if record.artifacts:
+        sign_args = [*key_args, *(["--overwrite"] if inputs.overwrite else [])]
+        _produce_signatures(run, record, sign_args, password)
+        _produce_attestations(run, record, sign_args, password)
+    _produce_images(run, record, key_args, password)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1102,8 +1245,94 @@ def _explicit_bundles(inputs: Inputs, artifact: Path) -> list[str]:
     return args
 
 
+def image_store(name: str, workspace: Path) -> str:
+    """The store part of an image name (`registry:HOST/REPO`, `oci-dir:DIR`, ...): the name
+    without its tag or digest, as sbomsign splits it (a `:` is the path's own when the path
+    exists; a registry name is never a local path)."""
+    scheme, _, rest = name.partition(":")
+    if "@" in rest:
+        return f"{scheme}:{rest.rpartition('@')[0]}"
+    local = scheme != "registry" and (workspace / rest).exists()
+    if ":" in rest.rsplit("/", 1)[-1] and not local:
+        rest = rest.rpartition(":")[0]
+    return f"{scheme}:{rest}"
+
+
+@dataclass
+class Verified:
+    """One `sbomsign verify` run: its check, and its report when it wrote one."""
+
+    check: Check
+    report: dict[str, Any] | None
+    problems: list[Problem]
+
+
+def verify_one(
+    run: Runner, name: str, args: Sequence[str], out: Path, *, file: str | None
+) -> Verified:
+    """`sbomsign verify NAME --format json -o OUT ARGS...` for one file or image.
+
+    `file` is the workspace path annotations point at (None for an image).
+    """
+    result = run(
+        ["verify", name, "--format", "json", "-o", str(out), *args],
+        title=f"sbomsign verify {name}",
+    )
+    check = Check()
+    report: dict[str, Any] | None = None
+    if result.returncode in (0, 1):
+        try:
+            report = json.loads(out.read_text())
+        except (OSError, ValueError):
+            report = None
+    if report is None:
+        check.verdict = "ERROR"
+        check.error = "; ".join(result.errors()) or f"exited {result.returncode}"
+        return Verified(
+            check,
+            None,
+            [
+                Problem(
+                    f"{name}: could not be verified: {check.error}",
+                    file=file,
+                    title="sbomsign verify: error",
+                )
+            ],
+        )
+    problems: list[Problem] = []
+    for art in report.get("artifacts", []):
+        check.sha256 = str((art.get("digest") or {}).get("sha256", ""))
+        check.verdict = str(art.get("verdict", "FAILED"))
+        check.rules = list(art.get("results", []))
+        check.failures = list(art.get("failures", []))
+        check.signers = sorted(
+            {
+                _signer_text(s.get("signer") or {})
+                for s in [*art.get("signatures", []), *art.get("attestations", [])]
+            }
+        )
+        failed = [r for r in check.rules if not r.get("passed")]
+        if check.verdict != "PASSED":
+            # NOTE: one annotation per artifact, listing its failed rules: GitHub shows at
+            # most 10 error annotations per step, and one tampered file fails many rules.
+            lines = [f"- {r.get('rule')}: {r.get('message')}" for r in failed] or [
+                "- policy: the policy checked nothing"
+            ]
+            problems.append(
+                Problem(
+                    f"{name}: {check.verdict}: {len(failed)} of {len(check.rules)} rules "
+                    "failed\n" + "\n".join(lines),
+                    file=file,
+                    title=f"sbomsign verify: {name} {check.verdict}",
+                    in_summary=False,
+                )
+            )
+    return Verified(check, report, problems)
+
+
 def verify(run: Runner, record: Record, work: Path, results_dir: Path) -> None:
-    """`sbomsign verify --format json` per artifact; the verdict and one merged report.
+    """`sbomsign verify --format json` per file and per image; the verdict and one merged
+    report.
 
     Raises:
         Failed: the verdict fails the step under `fail-on`.
@@ -1122,72 +1351,32 @@ def verify(run: Runner, record: Record, work: Path, results_dir: Path) -> None:
     if inputs.trusted_root is not None:
         trust += ["--trusted-root", str(inputs.trusted_root)]
 
-    reports: list[dict[str, Any]] = []
-    problems: list[Problem] = []
+    runs: list[Verified] = []
     for i, rec in enumerate(record.artifacts):
         rec.sha256 = sha256_file(rec.path)
-        out = work / f"verify-{i}.json"
         rel = record.rel(rec.path)
-        result = run(
-            [
-                "verify",
-                rel,
-                "--format",
-                "json",
-                "-o",
-                str(out),
-                *trust,
-                *_explicit_bundles(inputs, rec.path),
-            ],
-            title=f"sbomsign verify {rel}",
+        done = verify_one(
+            run,
+            rel,
+            [*trust, *_explicit_bundles(inputs, rec.path)],
+            work / f"verify-{i}.json",
+            file=rel,
         )
-        report: dict[str, Any] | None = None
-        if result.returncode in (0, 1):
-            try:
-                report = json.loads(out.read_text())
-            except (OSError, ValueError):
-                report = None
-        if report is None:
-            rec.verdict = "ERROR"
-            rec.verify_error = "; ".join(result.errors()) or f"exited {result.returncode}"
-            problems.append(
-                Problem(
-                    f"{rel}: could not be verified: {rec.verify_error}",
-                    file=rel,
-                    title="sbomsign verify: error",
-                )
-            )
-            continue
-        reports.append(report)
-        record.policy = str((report.get("policy") or {}).get("name", ""))
-        for art in report.get("artifacts", []):
-            rec.verdict = str(art.get("verdict", "FAILED"))
-            rec.rules = list(art.get("results", []))
-            rec.verify_failures = list(art.get("failures", []))
-            rec.signers = sorted(
-                {
-                    _signer_text(s.get("signer") or {})
-                    for s in [*art.get("signatures", []), *art.get("attestations", [])]
-                }
-            )
-            failed = [r for r in rec.rules if not r.get("passed")]
-            if rec.verdict != "PASSED":
-                # NOTE: one annotation per artifact, listing its failed rules: GitHub shows at
-                # most 10 error annotations per step, and one tampered file fails many rules.
-                lines = [f"- {r.get('rule')}: {r.get('message')}" for r in failed] or [
-                    "- policy: the policy checked nothing"
-                ]
-                problems.append(
-                    Problem(
-                        f"{rel}: {rec.verdict}: {len(failed)} of {len(rec.rules)} rules failed\n"
-                        + "\n".join(lines),
-                        file=rel,
-                        title=f"sbomsign verify: {rel} {rec.verdict}",
-                        in_summary=False,
-                    )
-                )
+        rec.check = done.check
+        runs.append(done)
+    for i, image in enumerate(record.images):
+        # NOTE: the bundles are attached to the image; sbomsign finds them there.
+        done = verify_one(run, image.name, trust, work / f"verify-image-{i}.json", file=None)
+        image.check = done.check
+        if done.check.sha256:
+            image.pinned = f"{image_store(image.name, inputs.workspace)}@sha256:{done.check.sha256}"
+        runs.append(done)
 
-    verdicts = {r.verdict for r in record.artifacts}
+    reports = [v.report for v in runs if v.report is not None]
+    problems = [p for v in runs for p in v.problems]
+    for report in reports:
+        record.policy = str((report.get("policy") or {}).get("name", ""))
+    verdicts = {v.check.verdict for v in runs}
     record.verdict = (
         "ERROR" if "ERROR" in verdicts else "FAILED" if verdicts - {"PASSED"} else "PASSED"
     )
@@ -1221,6 +1410,7 @@ def outputs(record: Record) -> dict[str, str]:
         "signer": record.signer,
         "verdict": record.verdict,
         "report": record.rel(record.report) if record.report else "",
+        "images": lines(i.pinned for i in record.images if i.pinned),
     }
 
 
@@ -1237,29 +1427,97 @@ def write_outputs(env: Mapping[str, str], values: Mapping[str, str]) -> None:
 _MARK = {"PASSED": "✅", "FAILED": "❌", "ERROR": "⚠️"}
 
 
+def _file_table(record: Record) -> list[str]:
+    """The produce summary's table of files: what scan found, what was written."""
+    out = [
+        "| artifact | arch | Go | components | sha256 | SBOMs | signature | attestations |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for a in record.artifacts:
+        comps = "" if a.components is None else str(a.components)
+        arch = a.arch or (md_text(f"not a binary: {a.scan_problem}") if a.scan_problem else "")
+        sboms = ", ".join(md_code(p.name) for p in a.sboms) or "—"
+        sig = f"✅ {md_code(a.signature.name)}" if a.signature else "—"
+        atts = ", ".join(f"✅ {md_text(k)}" for k, _ in a.attestations) or "—"
+        out.append(
+            f"| {md_code(record.rel(a.path))} | {md_text(arch)} "
+            f"| {md_text(a.go_version)} | {comps} "
+            f"| {md_code(a.sha256[:16] + '…') if a.sha256 else ''} "
+            f"| {sboms} | {sig} | {atts} |"
+        )
+    out.append("")
+    return out
+
+
+def _short_digest(pinned: str) -> str:
+    digest = pinned.rpartition("@")[2]
+    return md_code(digest[: len("sha256:") + 16] + "…")
+
+
+def _image_table(images: Sequence[ImageRecord]) -> list[str]:
+    """The produce summary's table of images: what each name pointed at, what was attached."""
+    out = ["| image | digest | signed | attestations |", "|---|---|---|---|"]
+    for i in images:
+        digest = _short_digest(i.pinned) if i.pinned else "—"
+        if i.platforms:
+            digest += f" (index of {len(i.platforms)} platform manifests)"
+        signed = {subject for subject, _ in i.signatures}
+        if i.pinned in signed:
+            sig = "✅" + (f" index and {len(signed - {i.pinned})} platforms" if i.platforms else "")
+        else:
+            sig = "—"
+        kinds: dict[str, set[str]] = {}
+        for kind, subject, _ in i.attestations:
+            kinds.setdefault(kind, set()).add(subject)
+        atts = ", ".join(
+            f"✅ {md_text(kind)}"
+            + ("" if subjects == {i.pinned} else f" ({len(subjects)} platforms)")
+            for kind, subjects in kinds.items()
+        )
+        out.append(f"| {md_code(i.name)} | {digest} | {sig} | {atts or '—'} |")
+    out.append("")
+    return out
+
+
+def _check_section(name: str, check: Check, *, pinned: str) -> list[str]:
+    """The verify summary's part for one file or image: verdict, signers, each rule."""
+    out = [f"### {_MARK.get(check.verdict, '')} {md_code(name)} — {md_text(check.verdict)}\n"]
+    if check.error:
+        out.append(f"Could not be verified: {md_text(check.error)}\n")
+        return out
+    if pinned:
+        out.append(f"Verified {md_code(pinned)}.\n")
+    if check.signers:
+        out.append("Signed by: " + ", ".join(md_code(s) for s in check.signers) + "\n")
+    out.append("| rule | result | detail |")
+    out.append("|---|---|---|")
+    for r in check.rules:
+        res = "✅ pass" if r.get("passed") else "❌ FAIL"
+        out.append(
+            f"| {md_code(str(r.get('rule', '')))} | {res} "
+            f"| {md_text(str(r.get('message', '')))} |"
+        )
+    if not any(r.get("rule") == "bundle" for r in check.rules):
+        # Bundles that failed verification, unless the policy reported them as rules.
+        out.extend(
+            f"| {md_code('bundle')} | ❌ rejected "
+            f"| {md_text(str(f.get('bundle', '')))}: {md_text(str(f.get('reason', '')))} |"
+            for f in check.failures
+        )
+    out.append("")
+    return out
+
+
 def summary(record: Record) -> str:
     """The job summary in Markdown."""
     inputs = record.inputs
     out: list[str] = []
     if inputs.mode == "produce":
         out.append("## sbomsign: produce\n")
-        out.append(
-            "| artifact | arch | Go | components | sha256 | SBOMs | signature | attestations |"
-        )
-        out.append("|---|---|---|---|---|---|---|---|")
-        for a in record.artifacts:
-            comps = "" if a.components is None else str(a.components)
-            arch = a.arch or (md_text(f"not a binary: {a.scan_problem}") if a.scan_problem else "")
-            sboms = ", ".join(md_code(p.name) for p in a.sboms) or "—"
-            sig = f"✅ {md_code(a.signature.name)}" if a.signature else "—"
-            atts = ", ".join(f"✅ {md_text(k)}" for k, _ in a.attestations) or "—"
-            out.append(
-                f"| {md_code(record.rel(a.path))} | {md_text(arch)} "
-                f"| {md_text(a.go_version)} | {comps} "
-                f"| {md_code(a.sha256[:16] + '…') if a.sha256 else ''} "
-                f"| {sboms} | {sig} | {atts} |"
-            )
-        out.append("")
+        if record.artifacts or not record.images:
+            out.extend(_file_table(record))
+        if record.images:
+            out.extend(_image_table(record.images))
         if record.signer:
             out.append(f"Signed by {md_code(record.signer)} ({md_text(record.signer_detail)}).")
         elif inputs.sign == "none":
@@ -1274,31 +1532,9 @@ def summary(record: Record) -> str:
                 + f"; the step fails on: {md_text(inputs.fail_on)}.\n"
             )
         for a in record.artifacts:
-            out.append(
-                f"### {_MARK.get(a.verdict, '')} {md_code(record.rel(a.path))} — "
-                f"{md_text(a.verdict)}\n"
-            )
-            if a.verify_error:
-                out.append(f"Could not be verified: {md_text(a.verify_error)}\n")
-                continue
-            if a.signers:
-                out.append("Signed by: " + ", ".join(md_code(s) for s in a.signers) + "\n")
-            out.append("| rule | result | detail |")
-            out.append("|---|---|---|")
-            for r in a.rules:
-                res = "✅ pass" if r.get("passed") else "❌ FAIL"
-                out.append(
-                    f"| {md_code(str(r.get('rule', '')))} | {res} "
-                    f"| {md_text(str(r.get('message', '')))} |"
-                )
-            if not any(r.get("rule") == "bundle" for r in a.rules):
-                # Bundles that failed verification, unless the policy reported them as rules.
-                out.extend(
-                    f"| {md_code('bundle')} | ❌ rejected "
-                    f"| {md_text(str(f.get('bundle', '')))}: {md_text(str(f.get('reason', '')))} |"
-                    for f in a.verify_failures
-                )
-            out.append("")
+            out.extend(_check_section(record.rel(a.path), a.check, pinned=""))
+        for i in record.images:
+            out.extend(_check_section(i.name, i.check, pinned=i.pinned))
     shown = [p for p in record.problems if p.in_summary]
     if shown:
         out.append("### Problems\n")
@@ -1351,7 +1587,11 @@ def main(env: Mapping[str, str] | None = None) -> int:
     # that outputs point at (checksums, the verify report) must outlive the step.
     work = Path(tempfile.mkdtemp(prefix="sbomsign-action-", dir=temp))
     results_dir = inputs.output_dir or Path(tempfile.mkdtemp(prefix="sbomsign-results-", dir=temp))
-    record = Record(inputs, [ArtifactRecord(p) for p in inputs.artifacts])
+    record = Record(
+        inputs,
+        [ArtifactRecord(p) for p in inputs.artifacts],
+        images=[ImageRecord(name) for name in inputs.images],
+    )
     status = 0
     try:
         exe = _sbomsign_exe(env, temp)

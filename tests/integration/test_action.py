@@ -25,7 +25,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import requests
 import yaml
+
+from tests.images import build
+from tests.images import run as run_tool
+from tests.loopback import docker_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION_YML = ROOT / "action.yml"
@@ -39,6 +44,13 @@ ARCHES = {
     "go-linux-loong64": "loongarch64",
 }
 PASSWORD = "correct horse battery staple"
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
@@ -468,6 +480,231 @@ def test_output_dir_and_verify_with_a_public_key(
 
 
 # --------------------------------------------------------------------------------------------
+# Images: signed and attested where they are stored, verified from there
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """HOST:PORT of Debian's docker-registry on 127.0.0.1 (plain HTTP, no authentication)."""
+    with docker_registry(tmp_path_factory.mktemp("registry"), {}) as host:
+        yield host
+
+
+def push_image(registry: str, image: str, repo: str) -> str:
+    """Push a test image (all platforms) with skopeo as `repo` (`REPO:TAG`); its digest as the
+    registry serves it (read without sbomsign)."""
+    layouts = build(ROOT / ".cache" / "images") / "oci"
+    run_tool(
+        "skopeo", "copy", "-q", "--all", "--dest-tls-verify=false",
+        f"oci:{layouts}:{image}", f"docker://{registry}/{repo}",
+    )
+    return manifest(registry, repo)[1]
+
+
+def manifest(registry: str, ref: str) -> tuple[dict[str, Any], str]:
+    """The manifest or index at `ref` (`REPO:TAG` or `REPO@DIGEST`), and its digest."""
+    repo, sep, digest = ref.partition("@")
+    repo, tag = (repo, digest) if sep else repo.rsplit(":", 1)
+    response = requests.get(
+        f"http://{registry}/v2/{repo}/manifests/{tag}",
+        headers={"Accept": MANIFEST_TYPES},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json(), "sha256:" + hashlib.sha256(response.content).hexdigest()
+
+
+def attached(registry: str, repo: str, digest: str) -> list[str]:
+    """The predicate types of the bundles attached to `digest`, from the referrers tag
+    schema's index (docker-registry has no referrers API)."""
+    index, _ = manifest(registry, f"{repo}@{digest.replace(':', '-')}")
+    return sorted(e["annotations"]["dev.sigstore.bundle.predicateType"] for e in index["manifests"])
+
+
+def image_runner(root: Path, registry: str) -> Runner:
+    runner = make_runner(root)
+    # What a job whose registry speaks plain HTTP puts in the step's `env:`.
+    runner.base_env["SBOMSIGN_INSECURE_REGISTRIES"] = registry
+    return runner
+
+
+@dataclass
+class ImageProduced:
+    """A produce-mode run on one file and one image in the registry."""
+
+    runner: Runner
+    step: StepRun
+    public_key: Path
+    image: str
+    digest: str
+
+
+@pytest.fixture(scope="module")
+def image_produced(
+    tmp_path_factory: pytest.TempPathFactory, signing_key: tuple[str, Path], registry: str
+) -> ImageProduced:
+    pem, public_key = signing_key
+    digest = push_image(registry, "distroless", "team/app:1.0")
+    runner = image_runner(tmp_path_factory.mktemp("image-produce"), registry)
+    image = f"registry:{registry}/team/app:1.0"
+    step = runner.run(
+        artifacts=f"dist/go-linux-amd64\n{image}\n{image}\n",
+        sign="key",
+        key=pem,
+        key_password=PASSWORD,
+        attest="cyclonedx",
+        supplier="Organization: Example Org",
+    )
+    return ImageProduced(runner, step, public_key, image, digest)
+
+
+def test_produce_signs_and_attests_an_image_in_a_registry(
+    image_produced: ImageProduced, registry: str
+) -> None:
+    step, digest = image_produced.step, image_produced.digest
+    assert step.returncode == 0, step.log
+    assert step.annotations("error") == [] and step.annotations("warning") == []
+    out = step.outputs
+    assert set(out) == set(_action()["outputs"])
+    # The file is handled as without images; the image (given twice) once, pinned.
+    assert out["artifacts"] == "dist/go-linux-amd64"
+    assert out["bundles"] == "dist/go-linux-amd64.sigstore.json"
+    assert out["attestations"] == "dist/go-linux-amd64.cyclonedx.sigstore.json"
+    assert out["sboms"] == "dist/go-linux-amd64.cdx.json"
+    assert out["images"] == f"registry:{registry}/team/app@{digest}"
+    # No SBOM or bundle file for the image: they are attached to it in the registry.
+    assert sorted(p.name for p in (image_produced.runner.workspace / "dist").iterdir()) == sorted(
+        [
+            *FIXTURES,
+            "go-linux-amd64.cdx.json",
+            "go-linux-amd64.sigstore.json",
+            "go-linux-amd64.cyclonedx.sigstore.json",
+        ]
+    )
+    assert attached(registry, "team/app", digest) == [
+        "https://cyclonedx.org/bom",
+        "https://sigstore.dev/cosign/sign/v1",
+    ]
+    bundle = json.loads(
+        (image_produced.runner.workspace / "dist" / "go-linux-amd64.sigstore.json").read_text()
+    )
+    assert out["signer"] == "key:" + bundle["verificationMaterial"]["publicKey"]["hint"]
+
+
+def test_produce_summary_lists_the_image(image_produced: ImageProduced) -> None:
+    summary = image_produced.step.summary
+    assert "<code>dist/go-linux-amd64</code>" in summary
+    assert "| image | digest | signed | attestations |" in summary
+    (row,) = [ln for ln in summary.splitlines() if f"<code>{image_produced.image}</code>" in ln]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == f"<code>{image_produced.digest[:23]}…</code>"
+    assert cells[2:] == ["✅", "✅ cyclonedx"]
+
+
+def test_the_cli_verifies_what_the_action_attached(
+    image_produced: ImageProduced, registry: str
+) -> None:
+    done = subprocess.run(
+        [
+            str(_sbomsign_exe()), "verify", "--key", str(image_produced.public_key),
+            "--format", "json", image_produced.image,
+        ],
+        env={**os.environ, "SBOMSIGN_INSECURE_REGISTRIES": registry},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (artifact,) = json.loads(done.stdout)["artifacts"]
+    assert artifact["digest"] == {"sha256": image_produced.digest.removeprefix("sha256:")}
+    assert [a["predicateType"] for a in artifact["attestations"]] == ["https://cyclonedx.org/bom"]
+
+
+def test_verify_mode_passes_an_image_with_the_policy(image_produced: ImageProduced) -> None:
+    runner = image_produced.runner
+    policy = _airgapped_policy(runner, image_produced.public_key)
+    step = runner.run(
+        mode="verify", artifacts=f"dist/go-linux-amd64\n{image_produced.image}", policy=policy
+    )
+    assert step.returncode == 0, step.log
+    assert step.annotations("error") == []
+    assert step.outputs["verdict"] == "PASSED"
+    pinned = image_produced.step.outputs["images"]
+    assert step.outputs["images"] == pinned
+    assert step.outputs["artifacts"] == "dist/go-linux-amd64"
+    report = json.loads(Path(step.outputs["report"]).read_text())
+    assert report["verdict"] == "PASSED"
+    assert [a["name"] for a in report["artifacts"]] == [
+        "dist/go-linux-amd64",
+        f"{image_produced.image}@{image_produced.digest}",
+    ]
+    assert [a["verdict"] for a in report["artifacts"]] == ["PASSED", "PASSED"]
+    summary = step.summary
+    assert f"### ✅ <code>{image_produced.image}</code> — PASSED" in summary
+    assert f"Verified <code>{pinned}</code>." in summary
+    assert "| <code>sbom.describesArtifact</code> | ✅ pass |" in summary
+    assert "❌" not in summary
+
+
+def test_verify_mode_fails_an_image_signed_by_another_key(
+    image_produced: ImageProduced, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    subprocess.run(
+        [str(_sbomsign_exe()), "keygen", "--no-password", "--output-prefix", str(other)],
+        check=True,
+        capture_output=True,
+    )
+    step = image_produced.runner.run(
+        mode="verify", artifacts=image_produced.image, key=str(other) + ".pub"
+    )
+    assert step.returncode == 1
+    assert step.outputs["verdict"] == "FAILED", step.log
+    (error,) = step.annotations("error")
+    # Not a file of the workspace: the annotation points at no file.
+    assert error.startswith("::error title=sbomsign verify%3A registry%3A"), error
+    assert "signature" in error and "unknown key" in error
+    assert f"### ❌ <code>{image_produced.image}</code> — FAILED" in step.summary
+
+
+def test_produce_signs_each_platform_of_an_index(
+    tmp_path: Path,
+    signing_key: tuple[str, Path],
+    registry: str,
+    image_produced: ImageProduced,
+) -> None:
+    pem, public_key = signing_key
+    index_digest = push_image(registry, "svc", "team/svc:2.0")
+    index, _ = manifest(registry, "team/svc:2.0")
+    platforms = [m["digest"] for m in index["manifests"]]
+    runner = image_runner(tmp_path, registry)
+    image = f"registry:{registry}/team/svc:2.0"
+    step = runner.run(
+        artifacts=image, sign="key", key=pem, key_password=PASSWORD, attest="cyclonedx"
+    )
+    assert step.returncode == 0, step.log
+    assert step.outputs["images"] == f"registry:{registry}/team/svc@{index_digest}"
+    assert step.outputs["artifacts"] == "" and step.outputs["bundles"] == ""
+    # With no file bundle to read the key's hint from, the signer is still named, as the
+    # file signed with the same key in the other run named it.
+    assert step.outputs["signer"] == image_produced.step.outputs["signer"]
+    assert attached(registry, "team/svc", index_digest) == ["https://sigstore.dev/cosign/sign/v1"]
+    for digest in platforms:
+        assert attached(registry, "team/svc", digest) == [
+            "https://cyclonedx.org/bom",
+            "https://sigstore.dev/cosign/sign/v1",
+        ]
+    (row,) = [ln for ln in step.summary.splitlines() if f"<code>{image}</code>" in ln]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == f"<code>{index_digest[:23]}…</code> (index of 3 platform manifests)"
+    assert cells[2:] == ["✅ index and 3 platforms", "✅ cyclonedx (3 platforms)"]
+    # The index's signature verifies with the key (the SBOMs are per platform).
+    checked = runner.run(mode="verify", artifacts=image, key=str(public_key))
+    assert checked.returncode == 0, checked.log
+    assert checked.outputs["images"] == step.outputs["images"]
+
+
+# --------------------------------------------------------------------------------------------
 # Bad input: one clear annotation, and nothing done
 
 
@@ -499,6 +736,11 @@ BAD_INPUTS: dict[str, tuple[dict[str, str], str]] = {
     "attest without signing": (
         {"artifacts": "dist/*", "sign": "none", "attest": "cyclonedx"},
         "attest (cyclonedx) needs signing, but sign is 'none'",
+    ),
+    "images without signing": (
+        {"artifacts": "registry:registry.example/team/app:1.0", "sign": "none", "attest": ""},
+        "artifacts names images (registry:registry.example/team/app:1.0), which are signed and "
+        "attested where they are stored, but sign is 'none'",
     ),
 }
 
@@ -549,12 +791,43 @@ elif cmd in ("sign", "attest"):
     print(f"sbomsign {cmd}: signing as {ident} (issuer "
           "https://token.actions.githubusercontent.com) with Sigstore's public instance",
           file=sys.stderr)
-    if cmd == "sign":
+    image = args[-1]
+    if image.startswith("registry:"):
+        store = image.rsplit(":", 1)[0]
+        what = "signed" if cmd == "sign" else f"attested {args[args.index('--type') + 1]} about"
+        print(f"sbomsign: {what} {store}@sha256:{'a' * 64}: attached as "
+              f"{store}@sha256:{'b' * 64}", file=sys.stderr)
+    elif cmd == "sign":
         for p in [a for a in args if a.startswith("dist/")]:
             Path(p + ".sigstore.json").write_text("{}")
     else:
         Path(args[args.index("--bundle") + 1]).write_text("{}")
 """
+
+
+@pytest.mark.parametrize("mode", ["produce", "verify"])
+def test_a_malformed_image_name_fails_the_step_in_one_line(
+    mode: str, tmp_path: Path, signing_key: tuple[str, Path]
+) -> None:
+    pem, public_key = signing_key
+    runner = make_runner(tmp_path)
+    if mode == "produce":
+        step = runner.run(
+            artifacts="registry:nohost", sign="key", key=pem, key_password=PASSWORD
+        )
+    else:
+        step = runner.run(mode="verify", artifacts="registry:nohost", key=str(public_key))
+    assert step.returncode == 1
+    (error,) = step.annotations("error")
+    message = error.split("::", 2)[2]
+    # What sbomsign says about the name, on one line, and no file of the workspace blamed.
+    assert "registry:nohost" in message and "expected registry:HOST" in message, error
+    assert "%0A" not in message and "file=" not in error
+    assert "Traceback" not in step.log
+    assert step.outputs["images"] == ""
+    if mode == "verify":
+        assert step.outputs["verdict"] == "ERROR"
+        assert "### ⚠️ <code>registry:nohost</code> — ERROR" in step.summary
 
 
 def test_keyless_summary_names_the_identity(tmp_path: Path) -> None:
@@ -592,6 +865,46 @@ def test_keyless_summary_names_the_identity(tmp_path: Path) -> None:
         assert "SBOMSIGN_KEY" not in call["env"]
         assert not [k for k in call["env"] if k.startswith("INPUT_")]
         assert "ACTIONS_ID_TOKEN_REQUEST_TOKEN" in call["env"]
+
+
+def test_keyless_images_are_signed_like_files(tmp_path: Path) -> None:
+    runner = make_runner(tmp_path)
+    fake = tmp_path / "fake-sbomsign"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_KEYLESS_CLI}")
+    fake.chmod(0o755)
+    calls = tmp_path / "calls.jsonl"
+    runner.base_env.update(
+        SBOMSIGN_ACTION_CLI=str(fake),
+        FAKE_LOG=str(calls),
+        SIGSTORE_ID_TOKEN="eyJ.fake.token",
+        SBOMSIGN_INSECURE_REGISTRIES="registry.example:5000",
+    )
+    image = "registry:registry.example:5000/team/app:1.0"
+    step = runner.run(
+        artifacts=f"{image}\ndist/go-linux-amd64",
+        sbom_formats="",
+        attest="cyclonedx, slsa-provenance",
+        supplier="Organization: Example Org",
+        overwrite="true",
+    )
+    assert step.returncode == 0, step.log
+    recorded = [json.loads(line)["argv"] for line in calls.read_text().splitlines()]
+    # The files first, as without images; then the image, keyless, with no --overwrite (a
+    # referrer is added, never replaced) and the supplier for the SBOM attestation only.
+    assert [c for c in recorded if image in c] == [
+        ["sign", "--recursive", image],
+        ["attest", "--recursive", "--type", "cyclonedx", "--supplier",
+         "Organization: Example Org", image],
+        ["attest", "--recursive", "--type", "slsa-provenance", image],
+    ]
+    assert [c[0] for c in recorded] == ["scan", "sign", "attest", "attest", "sign", "attest",
+                                        "attest"]
+    env = json.loads(calls.read_text().splitlines()[-1])["env"]
+    assert "SBOMSIGN_INSECURE_REGISTRIES" in env
+    assert step.outputs["images"] == f"registry:registry.example:5000/team/app@sha256:{'a' * 64}"
+    assert step.outputs["signer"].startswith("https://github.com/example-org/")
+    (row,) = [ln for ln in step.summary.splitlines() if f"<code>{image}</code>" in ln]
+    assert row.endswith("| ✅ | ✅ cyclonedx, ✅ slsa-provenance |"), row
 
 
 def test_existing_bundle_is_refused_before_signing(tmp_path: Path) -> None:
@@ -756,12 +1069,14 @@ def test_child_env_drops_inputs_and_stray_option_defaults() -> None:
             "SBOMSIGN_KEY": "other.key",
             "SBOMSIGN_POLICY": "x.yaml",
             "SBOMSIGN_PKCS11_PIN": "1234",
+            "SBOMSIGN_INSECURE_REGISTRIES": "127.0.0.1:5000",
             "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token",
         }
     )
     assert env == {
         "PATH": "/bin",
         "SBOMSIGN_PKCS11_PIN": "1234",
+        "SBOMSIGN_INSECURE_REGISTRIES": "127.0.0.1:5000",
         "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token",
     }
 
@@ -788,6 +1103,54 @@ def test_glob_expansion(tmp_path: Path) -> None:
     assert [p.message for p in problems] == [
         "artifacts: the pattern 'dist/*.json' matched only sbomsign's own output files"
     ]
+
+
+def test_image_lines_are_kept_apart_from_files(tmp_path: Path) -> None:
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "app").write_text("app")
+    value = (
+        "registry:registry.example/team/app:1.0\n"
+        "dist/*\n"
+        "  oci-archive:build/app.tar:1.0  \n"
+        "registry:registry.example/team/app:1.0\n"
+        "oci-dir:build/oci*\n"
+    )
+    problems: list[Any] = []
+    files = run_py.expand_artifacts(value, tmp_path, problems)
+    assert problems == []
+    assert [p.relative_to(tmp_path).as_posix() for p in files] == ["dist/app"]
+    # In order, duplicates dropped, no glob expanded.
+    assert run_py.image_names(value) == [
+        "registry:registry.example/team/app:1.0",
+        "oci-archive:build/app.tar:1.0",
+        "oci-dir:build/oci*",
+    ]
+    # A run of images alone is not an empty one.
+    inputs = run_py.read_inputs(
+        {
+            "GITHUB_WORKSPACE": str(tmp_path),
+            "INPUT_ARTIFACTS": "registry:registry.example/team/app:1.0\n",
+            "INPUT_SIGN": "key",
+            "INPUT_KEY": "-----BEGIN PRIVATE KEY-----\nMC4=\n-----END PRIVATE KEY-----",
+        }
+    )
+    assert inputs.artifacts == ()
+    assert inputs.images == ("registry:registry.example/team/app:1.0",)
+
+
+def test_image_store_drops_the_tag_or_digest(tmp_path: Path) -> None:
+    (tmp_path / "odd:name").mkdir()
+    for name in ("registry:h:5000/team/app:1.0", "registry:h:5000/team/app"):
+        assert run_py.image_store(name, tmp_path) == "registry:h:5000/team/app"
+    assert (
+        run_py.image_store(f"registry:h/team/app@sha256:{'0' * 64}", tmp_path)
+        == "registry:h/team/app"
+    )
+    assert run_py.image_store("oci-archive:build/app.tar:1.0", tmp_path) == (
+        "oci-archive:build/app.tar"
+    )
+    # A `:` that is part of an existing layout's path is no tag.
+    assert run_py.image_store("oci-dir:odd:name", tmp_path) == "oci-dir:odd:name"
 
 
 def test_duplicate_file_names_are_refused(tmp_path: Path) -> None:
