@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print only shell assignments (for eval) and exit after writing the files",
     )
+    parser.add_argument("--tsa", action="store_true",
+                        help="also run an RFC 3161 timestamp authority (named in the trusted "
+                             "root and the signing config)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
 
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s: %(message)s",
     )
-    instance = LocalSigstore(args.dir, base_port=args.port).start()
+    instance = LocalSigstore(args.dir, base_port=args.port, tsa=args.tsa).start()
     env = {
         "SIGSTORE_LOCAL_TRUST_CONFIG": str(instance.trust_config_path),
         "SIGSTORE_LOCAL_TRUSTED_ROOT": str(instance.trusted_root_path),

@@ -34,6 +34,7 @@ from tests.sigstore_local import _crypto
 from tests.sigstore_local.fulcio import CertificateAuthority, Fulcio
 from tests.sigstore_local.oidc import Alg, GitHubWorkflow, GitLabPipeline, OidcProvider
 from tests.sigstore_local.rekor import LogStore, Rekor
+from tests.sigstore_local.tsa import TimestampAuthority
 
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 SIGNING_CONFIG_MEDIA_TYPE = "application/vnd.dev.sigstore.signingconfig.v0.2+json"
@@ -72,7 +73,8 @@ class LocalSigstore:
     """
 
     def __init__(
-        self, directory: Path | str, *, host: str = "127.0.0.1", base_port: int | None = None
+        self, directory: Path | str, *, host: str = "127.0.0.1", base_port: int | None = None,
+        tsa: bool = False,
     ) -> None:
         """Prepare an instance kept in `directory` (created if missing); nothing runs yet.
 
@@ -81,6 +83,9 @@ class LocalSigstore:
         `base_port` pins the ports: the OIDC provider on it, Fulcio on the next, Rekor on the
         one after. Without it the ports of the previous run are reused when free, else the
         system picks free ones.
+
+        `tsa`: also run an RFC 3161 timestamp authority (`tsa`), named in the trusted root and
+        the signing config, so that keyless bundles carry signed timestamps.
         """
         # NOTE: anyone who can reach the instance can mint tokens (/mint), so it only ever
         # listens on the loopback interface.
@@ -94,6 +99,8 @@ class LocalSigstore:
         self._oidc: OidcProvider | None = None
         self._fulcio: Fulcio | None = None
         self._rekor: Rekor | None = None
+        self._tsa: TimestampAuthority | None = None
+        self.with_tsa = tsa
         self._created = datetime.datetime.now(datetime.UTC)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -154,23 +161,29 @@ class LocalSigstore:
             )
             fulcio.start()
             rekor.start()
+            if self.with_tsa:
+                self._tsa = TimestampAuthority(keys, self.directory / "tsa", created,
+                                               host=self.host, port=int(ports.get("tsa") or 0))
+                self._tsa.start()
         except BaseException:
             for service in (rekor, oidc):
                 service.stop()
             raise
         self._oidc, self._fulcio, self._rekor = oidc, fulcio, rekor
         self._created = created
-        state["ports"] = {"oidc": oidc.port, "fulcio": fulcio.port, "rekor": rekor.port}
+        state["ports"] = {"oidc": oidc.port, "fulcio": fulcio.port, "rekor": rekor.port,
+                          **({"tsa": self._tsa.port} if self._tsa is not None else {})}
         self._write_files(state)
         self.startup_seconds = time.monotonic() - began
         return self
 
     def stop(self) -> None:
         """Stop every service (the state stays on disk for a restart)."""
-        for service in (self._rekor, self._fulcio, self._oidc):
+        for service in (self._tsa, self._rekor, self._fulcio, self._oidc):
             if service is not None:
                 service.stop()
         self._oidc = self._fulcio = self._rekor = None
+        self._tsa = None
 
     def __enter__(self) -> Self:
         """Start."""
@@ -307,7 +320,24 @@ class LocalSigstore:
                     "logId": {"keyId": _crypto.b64(ca.ct_log_id)},
                 }
             ],
-            "timestampAuthorities": [],
+            "timestampAuthorities": [self._tsa_entry(start)] if self._tsa is not None else [],
+        }
+
+    @property
+    def tsa(self) -> TimestampAuthority:
+        """The timestamp authority (only with `tsa=True`, while running)."""
+        if self._tsa is None:
+            raise RuntimeError("the instance runs no timestamp authority")
+        return self._tsa
+
+    def _tsa_entry(self, start: str) -> dict[str, Any]:
+        tsa = self.tsa
+        return {
+            "subject": {"organization": "sigstore-local", "commonName": "sigstore-local-tsa"},
+            "uri": tsa.timestamp_url,
+            "certChain": {"certificates": [
+                {"rawBytes": _crypto.b64(c.public_bytes(Encoding.DER))} for c in tsa.chain]},
+            "validFor": {"start": start},
         }
 
     def signing_config(self) -> dict[str, Any]:
@@ -322,7 +352,7 @@ class LocalSigstore:
             "caUrls": [service(self.fulcio.url)],
             "oidcUrls": [service(self.oidc.issuer)],
             "rekorTlogUrls": [service(self.rekor.url, REKOR_API_VERSION)],
-            "tsaUrls": [],
+            "tsaUrls": [service(self._tsa.timestamp_url)] if self._tsa is not None else [],
             "rekorTlogConfig": {"selector": "ANY"},
             "tsaConfig": {"selector": "ANY"},
         }

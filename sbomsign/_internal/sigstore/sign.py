@@ -447,9 +447,28 @@ class KeylessSession:
         what = f"Rekor ({http.host_of(self.rekor_url)}): cannot log the signature"
         try:
             bundle = action(self._signer)
-            return bundle.to_json().encode("utf-8")
+            data = bundle.to_json().encode("utf-8")
         except Exception as e:  # see _describe
             raise _network_error(e, what) from e
+        self._check_timestamped(data)
+        return data
+
+    def _check_timestamped(self, bundle: bytes) -> None:
+        """Refuse a bundle without the timestamps the trust config's TSAs were asked for.
+
+        NOTE: sigstore-python only warns when a TSA fails and writes the bundle without its
+        timestamp; where the TSA is what vouches for the time (an instance without a log, or
+        a policy with a timestamp threshold), such a bundle would fail every verification.
+        """
+        tsas = getattr(self._context, "_tsa_clients", None) or []
+        if not tsas:
+            return
+        material = json.loads(bundle).get("verificationMaterial", {})
+        stamps = (material.get("timestampVerificationData") or {}).get("rfc3161Timestamps")
+        if not stamps:
+            hosts = ", ".join(http.host_of(getattr(t, "url", "")) for t in tsas)
+            raise NetworkError(f"timestamp authority ({hosts}): no timestamp for the "
+                               f"signature; nothing was written")
 
     def _sign_hashed(self, hashed: Hashed) -> bytes:
         return self._sign(lambda signer: signer.sign_artifact(hashed))
