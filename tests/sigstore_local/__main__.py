@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print only shell assignments (for eval) and exit after writing the files",
     )
+    parser.add_argument("--rekor-v2", action="store_true",
+                        help="also run a Rekor v2 log (and the TSA) and name it in the signing "
+                             "config instead of the v1 log")
     parser.add_argument("--tsa", action="store_true",
                         help="also run an RFC 3161 timestamp authority (named in the trusted "
                              "root and the signing config)")
@@ -60,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s: %(message)s",
     )
-    instance = LocalSigstore(args.dir, base_port=args.port, tsa=args.tsa).start()
+    instance = LocalSigstore(args.dir, base_port=args.port, tsa=args.tsa,
+                             rekor_v2=args.rekor_v2).start()
     env = {
         "SIGSTORE_LOCAL_TRUST_CONFIG": str(instance.trust_config_path),
         "SIGSTORE_LOCAL_TRUSTED_ROOT": str(instance.trusted_root_path),

@@ -34,6 +34,7 @@ from tests.sigstore_local import _crypto
 from tests.sigstore_local.fulcio import CertificateAuthority, Fulcio
 from tests.sigstore_local.oidc import Alg, GitHubWorkflow, GitLabPipeline, OidcProvider
 from tests.sigstore_local.rekor import LogStore, Rekor
+from tests.sigstore_local.rekor_v2 import RekorV2
 from tests.sigstore_local.tsa import TimestampAuthority
 
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
@@ -74,7 +75,7 @@ class LocalSigstore:
 
     def __init__(
         self, directory: Path | str, *, host: str = "127.0.0.1", base_port: int | None = None,
-        tsa: bool = False,
+        tsa: bool = False, rekor_v2: bool = False,
     ) -> None:
         """Prepare an instance kept in `directory` (created if missing); nothing runs yet.
 
@@ -86,6 +87,10 @@ class LocalSigstore:
 
         `tsa`: also run an RFC 3161 timestamp authority (`tsa`), named in the trusted root and
         the signing config, so that keyless bundles carry signed timestamps.
+
+        `rekor_v2`: also run a Rekor v2 log (`rekor_v2`, with the TSA, since a v2 log vouches
+        for no time); the signing config names it instead of the v1 log, the trusted root
+        both.
         """
         # NOTE: anyone who can reach the instance can mint tokens (/mint), so it only ever
         # listens on the loopback interface.
@@ -100,7 +105,9 @@ class LocalSigstore:
         self._fulcio: Fulcio | None = None
         self._rekor: Rekor | None = None
         self._tsa: TimestampAuthority | None = None
-        self.with_tsa = tsa
+        self._rekor_v2: RekorV2 | None = None
+        self.with_tsa = tsa or rekor_v2
+        self.with_rekor_v2 = rekor_v2
         self._created = datetime.datetime.now(datetime.UTC)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -165,6 +172,11 @@ class LocalSigstore:
                 self._tsa = TimestampAuthority(keys, self.directory / "tsa", created,
                                                host=self.host, port=int(ports.get("tsa") or 0))
                 self._tsa.start()
+            if self.with_rekor_v2:
+                self._rekor_v2 = RekorV2(_crypto.load_or_create_ec(keys / "rekor-v2.pem"),
+                                         host=self.host,
+                                         port=int(ports.get("rekor_v2") or 0))
+                self._rekor_v2.start()
         except BaseException:
             for service in (rekor, oidc):
                 service.stop()
@@ -172,18 +184,21 @@ class LocalSigstore:
         self._oidc, self._fulcio, self._rekor = oidc, fulcio, rekor
         self._created = created
         state["ports"] = {"oidc": oidc.port, "fulcio": fulcio.port, "rekor": rekor.port,
-                          **({"tsa": self._tsa.port} if self._tsa is not None else {})}
+                          **({"tsa": self._tsa.port} if self._tsa is not None else {}),
+                          **({"rekor_v2": self._rekor_v2.port}
+                             if self._rekor_v2 is not None else {})}
         self._write_files(state)
         self.startup_seconds = time.monotonic() - began
         return self
 
     def stop(self) -> None:
         """Stop every service (the state stays on disk for a restart)."""
-        for service in (self._tsa, self._rekor, self._fulcio, self._oidc):
+        for service in (self._rekor_v2, self._tsa, self._rekor, self._fulcio, self._oidc):
             if service is not None:
                 service.stop()
         self._oidc = self._fulcio = self._rekor = None
         self._tsa = None
+        self._rekor_v2 = None
 
     def __enter__(self) -> Self:
         """Start."""
@@ -296,7 +311,13 @@ class LocalSigstore:
                     "hashAlgorithm": "SHA2_256",
                     "publicKey": _public_key(rekor.key, start),
                     "logId": {"keyId": _crypto.b64(rekor.log_id)},
-                }
+                },
+                *([{
+                    "baseUrl": self._rekor_v2.url,
+                    "hashAlgorithm": "SHA2_256",
+                    "publicKey": _public_key(self._rekor_v2.key, start),
+                    "logId": {"keyId": _crypto.b64(self._rekor_v2.log_id)},
+                }] if self._rekor_v2 is not None else []),
             ],
             "certificateAuthorities": [
                 {
@@ -322,6 +343,13 @@ class LocalSigstore:
             ],
             "timestampAuthorities": [self._tsa_entry(start)] if self._tsa is not None else [],
         }
+
+    @property
+    def rekor_v2(self) -> RekorV2:
+        """The Rekor v2 log (only with `rekor_v2=True`, while running)."""
+        if self._rekor_v2 is None:
+            raise RuntimeError("the instance runs no Rekor v2 log")
+        return self._rekor_v2
 
     @property
     def tsa(self) -> TimestampAuthority:
@@ -351,7 +379,8 @@ class LocalSigstore:
             "mediaType": SIGNING_CONFIG_MEDIA_TYPE,
             "caUrls": [service(self.fulcio.url)],
             "oidcUrls": [service(self.oidc.issuer)],
-            "rekorTlogUrls": [service(self.rekor.url, REKOR_API_VERSION)],
+            "rekorTlogUrls": [service(self._rekor_v2.url, 2) if self._rekor_v2 is not None
+                              else service(self.rekor.url, REKOR_API_VERSION)],
             "tsaUrls": [service(self._tsa.timestamp_url)] if self._tsa is not None else [],
             "rekorTlogConfig": {"selector": "ANY"},
             "tsaConfig": {"selector": "ANY"},
