@@ -81,6 +81,7 @@ def write(
     timestamp: datetime | None = None,
     merge: bool = False,
     container: Container | None = None,
+    profile: str = "",
 ) -> bytes:
     """One SBOM document describing the given artifact(s), or a container, as bytes.
 
@@ -93,7 +94,9 @@ def write(
     fill the NTIA supplier and author; without them the document
     is valid and says NOASSERTION where SPDX asks. `spec_version` is the CycloneDX version
     (`1.6` by default, `1.7` or `1.5`); SPDX is always 2.3. `timestamp` defaults to
-    `SOURCE_DATE_EPOCH`, else the current time.
+    `SOURCE_DATE_EPOCH`, else the current time. `profile="bsi"` (CycloneDX 1.6 or later)
+    adds what BSI TR-03183-2 v2.1.0 asks and a scan can know: the `bsi:component:*` file
+    properties (see `bsi_problems` for what then still lacks).
 
     Raises:
         SbomError: no artifact, an unsupported format or spec version, or a bad name or
@@ -123,8 +126,20 @@ def write(
         supplier=(supplier or "").strip(),
         author=(author or "").strip(),
         spec_version=(spec_version or "").strip(),
+        profile=_profile(profile, fmt, (spec_version or "").strip()),
     )
     return codec_for(fmt.value).write(subject, options, fmt.value)
+
+
+def _profile(profile: str, fmt: SbomFormat, spec_version: str) -> str:
+    if not profile:
+        return ""
+    if profile != "bsi":
+        raise SbomError(f"unknown profile {profile!r} (use bsi)")
+    if fmt not in (SbomFormat.CYCLONEDX_JSON, SbomFormat.CYCLONEDX_XML) or spec_version == "1.5":
+        raise SbomError("the bsi profile is written in CycloneDX 1.6 or later (BSI TR-03183-2 "
+                        "v2.1.0 accepts CycloneDX from 1.6 and SPDX only from 3.0.1)")
+    return profile
 
 
 def _only_container(subject: Inventory | Artifact | Sequence[Artifact]) -> Container | None:
@@ -236,3 +251,22 @@ def ntia_problems(data: bytes, name: str = "<sbom>") -> list[str]:
     fmt, decoded = detect_format(data, name)
     codec = codec_for(fmt)
     return codec.ntia(codec.load(data, decoded, name, fmt), data, fmt)
+
+
+def bsi_problems(data: bytes, name: str = "<sbom>") -> list[str]:
+    """What a CycloneDX JSON document lacks of BSI TR-03183-2 v2.1.0's required fields, one
+    line per field (with the components that lack it); empty when it has them all.
+
+    Any producer's document can be checked. SPDX is not read here: the TR accepts only SPDX
+    3.0.1 or later for it.
+
+    Raises:
+        SbomError: the document cannot be read, or is not CycloneDX JSON.
+    """
+    from sbomsign._internal.sbom import bsi
+    from sbomsign._internal.sbom import detect as detect_format
+
+    fmt, decoded = detect_format(data, name)
+    if fmt != SbomFormat.CYCLONEDX_JSON or not isinstance(decoded, dict):
+        raise SbomError(f"{name}: the BSI check reads CycloneDX JSON (this is {fmt})")
+    return [m.line() for m in bsi.check(decoded)]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write, emit
 from sbomsign._cli._shared import add_scan_options
-from sbomsign.errors import InputError
+from sbomsign.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InputError
 from sbomsign.models import Artifact, Inventory
 from sbomsign.sbom import SbomFormat
 
@@ -102,7 +103,48 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="VERSION",
         help="CycloneDX spec version: 1.6 (default), 1.7 or 1.5; SPDX is always 2.3",
     )
+    parser.add_argument(
+        "--profile",
+        choices=["bsi"],
+        default=env_default("profile"),
+        metavar="PROFILE",
+        help="add what a buyer's profile asks and the scan can know: bsi (TR-03183-2 v2.1.0, "
+        "CycloneDX 1.6+: the bsi:component:* properties)",
+    )
+    parser.add_argument(
+        "--check",
+        choices=["bsi"],
+        metavar="PROFILE",
+        help="check the PATHs, SBOMs made by any tool, against a buyer's required fields "
+        "instead of writing SBOMs: bsi (TR-03183-2 v2.1.0, CycloneDX JSON); exit 1 when a "
+        "field is missing",
+    )
     add_scan_options(parser)
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Report each document's missing fields on stdout; 1 when any document lacks one."""
+    from sbomsign._cli._output import read_bounded
+    from sbomsign.errors import SbomError
+    from sbomsign.sbom import bsi_problems
+
+    failed = unreadable = False
+    for path in args.paths:
+        try:
+            problems = bsi_problems(read_bounded(Path(path)), path)
+        except (OSError, SbomError, InputError) as e:
+            reason = str(e.strerror) if isinstance(e, OSError) else e.message
+            print(f"sbomsign sbom: error: {path}: {reason.removeprefix(f'{path}: ')}",
+                  file=sys.stderr)
+            unreadable = True
+            continue
+        if problems:
+            failed = True
+            print(f"{path}: BSI TR-03183-2 v2.1.0: {len(problems)} required field(s) missing")
+            print("".join(f"  {line}\n" for line in problems), end="")
+        else:
+            print(f"{path}: BSI TR-03183-2 v2.1.0: every required field present")
+    return EXIT_USAGE if unreadable else EXIT_FAILURE if failed else EXIT_OK
 
 
 def merged_directory(artifacts: list[Artifact]) -> Path:
@@ -177,6 +219,9 @@ def run(args: argparse.Namespace) -> int:
     from sbomsign._cli._shared import exit_code, scan_for
     from sbomsign.sbom import resolve_timestamp, write
 
+    if args.check:
+        return _check(args)
+
     formats: list[SbomFormat] = []
     for group in args.formats or [_formats(_default_formats())]:
         formats.extend(f for f in group if f not in formats)
@@ -199,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     documents = [
         (dest, write(arts, fmt, supplier=args.supplier, author=args.author,
                      spec_version=_spec_for(fmt, args.spec_version, formats),
-                     timestamp=timestamp, merge=args.merge))
+                     timestamp=timestamp, merge=args.merge, profile=args.profile or ""))
         for arts, fmt, dest in _plan(args, inventory, formats)
     ]
     if args.output_dir is not None:

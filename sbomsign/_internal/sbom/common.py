@@ -74,6 +74,8 @@ class Options:
     supplier: str = ""
     author: str = ""
     spec_version: str = ""
+    profile: str = ""
+    """A buyer's profile whose fields to add where they can be known (`bsi`), or ""."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
+from sbomsign._internal.sbom import bsi as bsi_props
 from sbomsign._internal.sbom.common import (
     DEFAULT_CYCLONEDX_VERSION,
     P_MERGED,
@@ -126,9 +127,11 @@ def _bom(subject: Subject, options: Options, spec: str) -> Bom:
         _, aname, email = parse_actor(options.author)
         authors.append(OrganizationalContact(name=aname, email=email or None))
 
-    artifacts = [_artifact_component(a, supplier, subject.container) for a in subject.artifacts]
+    bsi = options.profile == "bsi"
+    artifacts = [_artifact_component(a, supplier, subject.container, bsi=bsi)
+                 for a in subject.artifacts]
     if subject.container is not None:
-        root = _container_component(subject, supplier, artifacts)
+        root = _container_component(subject, supplier, artifacts, bsi=bsi)
     elif subject.merged:
         root = CdxComponent(
             type=ComponentType.APPLICATION,
@@ -149,11 +152,11 @@ def _bom(subject: Subject, options: Options, spec: str) -> Bom:
     )
     components = [
         _component(c, subject.owners.get(c.ref, ()) if subject.merged else (), spec,
-                   external=subject.container is None)
+                   external=subject.container is None, bsi=bsi)
         for c in subject.components
     ]
     if subject.container is not None:
-        components += [_component(c, (), spec) for c in subject.container.packages]
+        components += [_component(c, (), spec, bsi=bsi) for c in subject.container.packages]
     bom = Bom(
         serial_number=document_uuid(subject, "cyclonedx", options),
         version=1,
@@ -223,7 +226,8 @@ def _properties(pairs: Iterable[tuple[str, str]]) -> list[Any]:
     return [Property(name=k, value=v) for k, v in pairs]
 
 
-def _container_component(subject: Subject, supplier: Any, artifacts: list[Any]) -> CdxComponent:
+def _container_component(subject: Subject, supplier: Any, artifacts: list[Any], *,
+                         bsi: bool = False) -> CdxComponent:
     from cyclonedx.model.component import Component as CdxComponent
     from cyclonedx.model.component import ComponentType
 
@@ -238,12 +242,14 @@ def _container_component(subject: Subject, supplier: Any, artifacts: list[Any]) 
         supplier=supplier,
         hashes=_hashes(container.digests),
         purl=_purl(container.purl),
-        properties=_properties(container_properties(container)),
+        properties=_properties(container_properties(container)
+                               + (bsi_props.container_properties(container) if bsi else [])),
         components=artifacts,
     )
 
 
-def _artifact_component(a: Artifact, supplier: Any, container: Container | None) -> CdxComponent:
+def _artifact_component(a: Artifact, supplier: Any, container: Container | None, *,
+                        bsi: bool = False) -> CdxComponent:
     from cyclonedx.model.component import Component as CdxComponent
     from cyclonedx.model.component import ComponentType
 
@@ -255,12 +261,13 @@ def _artifact_component(a: Artifact, supplier: Any, container: Container | None)
         supplier=supplier,
         hashes=_hashes(a.digests),
         purl=_purl(artifact_purl(a)),
-        properties=_properties(sorted(artifact_properties(a) + file_properties(container, a))),
+        properties=_properties(sorted(artifact_properties(a) + file_properties(container, a)
+                                      + (bsi_props.artifact_properties(a) if bsi else []))),
     )
 
 
 def _component(c: Component, owners: Sequence[str], spec: str, *,
-               external: bool = False) -> CdxComponent:
+               external: bool = False, bsi: bool = False) -> CdxComponent:
     """`external`: linked libraries come from outside what the document describes (a file's
     environment), not from inside it (an image, which holds its libraries)."""
     from cyclonedx.model.component import Component as CdxComponent
@@ -283,7 +290,8 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
         supplier=OrganizationalEntity(name=c.supplier) if c.supplier else None,
         licenses=[LicenseExpression(" AND ".join(c.licenses))] if c.licenses else None,
         pedigree=pedigree,
-        properties=_properties(component_properties(c, owners)),
+        properties=_properties(component_properties(c, owners)
+                               + (bsi_props.component_properties(c) if bsi else [])),
         evidence=_evidence(c, spec),
         # NOTE: CycloneDX 1.7 says when a component is not in the artifact but provided by
         # the environment it runs in: what a binary links dynamically or loads.
