@@ -196,6 +196,8 @@ class _Sbom:
     describes_artifact: bool = False
     covers_binary: bool = False
     ntia: bool = False
+    profile: str = ""
+    """A buyer's profile every SBOM must meet (`bsi`), or ""."""
     max_age: timedelta | None = None
     max_age_text: str = ""
     deny: tuple[_Deny, ...] = ()
@@ -205,7 +207,8 @@ class _Sbom:
 
     @property
     def needs_sbom(self) -> bool:
-        return self.describes_artifact or self.covers_binary or self.ntia or bool(self.max_age)
+        return (self.describes_artifact or self.covers_binary or self.ntia
+                or bool(self.profile) or bool(self.max_age))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The `sbom` rule family: what the attested SBOMs must say (describesArtifact, coversBinary,
-ntia, maxAge, deny, minimumVersions; allowedLicenses is judged by `licences`).
+ntia, profile, maxAge, deny, minimumVersions; allowedLicenses is judged by `licences`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def sbom(ev: Evaluation, rules: _Sbom) -> None:
             ("describesArtifact", rules.describes_artifact),
             ("coversBinary", rules.covers_binary),
             ("ntia", rules.ntia),
+            ("profile", bool(rules.profile)),
             ("maxAge", bool(rules.max_age)),
         ):
             if on:
@@ -58,6 +59,8 @@ def sbom(ev: Evaluation, rules: _Sbom) -> None:
                 covers(ev, att, att.sbom)
         if rules.ntia:
             ntia(ev, att)
+        if rules.profile:
+            profile(ev, att)
         if rules.max_age is not None:
             max_age(ev, att, rules.max_age, rules.max_age_text)
     if rules.deny or rules.minimums or rules.licenses is not None:
@@ -152,6 +155,28 @@ def ntia(ev: Evaluation, att: VerifiedAttestation) -> None:
         )
     else:
         ev.add("sbom.ntia", True, "has the NTIA minimum elements", att.bundle)
+
+
+def profile(ev: Evaluation, att: VerifiedAttestation) -> None:
+    """BSI TR-03183-2 v2.1.0's required fields, in the attested document itself."""
+    from sbomsign.sbom import bsi_problems
+
+    if not att.sbom_document:
+        ev.add("sbom.profile", False, "the SBOM document is not available", att.bundle)
+        return
+    try:
+        problems = bsi_problems(att.sbom_document, att.bundle or "<sbom>")
+    except Error as e:
+        ev.add("sbom.profile", False, e.diagnostics(), att.bundle)
+        return
+    if problems:
+        ev.add("sbom.profile", False,
+               f"BSI TR-03183-2 v2.1.0: {len(problems)} required field(s) missing: "
+               f"{'; '.join(problems[:_MAX_LISTED])}"
+               + ("; ..." if len(problems) > _MAX_LISTED else ""), att.bundle)
+    else:
+        ev.add("sbom.profile", True, "has every field BSI TR-03183-2 v2.1.0 requires",
+               att.bundle)
 
 
 def max_age(ev: Evaluation, att: VerifiedAttestation, limit: timedelta, limit_text: str) -> None:
@@ -406,6 +431,7 @@ def compile_sbom(b: _Builder, doc: Mapping[str, Any], path: list[Any]) -> _Sbom:
         describes_artifact=bool(doc.get("describesArtifact")),
         covers_binary=bool(doc.get("coversBinary")),
         ntia=bool(doc.get("ntia")),
+        profile=str(doc.get("profile", "")),
         max_age=max_age,
         max_age_text=doc.get("maxAge", ""),
         deny=tuple(deny),
