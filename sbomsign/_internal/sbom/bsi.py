@@ -125,35 +125,46 @@ def _references(c: dict[str, Any], kind: str) -> list[dict[str, Any]]:
             if isinstance(r, dict) and r.get("type") == kind]
 
 
+def _deployable_hash(c: dict[str, Any]) -> bool:
+    return any(isinstance(h, dict) and h.get("alg") == "SHA-512"
+               for r in _references(c, "distribution") for h in r.get("hashes") or [])
+
+
+def _has_url(c: dict[str, Any], kind: str) -> bool:
+    return any(r.get("url") for r in _references(c, kind))
+
+
+#: (what is missing, whether component `c` with properties `p` has it).
+_COMPONENT_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("component creator with an e-mail or URL", lambda c, p: _has_creator(c)),
+    ("component version", lambda c, p: bool(c.get("version"))),
+    (f"file name ({FILENAME})", lambda c, p: len(p.get(FILENAME, [])) == 1),
+    ("distribution licence (licenses, acknowledgement: concluded)",
+     lambda c, p: _licences(c, "concluded")),
+    ("original licence (licenses, acknowledgement: declared)",
+     lambda c, p: _licences(c, "declared")),
+    ("SHA-512 of the deployable component (distribution reference)",
+     lambda c, p: _deployable_hash(c)),
+    ("URI of the deployable form (distribution reference)",
+     lambda c, p: _has_url(c, "distribution")),
+    ("source code URI (source-distribution reference)",
+     lambda c, p: _has_url(c, "source-distribution")),
+    ("other unique identifier (purl, CPE or SWID)",
+     lambda c, p: bool(c.get("purl") or c.get("cpe") or c.get("swid"))),
+    *((f"{name} (exactly once: {' or '.join(values)})",
+       lambda c, p, name=name, values=values: len(p.get(name, [])) == 1
+       and p[name][0] in values) for name, values in PROPERTIES.items()),
+)
+
+
 def _component_checks(c: dict[str, Any], props: dict[str, list[str]],
                       listed: set[str]) -> Iterator[tuple[str, str]]:
     """(section, field) for each required field `c` lacks."""
-    if not _has_creator(c):
-        yield "5.2.2", "component creator with an e-mail or URL"
-    if not c.get("version"):
-        yield "5.2.2", "component version"
-    if len(props.get(FILENAME, [])) != 1:
-        yield "5.2.2", f"file name ({FILENAME})"
     if c.get("bom-ref") not in listed:
         yield "5.2.2", "dependencies (an entry in `dependencies`)"
-    if not _licences(c, "concluded"):
-        yield "5.2.2", "distribution licence (licenses, acknowledgement: concluded)"
-    if not _licences(c, "declared"):
-        yield "5.2.2", "original licence (licenses, acknowledgement: declared)"
-    distribution = _references(c, "distribution")
-    if not any(isinstance(h, dict) and h.get("alg") == "SHA-512"
-               for r in distribution for h in r.get("hashes") or []):
-        yield "5.2.2", "SHA-512 of the deployable component (distribution reference)"
-    if not any(r.get("url") for r in distribution):
-        yield "5.2.2", "URI of the deployable form (distribution reference)"
-    if not any(r.get("url") for r in _references(c, "source-distribution")):
-        yield "5.2.2", "source code URI (source-distribution reference)"
-    if not (c.get("purl") or c.get("cpe") or c.get("swid")):
-        yield "5.2.2", "other unique identifier (purl, CPE or SWID)"
-    for name, values in PROPERTIES.items():
-        found = props.get(name, [])
-        if len(found) != 1 or found[0] not in values:
-            yield "5.2.2", f"{name} (exactly once: {' or '.join(values)})"
+    for what, has in _COMPONENT_FIELDS:
+        if not has(c, props):
+            yield "5.2.2", what
 
 
 def check(doc: dict[str, Any]) -> list[Missing]:
