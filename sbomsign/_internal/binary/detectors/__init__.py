@@ -14,6 +14,7 @@ from sbomsign._internal.binary.detectors import (
     linkage,
     package_notes,
     rust,
+    rust_paths,
     version_resource,
 )
 from sbomsign._internal.binary.facts import Detection, Facts
@@ -24,6 +25,7 @@ Detector = Callable[[Facts], Detection]
 DETECTORS: tuple[Detector, ...] = (
     golang.detect,
     rust.detect,
+    rust_paths.detect,
     package_notes.detect,
     version_resource.detect,
     linkage.detect,

@@ -367,7 +367,10 @@ def _compositions(subject: Subject) -> list[dict[str, Any]]:
     for a in subject.artifacts:
         (complete if composition_complete(a) else incomplete).add(artifact_ref(a))
     for c in subject.components:
-        if c.kind in (ComponentKind.GO_MAIN_MODULE, ComponentKind.RUST_CRATE):
+        # NOTE: cargo-auditable records a crate's whole tree; a crate named by its source
+        # paths has dependencies nothing recorded.
+        if c.kind is ComponentKind.GO_MAIN_MODULE or (
+                c.kind is ComponentKind.RUST_CRATE and c.found_by == "cargo-auditable"):
             complete.add(c.ref)
         else:
             unknown.add(c.ref)
