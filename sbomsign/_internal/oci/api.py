@@ -31,7 +31,8 @@ def resolve(name: str, settings: Settings) -> StoredImage:
     """The image `name` pins to (a tag is read once, here)."""
     with _store(name, settings) as (st, reference):
         desc = st.resolve(reference)
-        return _image(st, desc, "" if reference.startswith("sha256:") else reference)
+        tag = "" if reference.startswith("sha256:") else reference or store.ref_name(desc)
+        return _image(st, desc, tag)
 
 
 def platforms(image: StoredImage, settings: Settings) -> list[StoredImage]:

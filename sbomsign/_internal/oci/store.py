@@ -35,6 +35,7 @@ from sbomsign.errors import InputError
 
 Descriptor = dict[str, Any]
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_ATTACHED_TAG = re.compile(r"sha256-[0-9a-f]{64}(\.sig|\.att)?")
 SCHEMES = ("registry:", "oci-dir:", "oci-archive:")
 
 
@@ -222,14 +223,16 @@ class LayoutStore:
             return {"mediaType": media_type_of(body, f"{self.name}@{reference}"),
                     "digest": reference, "size": len(body)}
         if not reference:
-            tagged = [d for d in entries if _ref_name(d)]
+            # The tags cosign and the referrers tag schema add name no image of their own.
+            tagged = [d for d in entries if ref_name(d) and not _ATTACHED_TAG.fullmatch(
+                ref_name(d))]
             if len(tagged) == 1:
                 return dict(tagged[0])
-            names = ", ".join(_ref_name(d) for d in tagged[:10])
+            names = ", ".join(ref_name(d) for d in tagged[:10])
             raise InputError(f"{self.name}: name one image with :TAG or @DIGEST (it has: "
                              f"{names or 'none'})")
-        found = [d for d in entries if _ref_name(d) == reference
-                 or _ref_name(d).endswith(":" + reference)]
+        found = [d for d in entries if ref_name(d) == reference
+                 or ref_name(d).endswith(":" + reference)]
         return dict(found[-1]) if found else None
 
     def resolve(self, reference: str) -> Descriptor:
@@ -271,11 +274,11 @@ class LayoutStore:
     def referrers(self, digest: str) -> list[Descriptor]:
         found = {}
         for desc in descriptors(self.index(), f"{self.name}: index.json"):
-            if _ref_name(desc) == tag_schema(digest):
+            if ref_name(desc) == tag_schema(digest):
                 body = self.manifest(desc)
                 for entry in descriptors(parse_json(body, self.name), self.name):
                     found[entry["digest"]] = entry
-            elif desc["digest"] != digest and not _ref_name(desc) and not is_index(desc):
+            elif desc["digest"] != digest and not ref_name(desc) and not is_index(desc):
                 # A layout's index lists what refers to its images untagged (as oras does).
                 doc = parse_json(self.manifest(desc), f"{self.name}@{desc['digest']}")
                 subject = doc.get("subject")
@@ -307,7 +310,7 @@ class LayoutStore:
         self.put_blob(digest, len(body), _Bytes(body))
         if tag:
             index = self.index()
-            kept = [d for d in index.get("manifests") or [] if _ref_name(d) != tag]
+            kept = [d for d in index.get("manifests") or [] if ref_name(d) != tag]
             index["manifests"] = [*kept, {**desc, "annotations": {REF_NAME: tag}}]
             self._save_index(index)
         return desc
@@ -475,7 +478,8 @@ def _usual_mode(path: str) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
-def _ref_name(desc: Descriptor) -> str:
+def ref_name(desc: Descriptor) -> str:
+    """The tag a layout's index gives a descriptor (`org.opencontainers.image.ref.name`)."""
     annotations = desc.get("annotations")
     name = annotations.get(REF_NAME, "") if isinstance(annotations, dict) else ""
     return name if isinstance(name, str) else ""
