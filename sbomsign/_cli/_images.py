@@ -60,6 +60,26 @@ def pinned(args: argparse.Namespace, names: list[str]) -> list[StoredImage]:
     return found
 
 
+def sign_statements(args: argparse.Namespace, statements: list[bytes],
+                    command: str) -> list[bytes]:
+    """Each statement signed into a DSSE bundle, with `--key` or keylessly (one certificate
+    for all of them); the first failure is raised once every signing has ended."""
+    from sbomsign import sign
+    from sbomsign._cli._shared import keyless_signer, managed_key
+
+    if args.key is None:
+        signer = keyless_signer(args, command)
+        with signer:
+            results = signer.attest_many(statements)
+    else:
+        with managed_key(args.key) as key:
+            results = [sign.attest(s, key) for s in statements]
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return [r for r in results if isinstance(r, bytes)]
+
+
 def publish(args: argparse.Namespace, image: StoredImage, bundle: bytes, what: str) -> None:
     """Write the bundle to `--bundle` and attach it to the image (unless `--no-upload`)."""
     from sbomsign import scan

@@ -333,16 +333,8 @@ def _attest_images(args: argparse.Namespace, known: str | None, predicate_type: 
         subject = image.store.split(":", 1)[1]
         statements.append(_sign.statement([(subject, {"sha256": image.sha256})],
                                           predicate_type, predicate))
-    if args.key is None:
-        signer = keyless_signer(args, "attest")
-        with signer:
-            bundles = signer.attest_many(statements)
-    else:
-        with managed_key(args.key) as key:
-            bundles = [_sign.attest(s, key) for s in statements]
+    bundles = _images.sign_statements(args, statements, "attest")
     for image, bundle in zip(images, bundles, strict=True):
-        if isinstance(bundle, Exception):
-            raise bundle
         _images.publish(args, image, bundle, f"attested {known or predicate_type} about")
     return EXIT_OK
 

@@ -187,17 +187,9 @@ def _sign_images(args: argparse.Namespace, names: list[str]) -> int:
     bundle to the image."""
     images = _images.pinned(args, names)
     statements = [_sign.image_statement(image.digest) for image in images]
-    if args.key is None:
-        signer = keyless_signer(args, "sign")
-        with signer:
-            results = signer.attest_many(statements)
-    else:
-        with managed_key(args.key) as key:
-            results = [_sign.attest(s, key) for s in statements]
-    for image, result in zip(images, results, strict=True):
-        if isinstance(result, Error):
-            raise result
-        _images.publish(args, image, result, "signed")
+    bundles = _images.sign_statements(args, statements, "sign")
+    for image, bundle in zip(images, bundles, strict=True):
+        _images.publish(args, image, bundle, "signed")
     return EXIT_OK
 
 

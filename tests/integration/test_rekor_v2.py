@@ -10,16 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli import sbomsign
 from tests.sigstore_local.instance import LocalSigstore
 from tests.sigstore_reference import verify_keyless_reference
 
@@ -31,13 +29,6 @@ ALICE = "alice@example.com"
 def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSigstore]:
     with LocalSigstore(tmp_path_factory.mktemp("sigstore-v2"), rekor_v2=True) as inst:
         yield inst
-
-
-def sbomsign(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("SIGSTORE_ID_TOKEN", "GITHUB_ACTIONS", "GITLAB_CI")}
-    return subprocess.run([sys.executable, "-m", "sbomsign", *argv], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT, env={**clean, **(env or {})})
 
 
 def identity(instance: LocalSigstore) -> list[str]:

@@ -5,7 +5,7 @@ ntia, profile, maxAge, deny, minimumVersions; allowedLicenses is judged by `lice
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -134,49 +134,41 @@ def covers(ev: Evaluation, att: VerifiedAttestation, inv: Inventory) -> None:
         )
 
 
+def _document_check(ev: Evaluation, att: VerifiedAttestation, rule: str,
+                    check: Callable[[bytes, str], list[str]], missing: str,
+                    passed: str) -> None:
+    """A check of the attested document's own fields: the rule passes when `check` finds
+    nothing; otherwise it fails listing (the first of) what is missing."""
+    if not att.sbom_document:
+        ev.add(rule, False, "the SBOM document is not available", att.bundle)
+        return
+    try:
+        problems = check(att.sbom_document, att.bundle or "<sbom>")
+    except Error as e:
+        ev.add(rule, False, e.diagnostics(), att.bundle)
+        return
+    if not problems:
+        ev.add(rule, True, passed, att.bundle)
+        return
+    listed = "; ".join(problems[:_MAX_LISTED]) + ("; ..." if len(problems) > _MAX_LISTED
+                                                  else "")
+    ev.add(rule, False, missing.format(n=len(problems)) + listed, att.bundle)
+
+
 def ntia(ev: Evaluation, att: VerifiedAttestation) -> None:
     from sbomsign.sbom import ntia_problems
 
-    if not att.sbom_document:
-        ev.add("sbom.ntia", False, "the SBOM document is not available", att.bundle)
-        return
-    try:
-        problems = ntia_problems(att.sbom_document, att.bundle or "<sbom>")
-    except Error as e:
-        ev.add("sbom.ntia", False, e.diagnostics(), att.bundle)
-        return
-    if problems:
-        ev.add(
-            "sbom.ntia",
-            False,
-            f"NTIA minimum elements missing: {'; '.join(problems[:_MAX_LISTED])}"
-            + ("; ..." if len(problems) > _MAX_LISTED else ""),
-            att.bundle,
-        )
-    else:
-        ev.add("sbom.ntia", True, "has the NTIA minimum elements", att.bundle)
+    _document_check(ev, att, "sbom.ntia", ntia_problems, "NTIA minimum elements missing: ",
+                    "has the NTIA minimum elements")
 
 
 def profile(ev: Evaluation, att: VerifiedAttestation) -> None:
     """BSI TR-03183-2 v2.1.0's required fields, in the attested document itself."""
     from sbomsign.sbom import bsi_problems
 
-    if not att.sbom_document:
-        ev.add("sbom.profile", False, "the SBOM document is not available", att.bundle)
-        return
-    try:
-        problems = bsi_problems(att.sbom_document, att.bundle or "<sbom>")
-    except Error as e:
-        ev.add("sbom.profile", False, e.diagnostics(), att.bundle)
-        return
-    if problems:
-        ev.add("sbom.profile", False,
-               f"BSI TR-03183-2 v2.1.0: {len(problems)} required field(s) missing: "
-               f"{'; '.join(problems[:_MAX_LISTED])}"
-               + ("; ..." if len(problems) > _MAX_LISTED else ""), att.bundle)
-    else:
-        ev.add("sbom.profile", True, "has every field BSI TR-03183-2 v2.1.0 requires",
-               att.bundle)
+    _document_check(ev, att, "sbom.profile", bsi_problems,
+                    "BSI TR-03183-2 v2.1.0: {n} required field(s) missing: ",
+                    "has every field BSI TR-03183-2 v2.1.0 requires")
 
 
 def max_age(ev: Evaluation, att: VerifiedAttestation, limit: timedelta, limit_text: str) -> None:
