@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sbomsign._internal.binary.detectors import (
+    classifiers,
     golang,
     linkage,
     package_notes,
@@ -28,6 +29,7 @@ DETECTORS: tuple[Detector, ...] = (
     rust_paths.detect,
     package_notes.detect,
     version_resource.detect,
+    classifiers.detect,
     linkage.detect,
 )
 

@@ -20,17 +20,11 @@ from __future__ import annotations
 
 import re
 
-from sbomsign._internal.binary.facts import Detection, Facts, Region
+from sbomsign._internal.binary.detectors import _rodata
+from sbomsign._internal.binary.facts import Detection, Facts
 from sbomsign._internal.purl import purl
 from sbomsign.models import Component, ComponentKind, Evidence, Linking
 
-#: Where each format keeps read-only data (string literals, panic locations).
-_SECTIONS = (".rodata", ".rdata", "__const", "__cstring")
-_CHUNK = 8 << 20
-#: Longest match, so a path split across two chunks is still found whole.
-_OVERLAP = 512
-#: Most sections' bytes searched (a larger one is searched up to here).
-_MAX_SEARCH = 512 << 20
 FOUND_BY = "rust source paths"
 
 _PATH = re.compile(
@@ -39,35 +33,16 @@ _PATH = re.compile(
     rb"(\d{1,6}\.\d{1,6}\.\d{1,6}(?:-[0-9A-Za-z.-]{1,40})?(?:\+[0-9A-Za-z.-]{1,40})?)/")
 
 
-def _search(facts: Facts, region: Region) -> dict[tuple[str, str], tuple[int, str]]:
-    """`(crate, version)` -> (file offset, registry) of the first path naming it."""
-    found: dict[tuple[str, str], tuple[int, str]] = {}
-    end = region.offset + min(region.size, _MAX_SEARCH)
-    at = region.offset
-    while at < end:
-        data = facts.view.read(at, min(_CHUNK + _OVERLAP, end - at))
-        if not data:
-            break
-        for m in _PATH.finditer(data):
-            key = (m.group(1).decode(), m.group(2).decode())
-            registry = "debian" if m.group(0).startswith(b"/usr/share") else "crates.io"
-            found.setdefault(key, (at + m.start(), registry))
-        at += _CHUNK
-    return found
-
-
 def detect(facts: Facts) -> Detection:
     """The crates named by source paths in the read-only data (nothing when the binary
     has cargo-auditable data, which is the complete record)."""
     if ".dep-v0" in facts.sections:
         return Detection()
     found: dict[tuple[str, str], tuple[int, str, str]] = {}
-    for name in _SECTIONS:
-        region = facts.sections.get(name)
-        if region is None or region.size <= 0:
-            continue
-        for key, (offset, registry) in _search(facts, region).items():
-            found.setdefault(key, (offset, registry, name))
+    for section, offset, m in _rodata.search(facts, _PATH):
+        key = (m.group(1).decode(), m.group(2).decode())
+        registry = "debian" if m.group(0).startswith(b"/usr/share") else "crates.io"
+        found.setdefault(key, (offset, registry, section))
     components = []
     for (crate, version), (offset, registry, section) in sorted(found.items()):
         evidence = Evidence(
