@@ -4,7 +4,9 @@
 - `modinfo` — the module-info text and Go string literals;
 - `version` — `go version -m` output and the main module's version for `(devel)` builds;
 - `recover` — modules recovered from the module-info blob when the header is gone;
-- `components` — the main module, its dependencies and `stdlib` as components.
+- `components` — the main module, its dependencies and `stdlib` as components;
+- `symbols` — for builds without module information, modules inferred from the pclntab's
+  function names.
 
 `detect` is the detector: it reads the region `Facts.go` names and, when the header is
 missing or damaged, searches the whole file for the module-info blob.
@@ -13,6 +15,7 @@ missing or damaged, searches the whole file for the module-info blob.
 from __future__ import annotations
 
 from sbomsign._internal.binary._common import SegmentSpace
+from sbomsign._internal.binary.detectors.golang import symbols
 from sbomsign._internal.binary.detectors.golang.buildinfo import find_buildinfo
 from sbomsign._internal.binary.detectors.golang.components import go_components
 from sbomsign._internal.binary.detectors.golang.recover import recover_from_blob
@@ -56,6 +59,12 @@ def detect(facts: Facts) -> Detection:
     errors = (error,) if error else ()
     if info is None:
         return Detection(warnings=warnings, errors=errors)
-    return Detection(
-        components=go_components(info, location), go=info, warnings=warnings, errors=errors
-    )
+    components = go_components(info, location)
+    if info.main is None and not info.deps:
+        # GOPATH mode (no module information): the function table still names the packages.
+        named = symbols.components(facts, info.path)
+        if named:
+            components = (*named, *components)
+            warnings = (*warnings, f"no Go modules recorded (a GOPATH build); {len(named)} "
+                        f"module(s) inferred from the function names, without versions")
+    return Detection(components=components, go=info, warnings=warnings, errors=errors)

@@ -1,0 +1,66 @@
+"""Go programs built without module information (GOPATH mode, as Debian builds them): the
+modules are inferred from the function table. Debian's own `Built-Using` field, which names
+the Go library packages each program was built with, is the ground truth."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sbomsign.models import ComponentKind
+from sbomsign.scan import scan_file
+from tests.images import debs, run
+
+#: Debian package -> (its program, the main module its path falls in).
+CASES = {"age": ("usr/bin/age", "filippo.io/age"),
+         "shfmt": ("usr/bin/shfmt", "mvdan.cc/sh/v3")}
+#: Debian names some Go libraries by their old import paths.
+_DEBIAN_ALIASES = {"golang-go.crypto": "golang-golang-x-crypto"}
+
+
+def debian_name(module: str) -> str:
+    """The Debian source package dh-make-golang names a Go module's library after."""
+    host, _, rest = module.partition("/")
+    host = {"github.com": "github", "golang.org": "golang"}.get(host, host.rsplit(".", 1)[0])
+    return "golang-" + "-".join([host.replace(".", "-"), *re.split(r"[/.]", rest)]).lower()
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, set[str]]]:
+    out = {}
+    for deb in debs(tuple(CASES)):
+        package = run("dpkg-deb", "-f", deb, "Package").strip()
+        built_using = run("dpkg-deb", "-f", deb, "Built-Using")
+        names = {_DEBIAN_ALIASES.get(n, n) for n in re.findall(r"(golang-[^\s(,]+)", built_using)}
+        root = tmp_path_factory.mktemp(package)
+        run("dpkg-deb", "-x", deb, root)
+        out[package] = (root / CASES[package][0], names)
+    return out
+
+
+@pytest.mark.parametrize("package", sorted(CASES))
+def test_modules_of_a_gopath_build(package: str,
+                                   programs: dict[str, tuple[Path, set[str]]]) -> None:
+    program, built_using = programs[package]
+    artifact = scan_file(str(program))
+    assert artifact.go is not None and artifact.go.main is None and not artifact.go.deps
+    inferred = [c for c in artifact.components if c.found_by == "go pclntab"]
+    (main,) = [c for c in inferred if c.kind is ComponentKind.GO_MAIN_MODULE]
+    assert main.name == CASES[package][1]
+    libraries = {debian_name(c.name) for c in inferred if c.kind is ComponentKind.GO_MODULE}
+    # every module inferred is one Debian built it with (a library all of whose code the
+    # linker dropped leaves no function, so Built-Using may name more)
+    assert libraries and libraries <= built_using, (libraries, built_using)
+    for c in inferred:
+        assert not c.version and c.purl == f"pkg:golang/{c.name}"
+        (evidence,) = c.evidence
+        assert evidence.confidence == 0.5 and "no version" in evidence.note
+    assert any("GOPATH build" in w for b in artifact.binaries for w in b.warnings)
+
+
+def test_module_builds_are_left_to_their_build_info() -> None:
+    root = Path(__file__).resolve().parents[2]
+    artifact = scan_file(str(root / "tests" / "assets" / "bin" / "go-linux-amd64"))
+    assert not [c for c in artifact.components if c.found_by == "go pclntab"]
