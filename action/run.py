@@ -60,7 +60,8 @@ SIGN_MODES = ("keyless", "key", "none")
 SBOM_SUFFIXES: dict[str, str] = dict(FILE_NAMES["sbomSuffixes"])
 ATTEST_TYPES: tuple[str, ...] = tuple(FILE_NAMES["attestTypes"])
 #: An SBOM attestation signs the JSON document this action wrote, when it wrote one.
-ATTEST_PREDICATE_FORMAT: dict[str, str] = {"cyclonedx": "cyclonedx-json", "spdx": "spdx-json"}
+ATTEST_PREDICATE_FORMAT: dict[str, str] = {"cyclonedx": "cyclonedx-json", "spdx": "spdx-json",
+                                           "spdx3": "spdx3-json"}
 #: `fail-on` value -> the verdicts that fail the step in verify mode.
 FAIL_ON: dict[str, frozenset[str]] = {
     "failed": frozenset({"FAILED", "ERROR"}),

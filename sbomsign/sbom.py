@@ -1,8 +1,8 @@
 """Stage 2: an `Inventory` to CycloneDX / SPDX documents, and documents back to an `Inventory`.
 
-- `write` turns artifacts into one document: CycloneDX 1.6 (or 1.7, 1.5) JSON/XML, or SPDX 2.3
-  JSON/tag-value. One artifact gives a document about it; several give one merged document
-  (a multi-architecture release) with the shared components listed once.
+- `write` turns artifacts into one document: CycloneDX 1.6 (or 1.7, 1.5) JSON/XML, SPDX 2.3
+  JSON/tag-value, or SPDX 3.0.1 JSON-LD. One artifact gives a document about it; several give
+  one merged document (a multi-architecture release) with the shared components listed once.
 - `read` loads a document back (ours, syft's, or another producer's), detecting the format.
 - `ntia_problems` checks a document for the NTIA minimum elements.
 
@@ -11,7 +11,8 @@ bytes are identical, because serial numbers and namespaces are uuid5 of the arti
 and of the options, and every list is sorted.
 
 sbomsign's own facts travel as properties named `sbomsign:*` (CycloneDX `properties`, SPDX
-package `comment` lines `name=value`); see `sbomsign._internal.sbom.common` for the names.
+package `comment` lines `name=value`, SPDX 3 `extension_CdxPropertiesExtension` entries); see
+`sbomsign._internal.sbom.common` for the names.
 """
 
 from __future__ import annotations
@@ -42,17 +43,20 @@ class SbomFormat(enum.StrEnum):
     CYCLONEDX_XML = "cyclonedx-xml"
     SPDX_JSON = "spdx-json"
     SPDX_TV = "spdx-tv"
+    SPDX3_JSON = "spdx3-json"
 
     @property
     def suffix(self) -> str:
-        """The file-name suffix of the format: `.cdx.json`, `.cdx.xml`, `.spdx.json`, `.spdx`."""
+        """The file-name suffix of the format: `.cdx.json`, `.cdx.xml`, `.spdx.json`, `.spdx`,
+        `.spdx3.json`."""
         from sbomsign._internal.sbom import codec_for
 
         return codec_for(self.value).formats[self.value]
 
     @property
     def family(self) -> str:
-        """The format family (`cyclonedx`, `spdx`): documents of one family share a codec."""
+        """The format family (`cyclonedx`, `spdx`), as attestation predicates name it: SPDX 2
+        and SPDX 3 are both `spdx`."""
         from sbomsign._internal.sbom import codec_for
 
         return codec_for(self.value).kind
@@ -92,9 +96,10 @@ def write(
 
     `supplier` and `author` (`Name`, `Person: Name (email)` or `Organization: Name (email)`)
     fill the NTIA supplier and author; without them the document
-    is valid and says NOASSERTION where SPDX asks. `spec_version` is the CycloneDX version
-    (`1.6` by default, `1.7` or `1.5`); SPDX is always 2.3. `timestamp` defaults to
-    `SOURCE_DATE_EPOCH`, else the current time. `profile="bsi"` (CycloneDX 1.6 or later)
+    is valid and says NOASSERTION where SPDX 2.3 asks (SPDX 3 leaves them out).
+    `spec_version` is the CycloneDX version (`1.6` by default, `1.7` or `1.5`); SPDX is
+    always 2.3 (`spdx3-json` 3.0.1). `timestamp` defaults to `SOURCE_DATE_EPOCH`, else the
+    current time. `profile="bsi"` (CycloneDX 1.6 or later)
     adds what BSI TR-03183-2 v2.1.0 asks and a scan can know: the `bsi:component:*` file
     properties (see `bsi_problems` for what then still lacks).
 
@@ -192,7 +197,8 @@ def detect(data: bytes, name: str = "<sbom>") -> SbomFormat:
 
 
 def read(data: bytes, name: str = "<sbom>", *, via_library: bool = False) -> Inventory:
-    """Load a CycloneDX (JSON/XML) or SPDX (JSON/tag-value) document into an `Inventory`.
+    """Load a CycloneDX (JSON/XML) or SPDX (JSON/tag-value, SPDX 3 JSON-LD) document into an
+    `Inventory`.
 
     Each described artifact becomes an `Artifact` whose `components` are filled (kinds, names,
     versions, purls, linking and `depends_on`); its `binaries` are rebuilt from sbomsign's

@@ -30,6 +30,7 @@ from sbomsign._internal.intoto import (
     PREDICATE_CYCLONEDX,
     PREDICATE_SLSA_PROVENANCE,
     PREDICATE_SPDX,
+    PREDICATE_SPDX3,
     PREDICATE_VSA,
 )
 from sbomsign._internal.keys import ALGORITHMS as _ALGORITHMS
@@ -48,6 +49,7 @@ __all__ = [
     "PREDICATE_CYCLONEDX",
     "PREDICATE_SLSA_PROVENANCE",
     "PREDICATE_SPDX",
+    "PREDICATE_SPDX3",
     "PREDICATE_VSA",
     "ArtifactDigest",
     "IdentityToken",

@@ -2,7 +2,7 @@
 
 The statement's subjects are the artifact and any `--subject` files (file name + sha256); its
 predicate is the `--predicate` file, or made on the spot: an SBOM of the subjects for
-`cyclonedx`/`spdx`, the GitHub Actions build provenance for `slsa-provenance`.
+`cyclonedx`/`spdx`/`spdx3`, the GitHub Actions build provenance for `slsa-provenance`.
 """
 
 from __future__ import annotations
@@ -38,21 +38,23 @@ logger = logging.getLogger("sbomsign")
 KNOWN_TYPES: dict[str, str] = {
     "cyclonedx": _sign.PREDICATE_CYCLONEDX,
     "spdx": _sign.PREDICATE_SPDX,
+    "spdx3": _sign.PREDICATE_SPDX3,
     "slsa-provenance": _sign.PREDICATE_SLSA_PROVENANCE,
 }
 
-_SBOM_FORMATS = {"cyclonedx": "cyclonedx-json", "spdx": "spdx-json"}
+_SBOM_FORMATS = {"cyclonedx": "cyclonedx-json", "spdx": "spdx-json", "spdx3": "spdx3-json"}
 
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 _VERSION = re.compile(r"v?\d+(\.\d+)*")
 
 _EPILOG = """\
 TYPE is cyclonedx (predicate type https://cyclonedx.org/bom), spdx
-(https://spdx.dev/Document/v2.3), slsa-provenance (https://slsa.dev/provenance/v1), or any
-predicate type URI (then --predicate is required).
+(https://spdx.dev/Document/v2.3), spdx3 (https://spdx.dev/Document/v3.0, SPDX 3.0.1 JSON-LD),
+slsa-provenance (https://slsa.dev/provenance/v1), or any predicate type URI (then --predicate
+is required).
 
-Without --predicate: cyclonedx and spdx scan the subjects and attest their SBOM (one merged
-document for several subjects; honours SOURCE_DATE_EPOCH, --supplier, --author);
+Without --predicate: cyclonedx, spdx and spdx3 scan the subjects and attest their SBOM (one
+merged document for several subjects; honours SOURCE_DATE_EPOCH, --supplier, --author);
 slsa-provenance describes the running GitHub Actions job the way
 actions/attest-build-provenance does (outside GitHub Actions, pass --predicate).
 
@@ -76,7 +78,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--type",
         required=True,
         metavar="TYPE",
-        help="cyclonedx, spdx, slsa-provenance, or a predicate type URI",
+        help="cyclonedx, spdx, spdx3, slsa-provenance, or a predicate type URI",
     )
     parser.add_argument("--predicate", metavar="FILE", help="the predicate (a JSON document)")
     parser.add_argument(
@@ -138,7 +140,8 @@ def _resolve_type(value: str) -> tuple[str | None, str, str]:
         return name, KNOWN_TYPES[name], name
     if not _URI.fullmatch(name):
         raise InputError(
-            f"--type {value!r}: use cyclonedx, spdx, slsa-provenance or a predicate type URI"
+            f"--type {value!r}: use cyclonedx, spdx, spdx3, slsa-provenance or a predicate type "
+            f"URI"
         )
     # NOTE: a URI that is exactly one of ours means that type, predicate generation included.
     for known, uri in KNOWN_TYPES.items():

@@ -20,7 +20,7 @@ logger = logging.getLogger("sbomsign")
 _EPILOG = """\
 file names:
   one document per artifact and format, named <artifact-file-name>.cdx.json, .cdx.xml,
-  .spdx.json or .spdx, in DIR (--output-dir) or beside the artifact.
+  .spdx.json, .spdx or .spdx3.json, in DIR (--output-dir) or beside the artifact.
   With --merge, one document per format describes every artifact (e.g. the amd64, arm64 and
   loong64 builds of one service) with shared components listed once. It is named
   <prefix>.merged.cdx.json (and so on), where <prefix> is the artifacts' common file-name
@@ -83,7 +83,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         type=_formats,
         action="append",
         metavar="FMT[,FMT...]",
-        help="cyclonedx-json, cyclonedx-xml, spdx-json, spdx-tv; comma-separated or repeated "
+        help="cyclonedx-json, cyclonedx-xml, spdx-json, spdx-tv, spdx3-json (SPDX 3.0.1); "
+        "comma-separated or repeated "
         f"(default: {_default_formats()})",
     )
     where = parser.add_mutually_exclusive_group()
@@ -101,7 +102,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--spec-version",
         default=env_default("spec-version"),
         metavar="VERSION",
-        help="CycloneDX spec version: 1.6 (default), 1.7 or 1.5; SPDX is always 2.3",
+        help="CycloneDX spec version: 1.6 (default), 1.7 or 1.5; SPDX is always 2.3 "
+        "(spdx3-json: 3.0.1)",
     )
     parser.add_argument(
         "--profile",
@@ -160,13 +162,21 @@ def merged_directory(artifacts: list[Artifact]) -> Path:
 def _spec_for(fmt: SbomFormat, spec: str | None, formats: list[SbomFormat]) -> str | None:
     if not spec:
         return None
-    if fmt.is_cyclonedx:
+    if _accepts(fmt, spec):
         return spec
-    if spec.removeprefix("SPDX-") == "2.3":
-        return spec
-    if any(f.is_cyclonedx for f in formats):
-        return None  # the version was meant for the CycloneDX documents
+    if any(_accepts(f, spec) for f in formats):
+        return None  # the version was meant for the documents of another format
+    if fmt is SbomFormat.SPDX3_JSON:
+        raise InputError(f"--spec-version {spec}: spdx3-json documents are always SPDX 3.0.1")
     raise InputError(f"--spec-version {spec}: SPDX documents are always SPDX 2.3")
+
+
+def _accepts(fmt: SbomFormat, spec: str) -> bool:
+    """Whether `--spec-version` may be meant for documents of this format: any version for
+    CycloneDX (the writer checks it), the one version an SPDX format writes."""
+    if fmt.is_cyclonedx:
+        return True
+    return spec.removeprefix("SPDX-") == ("3.0.1" if fmt is SbomFormat.SPDX3_JSON else "2.3")
 
 
 Unit = Inventory | list[Artifact]

@@ -28,6 +28,8 @@ PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
 PREDICATE_CYCLONEDX = "https://cyclonedx.org/bom"
 PREDICATE_SPDX = "https://spdx.dev/Document/v2.3"
+#: SPDX 3 documents (JSON-LD), as the SPDX project names their predicate for 3.0.x.
+PREDICATE_SPDX3 = "https://spdx.dev/Document/v3.0"
 PREDICATE_SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
 PREDICATE_VSA = "https://slsa.dev/verification_summary/v1"
 #: What cosign v3 signs for an image: a statement with this predicate type, an empty
@@ -204,7 +206,7 @@ def predicate_kind(predicate_type: str) -> PredicateKind | None:
 
     CycloneDX: `https://cyclonedx.org/bom`, `.../bom/v1.x`, the legacy
     `https://cyclonedx.org/schema`. SPDX: `https://spdx.dev/Document` with or without a
-    version. SLSA provenance v0.2 and v1; VSA v1.
+    version, 2.x or 3.x (`.../v3.0`, `.../v3.0.1`). SLSA provenance v0.2 and v1; VSA v1.
     """
     uri = predicate_type.rstrip("/")
     if uri in (PREDICATE_CYCLONEDX, "https://cyclonedx.org/schema") or uri.startswith(

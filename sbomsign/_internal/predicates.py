@@ -3,7 +3,7 @@
 Producers disagree on how to say "this attestation carries an SBOM" (formats.md 1d, 5.4):
 
 - predicate type URIs come in several spellings: SPDX with and without a version
-  (`https://spdx.dev/Document`, `.../v2.3`), CycloneDX as `https://cyclonedx.org/bom`,
+  (`https://spdx.dev/Document`, `.../v2.3`, `.../v3.0` for SPDX 3), CycloneDX as `https://cyclonedx.org/bom`,
   `.../bom/v1.x` or the legacy `https://cyclonedx.org/schema`;
 - the predicate is usually the SBOM's JSON object, but cosign's `--type spdx` puts the
   (tag-value) document in as a JSON *string*;
@@ -38,7 +38,7 @@ OTHER = "other"
 #: cosign's custom predicate type, a `{"Data": ..., "Timestamp": ...}` wrapper.
 COSIGN_CUSTOM = "https://cosign.sigstore.dev/attestation/v1"
 
-_SPDX2 = re.compile(r"https://spdx\.dev/Document(/v2(\.\d+)*)?")
+_SPDX = re.compile(r"https://spdx\.dev/Document(/v[23](\.\d+)*)?")
 _CYCLONEDX = re.compile(r"https://cyclonedx\.org/(bom(/v1(\.\d+)*)?|schema)")
 _SLSA_PROVENANCE = frozenset({"https://slsa.dev/provenance/v1", "https://slsa.dev/provenance/v0.2"})
 _VSA = frozenset({"https://slsa.dev/verification_summary/v1"})
@@ -47,11 +47,11 @@ _VSA = frozenset({"https://slsa.dev/verification_summary/v1"})
 def kind_of(predicate_type: str) -> str:
     """The normalised kind of a predicate type URI (`OTHER` when it is not one we know).
 
-    SPDX 3 (`https://spdx.dev/Document/v3`) is `OTHER`: it is a different document model
-    (JSON-LD) that the SBOM reader does not read.
+    SPDX 2 and SPDX 3 (`https://spdx.dev/Document/v3.0`, a JSON-LD document) are both `SPDX`:
+    the SBOM reader reads either, and tells them apart by their content.
     """
     uri = predicate_type.strip().rstrip("/")
-    if _SPDX2.fullmatch(uri):
+    if _SPDX.fullmatch(uri):
         return SPDX
     if _CYCLONEDX.fullmatch(uri):
         return CYCLONEDX

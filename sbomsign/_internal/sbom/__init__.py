@@ -8,8 +8,10 @@
   DTDs or entities;
 - `cyclonedx/` (CycloneDX 1.6/1.5 JSON and XML) and `spdx2/` (SPDX 2.3 JSON and tag-value):
   each a `Codec` registered once in `CODECS`, with its library writer and reader
-  (`library.py`) and its fast JSON reader (`fastjson.py`). An SPDX 3 codec goes beside them
-  as `spdx3/`.
+  (`library.py`) and its fast JSON reader (`fastjson.py`);
+- `spdx3/` (SPDX 3.0.1 JSON-LD, `spdx3-json`): a `Codec` of the same family (`spdx`) whose
+  writer and reader use the standard library only (no SPDX 3 library is used), the reader
+  filling the SPDX 2 records of `mapping`; detected by its JSON-LD `@context`.
 
 The fast JSON readers stay because `verify` reads attested SBOMs in a fresh process. Measured
 after the split, on this project's 2-core machine, the first `sbomsign.sbom.read` of a Go
@@ -89,9 +91,10 @@ class Codec(Protocol):
 def _codecs() -> tuple[Codec, ...]:
     from sbomsign._internal.sbom.cyclonedx import CODEC as CYCLONEDX
     from sbomsign._internal.sbom.spdx2 import CODEC as SPDX2
+    from sbomsign._internal.sbom.spdx3 import CODEC as SPDX3
 
     # One line per codec; detection asks them in this order.
-    return (CYCLONEDX, SPDX2)
+    return (CYCLONEDX, SPDX2, SPDX3)
 
 
 CODECS: tuple[Codec, ...] = _codecs()
@@ -150,6 +153,7 @@ def detect(data: bytes, name: str) -> tuple[str, dict[str, Any] | None]:
             return fmt, doc
     if doc is not None:
         raise SbomError(
-            f"{name}: JSON that is neither CycloneDX (bomFormat) nor SPDX (spdxVersion)"
+            f"{name}: JSON that is neither CycloneDX (bomFormat) nor SPDX (spdxVersion, or "
+            f"an SPDX 3 @context)"
         )
     raise SbomError(f"{name}: not a CycloneDX (JSON/XML) or SPDX (JSON/tag-value) document")

@@ -386,7 +386,7 @@ def test_unknown_type(
 ) -> None:
     artifact = _copy(tmp_path, "c-hello-hardened")
     argv = ["attest", str(artifact), "--type", "sbom", "--key", str(key_pair[0])]
-    _refused(tmp_path, capsys, argv, "use cyclonedx, spdx, slsa-provenance or a predicate")
+    _refused(tmp_path, capsys, argv, "use cyclonedx, spdx, spdx3, slsa-provenance or a")
 
 
 def test_slsa_provenance_outside_github_actions(

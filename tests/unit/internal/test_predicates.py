@@ -43,7 +43,10 @@ def test_kinds_are_the_verify_contract() -> None:
         ("https://spdx.dev/Document/", "spdx"),
         ("https://spdx.dev/Document/v2.3", "spdx"),
         ("https://spdx.dev/Document/v2.2", "spdx"),
-        ("https://spdx.dev/Document/v3", "other"),  # SPDX 3 is another document model
+        ("https://spdx.dev/Document/v3", "spdx"),  # SPDX 3, read as JSON-LD
+        ("https://spdx.dev/Document/v3.0", "spdx"),
+        ("https://spdx.dev/Document/v3.0.1", "spdx"),
+        ("https://spdx.dev/Document/v4", "other"),
         ("https://spdx.dev/Documents", "other"),
         ("https://cyclonedx.org/bom", "cyclonedx"),
         ("https://cyclonedx.org/bom/v1.4", "cyclonedx"),
