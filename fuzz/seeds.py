@@ -150,6 +150,20 @@ def _registry_answers(layout: Path, layers: list[bytes]) -> None:
     _put("registry_response", b"\n--\n".join([wrapper, manifest, config, *layers, token]))
 
 
+def _spdx3() -> None:
+    """SPDX 3.0.1 documents of two fixtures (the golden outputs have no SPDX 3 yet)."""
+    from datetime import UTC, datetime
+
+    from sbomsign import sbom
+    from sbomsign.scan import scan_file
+
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    for name in ("c-hello-plain", "libdemo.so.1"):
+        doc = sbom.write(scan_file(str(ASSETS / "bin" / name)), "spdx3-json", timestamp=when)
+        _put("sbom_read", doc)
+        _put("sbom_read_library", doc)
+
+
 def _referrers() -> None:
     """A referrers index with a bundle referrer, and a cosign `.sig` manifest with a real
     simple-signing payload (tests/assets/cosign-legacy)."""
@@ -188,6 +202,7 @@ def main() -> None:
     _documents()
     _images()
     _referrers()
+    _spdx3()
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {len(list(d.iterdir()))} seeds")
 
