@@ -119,3 +119,67 @@ def test_a_rekor_v2_entry_needs_a_timestamp_and_an_honest_log(
         proof["checkpoint"]["envelope"] = note.replace("127.0.0.1\n", "localhost\n", 1)
 
     refused(other_origin, "the checkpoint has no signature by the entry's log")
+
+
+def _spki_of_leaf(doc: dict[str, Any]) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    der = base64.b64decode(doc["verificationMaterial"]["certificate"]["rawBytes"])
+    key = x509.load_der_x509_certificate(der).public_key()
+    return base64.b64encode(key.public_bytes(Encoding.DER,
+                                             PublicFormat.SubjectPublicKeyInfo)).decode()
+
+
+def test_entries_as_sigstore_js_writes_them(instance: LocalSigstore, tmp_path: Path) -> None:
+    """sigstore-js names the signer of a Rekor v2 hashedrekord entry by the leaf's public key,
+    not its certificate: that verifies, as in sigstore-go. It logs attestations as `dsse`
+    0.0.2 entries, which sigstore-go refuses (it reads no Rekor v2 kind but hashedrekord):
+    refused here too, with the reason."""
+    import requests
+
+    binary = tmp_path / "demo-svc"
+    shutil.copy(ROOT / "tests" / "assets" / "bin" / "go-linux-loong64", binary)
+    env = {"SIGSTORE_ID_TOKEN": instance.email_token(ALICE)}
+    config = str(instance.trust_config_path)
+    assert sbomsign("sign", "--trust-config", config, str(binary), env=env).returncode == 0
+    assert sbomsign("attest", "--trust-config", config, "--type", "cyclonedx", str(binary),
+                    env=env).returncode == 0
+
+    def by_key(doc: dict[str, Any]) -> dict[str, Any]:
+        return {"publicKey": {"rawBytes": _spki_of_leaf(doc)},
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256"}
+
+    def relog(bundle: Path, request: dict[str, Any]) -> Path:
+        answer = requests.post(f"{instance.rekor_v2.url}/api/v2/log/entries", json=request,
+                               timeout=10)
+        assert answer.status_code == 201, answer.text
+        doc = json.loads(bundle.read_text())
+        doc["verificationMaterial"]["tlogEntries"] = [answer.json()]
+        out = tmp_path / f"js-{bundle.name}"
+        out.write_text(json.dumps(doc))
+        return out
+
+    signature = tmp_path / "demo-svc.sigstore.json"
+    doc = json.loads(signature.read_text())
+    js_signature = relog(signature, {"hashedRekordRequestV002": {
+        "digest": base64.b64encode(hashlib.sha256(binary.read_bytes()).digest()).decode(),
+        "signature": {"content": doc["messageSignature"]["signature"],
+                      "verifier": by_key(doc)}}})
+    body = json.loads(base64.b64decode(entry_of(js_signature)["canonicalizedBody"]))
+    assert "publicKey" in body["spec"]["hashedRekordV002"]["signature"]["verifier"]
+    done = sbomsign("verify", *identity(instance), "--bundle", str(js_signature), str(binary))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    attestation = tmp_path / "demo-svc.cyclonedx.sigstore.json"
+    attested = json.loads(attestation.read_text())
+    js_attestation = relog(attestation, {"dsseRequestV002": {
+        "envelope": attested["dsseEnvelope"], "verifiers": [by_key(attested)]}})
+    assert entry_of(js_attestation)["kindVersion"] == {"kind": "dsse", "version": "0.0.2"}
+    done = sbomsign("verify", *identity(instance), "--format", "json", "--bundle",
+                    str(js_signature), "--attestation", str(js_attestation), str(binary))
+    assert done.returncode == 1
+    report = json.loads(done.stdout)["artifacts"][0]
+    assert report["attestations"] == [] and len(report["signatures"]) == 1
+    (failure,) = report["failures"]
+    assert failure["reason"] == "unsupported transparency log entry kind", failure

@@ -1,9 +1,11 @@
 """A Rekor v2 log (rekor-tiles' write API), in memory.
 
-`POST /api/v2/log/entries` takes a `CreateEntryRequest` with a `hashedRekordRequestV002` (the
-only kind Rekor v2 logs: a DSSE envelope arrives as a hashedrekord over its PAE's digest),
-checks the signature against the certificate's key, appends the canonical
-`hashedrekord/0.0.2` body to an RFC 6962 tree and answers the `TransparencyLogEntry` as
+`POST /api/v2/log/entries` takes a `CreateEntryRequest` with a `hashedRekordRequestV002`
+(sigstore-python logs a DSSE envelope so too, over its PAE's digest) or a `dsseRequestV002`
+(the envelope and its verifiers, as sigstore-js logs attestations); a verifier is a
+certificate or, as sigstore-js sends it, a public key. It checks the signature, appends the
+canonical `hashedrekord/0.0.2` or `dsse/0.0.2` body to an RFC 6962 tree and answers the
+`TransparencyLogEntry` as
 rekor-tiles does: `kindVersion` hashedrekord 0.0.2, `integratedTime` 0 (a v2 log vouches for
 no time; a timestamp authority does), no inclusion promise, an inclusion proof with a signed
 checkpoint whose origin and signer name are the log's host (the c2sp signed-note shape),
@@ -55,6 +57,7 @@ class RekorV2(Service):
 
     def _create(self, request: Request) -> Response:
         body = _body(request.json())
+        kind = json.loads(body)["kind"]
         with self._lock:
             index = self.tree.append(leaf_hash(body))
             self.bodies.append(body)
@@ -64,7 +67,7 @@ class RekorV2(Service):
         return Response.json(201, {
             "logIndex": str(index),
             "logId": {"keyId": _crypto.b64(self.log_id)},
-            "kindVersion": {"kind": "hashedrekord", "version": "0.0.2"},
+            "kindVersion": {"kind": kind, "version": "0.0.2"},
             "integratedTime": "0",
             "inclusionProof": {
                 "logIndex": str(index),
@@ -78,33 +81,77 @@ class RekorV2(Service):
 
 
 def _body(request: Any) -> bytes:
-    """The canonical hashedrekord/0.0.2 body of a request whose signature verifies.
+    """The canonical body (hashedrekord or dsse, 0.0.2) of a request whose signature
+    verifies.
 
     Raises:
         HttpError: 400 for anything else.
     """
     try:
-        record = request["hashedRekordRequestV002"]
-        digest = base64.b64decode(record["digest"], validate=True)
-        signature = base64.b64decode(record["signature"]["content"], validate=True)
-        verifier = record["signature"]["verifier"]
-        der = base64.b64decode(verifier["x509Certificate"]["rawBytes"], validate=True)
-        algorithm, hash_name = _KEY_DETAILS[verifier["keyDetails"]]
-        key = x509.load_der_x509_certificate(der).public_key()
+        if "dsseRequestV002" in request:
+            body = _dsse_body(request["dsseRequestV002"])
+        else:
+            body = _hashedrekord_body(request["hashedRekordRequestV002"])
     except (KeyError, TypeError, ValueError) as e:
-        raise HttpError(400, f"not a hashedrekord v0.0.2 request ({type(e).__name__})") from e
+        raise HttpError(400, f"not a Rekor v2 request ({type(e).__name__})") from e
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _key(verifier: Any) -> tuple[Any, str]:
+    """The verifying key of a request's verifier (a certificate, or, as sigstore-js sends,
+    a public key) and its hashlib name."""
+    _, hash_name = _KEY_DETAILS[verifier["keyDetails"]]
+    if "x509Certificate" in verifier:
+        der = base64.b64decode(verifier["x509Certificate"]["rawBytes"], validate=True)
+        return x509.load_der_x509_certificate(der).public_key(), hash_name
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    der = base64.b64decode(verifier["publicKey"]["rawBytes"], validate=True)
+    return load_der_public_key(der), hash_name
+
+
+def _verified(key: Any, signature: bytes, digest: bytes, hash_name: str) -> None:
     try:
-        _crypto.verify_digest(key, signature, digest, hash_name)  # type: ignore[arg-type]
+        _crypto.verify_digest(key, signature, digest, hash_name)
     except _crypto.CryptoError as e:
         raise HttpError(400, f"the signature does not verify: {e}") from e
-    body = {
-        "apiVersion": "0.0.2",
-        "kind": "hashedrekord",
-        "spec": {"hashedRekordV002": {
-            "data": {"algorithm": algorithm, "digest": _crypto.b64(digest)},
-            "signature": {"content": _crypto.b64(signature), "verifier": {
-                "keyDetails": verifier["keyDetails"],
-                "x509Certificate": {"rawBytes": _crypto.b64(der)}}},
-        }},
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _hashedrekord_body(record: Any) -> dict[str, Any]:
+    digest = base64.b64decode(record["digest"], validate=True)
+    signature = base64.b64decode(record["signature"]["content"], validate=True)
+    verifier = record["signature"]["verifier"]
+    key, hash_name = _key(verifier)
+    _verified(key, signature, digest, hash_name)
+    return {"apiVersion": "0.0.2", "kind": "hashedrekord", "spec": {"hashedRekordV002": {
+        "data": {"algorithm": _KEY_DETAILS[verifier["keyDetails"]][0],
+                 "digest": _crypto.b64(digest)},
+        "signature": {"content": _crypto.b64(signature), "verifier": verifier}}}}
+
+
+def _dsse_body(record: Any) -> dict[str, Any]:
+    """rekor-tiles' DSSE entry: the payload's SHA-256 and each signature with the verifier
+    that verifies it over the envelope's PAE."""
+    import hashlib
+
+    envelope = record["envelope"]
+    payload = base64.b64decode(envelope["payload"], validate=True)
+    kind = envelope["payloadType"].encode()
+    pae = b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+    signatures = []
+    for entry in envelope["signatures"]:
+        signature = base64.b64decode(entry["sig"], validate=True)
+        for verifier in record["verifiers"]:
+            key, hash_name = _key(verifier)
+            try:
+                _verified(key, signature, hashlib.new(hash_name, pae).digest(), hash_name)
+            except HttpError:
+                continue
+            signatures.append({"content": _crypto.b64(signature), "verifier": verifier})
+            break
+        else:
+            raise HttpError(400, "a DSSE signature no verifier verifies")
+    return {"apiVersion": "0.0.2", "kind": "dsse", "spec": {"dsseV002": {
+        "payloadHash": {"algorithm": "SHA2_256",
+                        "digest": _crypto.b64(hashlib.sha256(payload).digest())},
+        "signatures": signatures}}}

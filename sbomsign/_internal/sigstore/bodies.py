@@ -276,23 +276,35 @@ def _check_hashedrekord_v002(
     record = _exact(spec["hashedRekordV002"], frozenset({"data", "signature"}), "record")
     data = _exact(record["data"], frozenset({"algorithm", "digest"}), "data")
     sig = _exact(record["signature"], frozenset({"content", "verifier"}), "signature")
-    verifier = _exact(
-        sig["verifier"],
-        frozenset({"x509Certificate", "keyDetails"}),
-        "verifier",
-        nullable=frozenset({"publicKey"}),
-    )
-    certificate = _exact(verifier["x509Certificate"], frozenset({"rawBytes"}), "certificate")
-    key = cert.public_key()
-    assert isinstance(key, ec.EllipticCurvePublicKey)  # noqa: S101 - the signature verified
     if (
         data["algorithm"] != algorithm
         or not _b64_equals(data["digest"], digest)
         or not _b64_equals(sig["content"], signature)
-        or not _b64_equals(certificate["rawBytes"], cert.public_bytes(serialization.Encoding.DER))
-        or verifier["keyDetails"] != _KEY_DETAILS[key.curve.name][0]
+        or not _v002_verifier_is(sig["verifier"], cert)
     ):
         raise _Mismatch("the body records another signature, certificate or digest")
+
+
+def _v002_verifier_is(value: object, cert: x509.Certificate) -> bool:
+    """Whether a Rekor v2 verifier names `cert`: the certificate itself (sigstore-python,
+    sigstore-go), or its public key (sigstore-js), with the key's details."""
+    key = cert.public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey)  # noqa: S101 - the signature verified
+    if not isinstance(value, Mapping) or "keyDetails" not in value or not set(value) <= {
+            "keyDetails", "publicKey", "x509Certificate"}:
+        raise _Mismatch("the body's verifier has unexpected or missing members")
+    verifier = value
+    certificate, public_key = verifier.get("x509Certificate"), verifier.get("publicKey")
+    if (certificate is None) == (public_key is None):
+        raise _Mismatch("the body's verifier names no key, or two")
+    if certificate is not None:
+        recorded = _exact(certificate, frozenset({"rawBytes"}), "certificate")["rawBytes"]
+        wanted = cert.public_bytes(serialization.Encoding.DER)
+    else:
+        recorded = _exact(public_key, frozenset({"rawBytes"}), "public key")["rawBytes"]
+        wanted = _spki(key)
+    return bool(verifier["keyDetails"] == _KEY_DETAILS[key.curve.name][0]
+                and _b64_equals(recorded, wanted))
 
 
 def _keyless_hashedrekord_v001(
@@ -369,6 +381,8 @@ ENTRY_KINDS: dict[tuple[str, str], EntryKind] = {
     ("dsse", "0.0.1"): EntryKind(None, _managed_dsse_v001, None, _keyless_dsse_v001),
     # npm provenance and older cosign attestations (Rekor v1)
     ("intoto", "0.0.2"): EntryKind(None, _managed_intoto_v002, None, _keyless_intoto_v002),
+    # NOTE: no `dsse` 0.0.2 (Rekor v2 as sigstore-js logs attestations): sigstore-go refuses
+    # every Rekor v2 kind but hashedrekord, so its absence here is agreement, not a gap.
     ("hashedrekord", "0.0.2"): EntryKind(
         _managed_hashedrekord_v002,
         _managed_hashedrekord_v002,
