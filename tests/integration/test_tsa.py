@@ -156,3 +156,26 @@ def test_a_tsa_that_fails_stops_signing_with_one_line(
         assert len(errors) == 1 and "timestamp authority" in errors[0], done.stderr
         assert "Traceback" not in done.stderr
         assert not artifact.with_name(artifact.name + ".sigstore.json").exists()
+
+
+def test_an_instance_without_a_log_like_githubs_for_private_repositories(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """GitHub's instance for private repositories logs nothing: its trusted root names a
+    Fulcio and a TSA and no transparency log, and its bundles carry a timestamp only."""
+    with LocalSigstore(tmp_path_factory.mktemp("sigstore-logless"), logless=True) as inst:
+        root = json.loads(inst.trusted_root_path.read_text())
+        assert root["tlogs"] == [] and root["timestampAuthorities"]
+        artifact = signed(inst, tmp_path)
+        doc = bundle_of(artifact)
+        bundle = without_log(doc, tmp_path / "github-private.sigstore.json")
+        thresholds = ("--tlog-threshold", "0", "--timestamp-threshold", "1")
+        done = verify(inst, artifact, bundle, *thresholds)
+        assert done.returncode == 0, done.stdout + done.stderr
+        # a log entry of a log the root does not name is not waved through
+        (tmp_path / "with-entry.sigstore.json").write_text(json.dumps(doc))
+        done = verify(inst, artifact, tmp_path / "with-entry.sigstore.json", *thresholds)
+        assert done.returncode == 1, done.stdout
+        # and without the thresholds that say a timestamp stands in for the log: refused
+        done = verify(inst, artifact, bundle)
+        assert done.returncode == 1, done.stdout

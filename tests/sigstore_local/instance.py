@@ -75,7 +75,7 @@ class LocalSigstore:
 
     def __init__(
         self, directory: Path | str, *, host: str = "127.0.0.1", base_port: int | None = None,
-        tsa: bool = False, rekor_v2: bool = False,
+        tsa: bool = False, rekor_v2: bool = False, logless: bool = False,
     ) -> None:
         """Prepare an instance kept in `directory` (created if missing); nothing runs yet.
 
@@ -87,6 +87,11 @@ class LocalSigstore:
 
         `tsa`: also run an RFC 3161 timestamp authority (`tsa`), named in the trusted root and
         the signing config, so that keyless bundles carry signed timestamps.
+
+        `logless`: the shape of GitHub's instance for private repositories: the trusted root
+        names no transparency log (the TSA, which this implies, vouches for the time). The
+        logs still run, since sigstore-python cannot sign without one; what they record is
+        then outside what the root trusts.
 
         `rekor_v2`: also run a Rekor v2 log (`rekor_v2`, with the TSA, since a v2 log vouches
         for no time); the signing config names it instead of the v1 log, the trusted root
@@ -106,7 +111,8 @@ class LocalSigstore:
         self._rekor: Rekor | None = None
         self._tsa: TimestampAuthority | None = None
         self._rekor_v2: RekorV2 | None = None
-        self.with_tsa = tsa or rekor_v2
+        self.with_tsa = tsa or rekor_v2 or logless
+        self.logless = logless
         self.with_rekor_v2 = rekor_v2
         self._created = datetime.datetime.now(datetime.UTC)
 
@@ -305,7 +311,7 @@ class LocalSigstore:
         start = _rfc3339(self._created)
         return {
             "mediaType": TRUSTED_ROOT_MEDIA_TYPE,
-            "tlogs": [
+            "tlogs": [] if self.logless else [
                 {
                     "baseUrl": rekor.url,
                     "hashAlgorithm": "SHA2_256",
