@@ -133,9 +133,10 @@ def scan_file(path: str) -> Artifact:
 
 def is_stored_image(name: str) -> bool:
     """Whether `name` names an image in a registry or an OCI layout (not a file)."""
-    from sbomsign._internal.oci.store import is_store_name
+    # NOTE: the schemes only, without the store modules: `verify` of files asks this first.
+    from sbomsign._internal.oci import SCHEMES
 
-    return is_store_name(name)
+    return name.startswith(SCHEMES)
 
 
 def _settings(registry_ca: str, insecure_registries: Sequence[str]) -> Settings:

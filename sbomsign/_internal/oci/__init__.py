@@ -32,6 +32,8 @@ EMPTY_DIGEST = "sha256:" + hashlib.sha256(EMPTY_JSON).hexdigest()
 REF_NAME = "org.opencontainers.image.ref.name"
 CREATED = "org.opencontainers.image.created"
 TITLE = "org.opencontainers.image.title"
+#: The names of images in a store (a registry, a layout directory, a layout tar).
+SCHEMES = ("registry:", "oci-dir:", "oci-archive:")
 
 
 def sha256_digest(data: bytes) -> str:

@@ -28,7 +28,7 @@ from typing import IO, Any, Protocol
 
 from sbomsign._internal import jsonbound
 from sbomsign._internal.limits import limit
-from sbomsign._internal.oci import INDEX_TYPES, OCI_INDEX, REF_NAME, sha256_digest
+from sbomsign._internal.oci import INDEX_TYPES, OCI_INDEX, REF_NAME, SCHEMES, sha256_digest
 from sbomsign._internal.sources import Settings
 from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
 from sbomsign.errors import InputError
@@ -36,7 +36,6 @@ from sbomsign.errors import InputError
 Descriptor = dict[str, Any]
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _ATTACHED_TAG = re.compile(r"sha256-[0-9a-f]{64}(\.sig|\.att)?")
-SCHEMES = ("registry:", "oci-dir:", "oci-archive:")
 
 
 def max_referrers() -> int:
