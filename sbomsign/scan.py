@@ -132,10 +132,20 @@ def scan_file(path: str) -> Artifact:
 
 
 def is_stored_image(name: str) -> bool:
-    """Whether `name` names an image in a registry or an OCI layout (not a file)."""
+    """Whether `name` names an image in a registry or an OCI layout (not a file).
+
+    Raises:
+        InputError: a `docker-archive:` name: such an image can be scanned, but not signed,
+            attested or verified where it is.
+    """
     # NOTE: the schemes only, without the store modules: `verify` of files asks this first.
     from sbomsign._internal.oci import SCHEMES
+    from sbomsign.errors import InputError
 
+    if name.startswith("docker-archive:"):
+        raise InputError(f"{name}: a `docker save` archive has no manifest digest and no "
+                         f"place for signatures; put the image in an OCI layout first "
+                         f"(skopeo copy {name} oci-archive:FILE)")
     return name.startswith(SCHEMES)
 
 

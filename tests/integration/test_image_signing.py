@@ -822,3 +822,14 @@ def test_a_registry_with_the_referrers_api_lists_them_itself(
         monkeypatch.setenv("SBOMSIGN_MAX_REFERRERS", "2")
         code, _, err = cli(capsys, "verify", "--key", str(keys / "release.pub"), f"{name}:1.0")
         assert code == 2 and "SBOMSIGN_MAX_REFERRERS" in err
+
+
+def test_a_docker_save_archive_is_named_as_unsignable(
+    layouts: Path, keys: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    archive = layouts.parent / "glibc.docker.tar"
+    for argv in (["sign", "--key", str(keys / "release.key")],
+                 ["verify", "--key", str(keys / "release.pub")]):
+        code, _, err = cli(capsys, *argv, f"docker-archive:{archive}")
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert "no place for signatures" in err and "oci-archive:" in err
