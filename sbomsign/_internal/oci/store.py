@@ -26,11 +26,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any, Protocol
 
-from sbomsign._internal import jsonbound
 from sbomsign._internal.limits import limit
 from sbomsign._internal.oci import INDEX_TYPES, OCI_INDEX, REF_NAME, SCHEMES, sha256_digest
 from sbomsign._internal.sources import Settings
-from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
+from sbomsign._internal.sources.streams import (
+    MAX_DOCUMENT_BYTES,
+    Readable,
+    Verifying,
+    json_object,
+)
 from sbomsign.errors import InputError
 
 Descriptor = dict[str, Any]
@@ -98,13 +102,7 @@ def parse_json(body: bytes, what: str) -> dict[str, Any]:
     Raises:
         InputError: not JSON, nested too deeply, or not an object.
     """
-    try:
-        doc = jsonbound.loads(body)
-    except (ValueError, jsonbound.TooDeep) as e:
-        raise InputError(f"{what}: not valid JSON ({e})") from None
-    if not isinstance(doc, dict):
-        raise InputError(f"{what}: not a JSON object")
-    return doc
+    return json_object(body, what)
 
 
 def media_type_of(body: bytes, what: str) -> str:

@@ -389,3 +389,16 @@ def format_comment_properties(props: Iterable[tuple[str, str]]) -> str:
     """SPDX comment text holding properties, one `name=value` per line."""
     # NOTE: values are single-line; a newline would split a property, so it is escaped.
     return "\n".join(f"{k}={v.replace(chr(10), ' ')}" for k, v in props)
+
+
+def source_info(c: Component) -> str:
+    """Where the component was found, in words: SPDX's place for evidence."""
+    parts = []
+    for e in c.evidence:
+        where = f" in {e.location}" if e.location else ""
+        at = f" at offset {e.offset:#x}" if e.offset is not None else ""
+        note = f"; {e.note}" if e.note else ""
+        parts.append(f"{e.technique}: {e.source}{where}{at} (confidence {e.confidence:g}){note}")
+    if not parts and c.found_by:
+        parts.append(f"binary-analysis: {c.found_by}")
+    return "\n".join(parts)

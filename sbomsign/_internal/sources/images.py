@@ -33,6 +33,7 @@ from sbomsign._internal.sources.streams import (
     Readable,
     Verifying,
     decompressed,
+    json_object,
     read_document,
 )
 from sbomsign._internal.sources.tree import FileTree
@@ -119,13 +120,7 @@ def _json(stream: Readable, what: str) -> dict[str, Any]:
     data = read_document(stream, what)
     if isinstance(stream, Verifying):
         stream.drain()
-    try:
-        doc = jsonbound.loads(data)
-    except (ValueError, jsonbound.TooDeep) as e:
-        raise InputError(f"{what}: not valid JSON ({e})") from None
-    if not isinstance(doc, dict):
-        raise InputError(f"{what}: not a JSON object")
-    return doc
+    return json_object(data, what)
 
 
 def _descriptor(value: Any, what: str) -> dict[str, Any]:

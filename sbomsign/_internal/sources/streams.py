@@ -14,7 +14,7 @@ import hashlib
 import io
 import lzma
 import zlib
-from typing import Protocol
+from typing import Any, Protocol
 
 from sbomsign._internal.limits import LimitExceeded, limit
 from sbomsign.errors import InputError
@@ -194,3 +194,20 @@ def read_document(stream: Readable, what: str) -> bytes:
     if len(data) > MAX_DOCUMENT_BYTES:
         raise LimitExceeded(f"{what}: larger than {MAX_DOCUMENT_BYTES} bytes")
     return data
+
+
+def json_object(data: bytes, what: str) -> dict[str, Any]:
+    """A manifest, index or config: bounded-depth JSON that must be an object.
+
+    Raises:
+        InputError: not JSON, nested too deeply, or not an object.
+    """
+    from sbomsign._internal import jsonbound
+
+    try:
+        doc = jsonbound.loads(data)
+    except (ValueError, jsonbound.TooDeep) as e:
+        raise InputError(f"{what}: not valid JSON ({e})") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{what}: not a JSON object")
+    return doc

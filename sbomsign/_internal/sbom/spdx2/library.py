@@ -26,6 +26,7 @@ from sbomsign._internal.sbom.common import (
     format_comment_properties,
     linked_refs,
     parse_actor,
+    source_info,
     spdx_id,
 )
 from sbomsign._internal.sbom.containers import (
@@ -270,7 +271,7 @@ def _component_package(c: Component, sid: str, owners: Sequence[str]) -> Any:
         version=c.version or None,
         supplier=_actor(c.supplier) if c.supplier else SpdxNoAssertion(),
         files_analyzed=False,
-        source_info=_source_info(c) or None,
+        source_info=source_info(c) or None,
         license_concluded=SpdxNoAssertion(),
         license_declared=_license(c.licenses),
         copyright_text=SpdxNoAssertion(),
@@ -292,19 +293,6 @@ def _license(licenses: Sequence[str]) -> Any:
         return spdx_licensing.parse(" AND ".join(licenses), validate=True)
     except Exception:  # license-expression raises its own hierarchy; unknown means unknown
         return SpdxNoAssertion()
-
-
-def _source_info(c: Component) -> str:
-    """Where the component was found, in words: SPDX's place for evidence."""
-    parts = []
-    for e in c.evidence:
-        where = f" in {e.location}" if e.location else ""
-        at = f" at offset {e.offset:#x}" if e.offset is not None else ""
-        note = f"; {e.note}" if e.note else ""
-        parts.append(f"{e.technique}: {e.source}{where}{at} (confidence {e.confidence:g}){note}")
-    if not parts and c.found_by:
-        parts.append(f"binary-analysis: {c.found_by}")
-    return "\n".join(parts)
 
 
 # --- reading -----------------------------------------------------------------------------------

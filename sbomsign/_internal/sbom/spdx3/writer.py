@@ -39,6 +39,7 @@ from sbomsign._internal.sbom.common import (
     document_uuid,
     linked_refs,
     parse_actor,
+    source_info,
     spdx_id,
 )
 from sbomsign._internal.sbom.containers import (
@@ -145,19 +146,6 @@ def _dictionary(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
             for k, v in pairs]
 
 
-def _source_info(c: Component) -> str:
-    """Where the component was found, in words: SPDX's place for evidence."""
-    parts = []
-    for e in c.evidence:
-        where = f" in {e.location}" if e.location else ""
-        at = f" at offset {e.offset:#x}" if e.offset is not None else ""
-        note = f"; {e.note}" if e.note else ""
-        parts.append(f"{e.technique}: {e.source}{where}{at} (confidence {e.confidence:g}){note}")
-    if not parts and c.found_by:
-        parts.append(f"binary-analysis: {c.found_by}")
-    return "\n".join(parts)
-
-
 # --- elements ------------------------------------------------------------------------------------
 
 
@@ -210,7 +198,7 @@ def _component(g: _Graph, c: Component, owners: Sequence[str]) -> str:
             "install" if c.kind in (ComponentKind.PACKAGE, ComponentKind.OS_PACKAGE)
             else "library"
         ),
-        "software_sourceInfo": _source_info(c),
+        "software_sourceInfo": source_info(c),
         "extension": _extension(component_properties(c, owners)),
     })
     if c.licenses:
