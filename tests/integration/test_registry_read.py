@@ -145,3 +145,22 @@ def test_credentials_from_a_credential_helper(registry: str, tmp_path: Path,
     (config / "config.json").write_text(json.dumps({"credsStore": "absent"}))
     missing = scan_paths([name], jobs=2, insecure_registries=[registry])
     assert "docker-credential-absent is not installed" in missing.problems[0].message
+
+
+def test_images_are_signed_and_copied_with_basic_authentication(
+    registry: str, docker_config: Path, tmp_path: Path
+) -> None:
+    from sbomsign._cli import main
+
+    key = tmp_path / "release"
+    assert main(["keygen", "--no-password", "--output-prefix", str(key)]) == 0
+    name = f"registry:{registry}/team/glibc:1.0"
+    options = ["--insecure-registry", registry]
+    assert main(["sign", "--key", f"{key}.key", *options, name]) == 0
+    assert main(["verify", "--key", f"{key}.pub", *options, name]) == 0
+    # every blob streams into the other repository through the same credentials
+    assert main(["copy", *options, f"oci-dir:{build(ROOT / '.cache' / 'images') / 'oci'}:svc",
+                 f"registry:{registry}/team/copied:1.0"]) == 0
+    assert main(["copy", *options, name, f"registry:{registry}/team/signed:1.0"]) == 0
+    assert main(["verify", "--key", f"{key}.pub", *options,
+                 f"registry:{registry}/team/signed:1.0"]) == 0

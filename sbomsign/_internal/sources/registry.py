@@ -131,6 +131,9 @@ class Registry:
         self.session.verify = settings.registry_ca or _system_cas()
         self._credentials = credentials(host)
         self._token = ""
+        # NOTE: once the registry asked for Basic credentials, every request carries them:
+        # a streamed upload cannot be sent twice.
+        self._basic = False
         self._cache: dict[str, bytes] = {}
 
     def resolve(self, reference: str) -> dict[str, Any]:
@@ -201,7 +204,7 @@ class Registry:
         """The request once; None when the connection failed and may be tried again."""
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        elif self._credentials and basic:
+        elif self._credentials and (basic or self._basic):
             headers["Authorization"] = "Basic " + base64.b64encode(
                 ":".join(self._credentials).encode()).decode()
         if hasattr(data, "seek"):
@@ -224,6 +227,7 @@ class Registry:
             if not self._credentials:
                 raise NetworkError(f"registry {self.host}: HTTP 401 Unauthorized (no "
                                    f"credentials for it in the docker config)")
+            self._basic = True
             return
         params = dict(_CHALLENGE.findall(challenge))
         realm = params.pop("realm", "")
