@@ -36,6 +36,8 @@ class Repository:
 class Registry:
     host: str = ""
     page_size: int = 1
+    no_api_status: int = 0
+    """Answer the referrers API with this status (a registry without it), 0: serve it."""
     repos: dict[str, Repository] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
 
@@ -96,7 +98,7 @@ def _handler(state: Registry) -> type[BaseHTTPRequestHandler]:
             doc = json.loads(body)
             headers = {"Docker-Content-Digest": digest}
             subject = doc.get("subject")
-            if isinstance(subject, dict):
+            if isinstance(subject, dict) and not state.no_api_status:
                 entry = {"mediaType": media, "digest": digest, "size": len(body),
                          "artifactType": doc.get("artifactType")
                          or doc.get("config", {}).get("mediaType")}
@@ -130,6 +132,9 @@ def _handler(state: Registry) -> type[BaseHTTPRequestHandler]:
 
         def _referrers(self, repo: Repository, digest: str,
                        query: dict[str, list[str]]) -> None:
+            if state.no_api_status:
+                self._send(state.no_api_status)
+                return
             listed = repo.referrers.get(digest, [])
             start = int(query.get("page", ["0"])[0])
             page = listed[start:start + state.page_size]
@@ -149,9 +154,9 @@ def _handler(state: Registry) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def oci_registry(page_size: int = 1) -> Iterator[Registry]:
+def oci_registry(page_size: int = 1, no_api_status: int = 0) -> Iterator[Registry]:
     """Run the registry; yield its state (`host` is HOST:PORT)."""
-    state = Registry(page_size=page_size)
+    state = Registry(page_size=page_size, no_api_status=no_api_status)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     server.daemon_threads = True
     state.host = f"127.0.0.1:{server.server_address[1]}"

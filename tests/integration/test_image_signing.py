@@ -833,3 +833,24 @@ def test_a_docker_save_archive_is_named_as_unsignable(
         code, _, err = cli(capsys, *argv, f"docker-archive:{archive}")
         assert code == 2 and len(err.strip().splitlines()) == 1, err
         assert "no place for signatures" in err and "oci-archive:" in err
+
+
+@pytest.mark.parametrize("status", [405, 400])
+def test_a_registry_that_answers_the_referrers_api_otherwise_than_404(
+    status: int, keys: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Some registries without the API answer 400 or 405 for its path: the tag schema then.
+    from tests.oci_registry import oci_registry
+
+    with oci_registry(no_api_status=status) as served:
+        monkeypatch.setenv("SBOMSIGN_INSECURE_REGISTRIES", served.host)
+        name = f"registry:{served.host}/team/noapi"
+        assert main(["copy", f"oci-dir:{ASSETS / 'images' / 'demo-oci'}:1.0",
+                     f"{name}:1.0"]) == 0
+        assert main(["sign", "--key", str(keys / "release.key"), f"{name}:1.0"]) == 0
+        repo = served.repos["team/noapi"]
+        assert [t for t in repo.tags if t.startswith("sha256-")], repo.tags
+        code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"),
+                             f"{name}:1.0")
+        assert code == 0, out + err

@@ -27,6 +27,8 @@ from sbomsign._internal.sources.registry import Registry, _bounded
 from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
 from sbomsign.errors import NetworkError
 
+_NO_REFERRERS_API = frozenset({400, 405, 406})
+
 
 class RegistryStore:
     """One repository of one registry."""
@@ -108,7 +110,10 @@ class RegistryStore:
         what = f"{self.name}: referrers of {digest}"
         found: list[Descriptor] = []
         while url:
-            response = self.registry.send("GET", url, accept=OCI_INDEX, missing_ok=True)
+            # NOTE: registries without the API answer 404 (the spec's signal), but some
+            # answer 400, 405 or 406 for a path they do not route: the tag schema then.
+            response = self.registry.send("GET", url, accept=OCI_INDEX, missing_ok=True,
+                                          tolerate=_NO_REFERRERS_API)
             media = response.headers.get("Content-Type", "").split(";")[0].strip()
             if response.status_code != 200 or media != OCI_INDEX:
                 response.close()

@@ -166,11 +166,12 @@ class Registry:
     def send(self, method: str, url: str, *, accept: str = "", stream: bool = False,
              data: Any = None, headers: dict[str, str] | None = None,
              missing_ok: bool = False, params: dict[str, str] | None = None,
-             ) -> requests.Response:
+             tolerate: frozenset[int] = frozenset()) -> requests.Response:
         """One request with the registry's authentication, bounded retries of throttled or
         unavailable answers (reads only), and every failure as one `NetworkError` line.
 
-        `missing_ok`: a 404 is returned to the caller instead of raised.
+        `missing_ok`: a 404 is returned to the caller instead of raised; so are the statuses
+        in `tolerate`.
         """
         headers = dict(headers or {})
         if accept:
@@ -191,8 +192,8 @@ class Registry:
                 retries -= 1
                 time.sleep(_backoff(retries, response.headers.get("Retry-After")))
                 continue
-            if response.status_code >= 400 and not (response.status_code == 404
-                                                    and missing_ok):
+            if response.status_code >= 400 and response.status_code not in tolerate and not (
+                    response.status_code == 404 and missing_ok):
                 reason = f"HTTP {response.status_code} {response.reason or ''}".strip()
                 raise NetworkError(f"registry {self.host}: {reason} for "
                                    f"{method} {url.split('/v2/', 1)[1].split('?')[0]}")
