@@ -132,10 +132,35 @@ def describe_error(exc: BaseException) -> str:
     reason = _oserror_reason(exc)
     if reason:
         return reason
+    incomplete = _incomplete_read(exc)
+    if incomplete:
+        return incomplete
     if isinstance(exc, requests.ConnectionError):
         return "connection failed"
     text = " ".join(str(exc).split())
     return text[:200] if text else type(exc).__name__
+
+
+def _incomplete_read(exc: BaseException) -> str:
+    """`the connection closed mid-transfer (R of N bytes)` when an answer was cut short."""
+    import http.client
+
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen or not isinstance(e, BaseException):
+            continue
+        seen.add(id(e))
+        if isinstance(e, http.client.IncompleteRead):
+            # urllib3's subclass counts bytes where http.client keeps the bytes themselves.
+            partial: Any = e.partial
+            got = len(partial) if isinstance(partial, bytes | bytearray) else int(partial)
+            expected: Any = e.expected
+            total = f" of {got + int(expected)}" if expected else ""
+            return f"the connection closed mid-transfer ({got}{total} bytes)"
+        todo.extend([*e.args, e.__cause__, e.__context__])
+    return ""
 
 
 def _status(response: requests.Response) -> str:

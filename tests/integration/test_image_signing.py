@@ -553,6 +553,8 @@ class _Proxy:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.fail: Any = lambda path: False
+        self.cut: Any = lambda path: False
+        """GETs whose answer stops halfway, the connection closed (a dropped transfer)."""
         self.seen: list[tuple[str, str]] = []
         proxy = self
 
@@ -578,6 +580,12 @@ class _Proxy:
                         self.send_header(k, v.replace(upstream, proxy.host))
                 self.send_header("Content-Length", str(len(answer.content)))
                 self.end_headers()
+                if self.command == "GET" and proxy.cut(self.path):
+                    self.wfile.write(answer.content[: len(answer.content) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 if self.command != "HEAD":
                     self.wfile.write(answer.content)
 
@@ -854,3 +862,34 @@ def test_a_registry_that_answers_the_referrers_api_otherwise_than_404(
         code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"),
                              f"{name}:1.0")
         assert code == 0, out + err
+
+
+def test_a_transfer_dropped_mid_blob_fails_cleanly_and_resumes(
+    registry: str, layouts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    push(layouts, "glibc", registry, "team/dropped:1.0")
+    proxy = _Proxy(registry)
+    monkeypatch.setenv("SBOMSIGN_INSECURE_REGISTRIES", f"{registry},{proxy.host}")
+    destination = tmp_path / "carried"
+    try:
+        proxy.cut = lambda path: "/blobs/sha256:" in path
+        code, _, err = cli(capsys, "copy", f"registry:{proxy.host}/team/dropped:1.0",
+                           f"oci-dir:{destination}:1.0")
+        assert code == 3 and len(err.strip().splitlines()) == 1, err
+        assert "the connection closed mid-transfer" in err
+        assert "Traceback" not in err
+        # nothing references what is missing: the layout names no image yet
+        index = json.loads((destination / "index.json").read_text())
+        assert index["manifests"] == []
+        proxy.cut = lambda path: False
+        code, out, err = cli(capsys, "copy", "--format", "json",
+                             f"registry:{proxy.host}/team/dropped:1.0",
+                             f"oci-dir:{destination}:1.0")
+        assert code == 0, err
+    finally:
+        proxy.server.shutdown()
+    from sbomsign.scan import scan_paths
+
+    inventory = scan_paths([f"oci-dir:{destination}:1.0"])
+    assert not inventory.problems and inventory.containers
