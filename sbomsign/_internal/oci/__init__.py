@@ -18,18 +18,13 @@ from __future__ import annotations
 
 import hashlib
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
-MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+# The image media types and the tag annotation are `sources.images`' (OCI_MANIFEST,
+# OCI_INDEX, INDEX_TYPES, REF_NAME): one vocabulary for reading and for writing images.
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 #: The OCI empty descriptor: the config of artifacts that need none (`{}`).
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY_JSON = b"{}"
 EMPTY_DIGEST = "sha256:" + hashlib.sha256(EMPTY_JSON).hexdigest()
-REF_NAME = "org.opencontainers.image.ref.name"
 CREATED = "org.opencontainers.image.created"
 TITLE = "org.opencontainers.image.title"
 #: The names of images in a store (a registry, a layout directory, a layout tar).

@@ -6,8 +6,9 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sbomsign._internal.oci import INDEX_TYPES, referrers, store, transfer
+from sbomsign._internal.oci import referrers, store, transfer
 from sbomsign._internal.sources import Settings
+from sbomsign._internal.sources.images import INDEX_TYPES, tag_of
 from sbomsign.errors import InputError
 from sbomsign.models import StoredImage
 
@@ -31,7 +32,7 @@ def resolve(name: str, settings: Settings) -> StoredImage:
     """The image `name` pins to (a tag is read once, here)."""
     with _store(name, settings) as (st, reference):
         desc = st.resolve(reference)
-        tag = "" if reference.startswith("sha256:") else reference or store.ref_name(desc)
+        tag = "" if reference.startswith("sha256:") else reference or tag_of(desc)
         return _image(st, desc, tag)
 
 

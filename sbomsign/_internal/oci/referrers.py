@@ -32,10 +32,10 @@ from sbomsign._internal.oci import (
     EMPTY_DIGEST,
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
-    OCI_MANIFEST,
     sha256_digest,
 )
 from sbomsign._internal.oci.store import Descriptor, Store, _Bytes, parse_json
+from sbomsign._internal.sources.images import OCI_MANIFEST
 from sbomsign.errors import Error, InputError
 
 CONTENT = "dev.sigstore.bundle.content"

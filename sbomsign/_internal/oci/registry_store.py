@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from sbomsign._internal.limits import exceeded
-from sbomsign._internal.oci import OCI_INDEX, sha256_digest
+from sbomsign._internal.oci import sha256_digest
 from sbomsign._internal.oci.store import (
     Descriptor,
     descriptors,
@@ -23,6 +23,7 @@ from sbomsign._internal.oci.store import (
     parse_json,
     tag_schema,
 )
+from sbomsign._internal.sources.images import OCI_INDEX
 from sbomsign._internal.sources.registry import Registry, _bounded
 from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
 from sbomsign.errors import NetworkError

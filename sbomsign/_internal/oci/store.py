@@ -27,8 +27,17 @@ from contextlib import contextmanager
 from typing import IO, Any, Protocol
 
 from sbomsign._internal.limits import limit
-from sbomsign._internal.oci import INDEX_TYPES, OCI_INDEX, REF_NAME, SCHEMES, sha256_digest
+from sbomsign._internal.oci import SCHEMES, sha256_digest
 from sbomsign._internal.sources import Settings
+from sbomsign._internal.sources.images import (
+    INDEX_TYPES,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    REF_NAME,
+    is_tagged,
+    split_reference,
+    tag_of,
+)
 from sbomsign._internal.sources.streams import (
     MAX_DOCUMENT_BYTES,
     Readable,
@@ -111,7 +120,7 @@ def media_type_of(body: bytes, what: str) -> str:
     media = doc.get("mediaType")
     if isinstance(media, str) and media:
         return media
-    return OCI_INDEX if "manifests" in doc else "application/vnd.oci.image.manifest.v1+json"
+    return OCI_INDEX if "manifests" in doc else OCI_MANIFEST
 
 
 def descriptors(index: dict[str, Any], what: str) -> list[Descriptor]:
@@ -153,8 +162,6 @@ def opened(name: str, settings: Settings, *, create: bool = False) -> Iterator[
         InputError: the name is malformed, or the layout is missing or not a layout.
         NetworkError: the registry cannot be reached.
     """
-    from sbomsign._internal.sources.images import split_reference
-
     scheme, _, rest = name.partition(":")
     store: Store
     if scheme == "registry":
@@ -221,15 +228,13 @@ class LayoutStore:
                     "digest": reference, "size": len(body)}
         if not reference:
             # The tags cosign and the referrers tag schema add name no image of their own.
-            tagged = [d for d in entries if ref_name(d) and not _ATTACHED_TAG.fullmatch(
-                ref_name(d))]
+            tagged = [d for d in entries if tag_of(d) and not _ATTACHED_TAG.fullmatch(tag_of(d))]
             if len(tagged) == 1:
                 return dict(tagged[0])
-            names = ", ".join(ref_name(d) for d in tagged[:10])
+            names = ", ".join(tag_of(d) for d in tagged[:10])
             raise InputError(f"{self.name}: name one image with :TAG or @DIGEST (it has: "
                              f"{names or 'none'})")
-        found = [d for d in entries if ref_name(d) == reference
-                 or ref_name(d).endswith(":" + reference)]
+        found = [d for d in entries if is_tagged(d, reference)]
         return dict(found[-1]) if found else None
 
     def resolve(self, reference: str) -> Descriptor:
@@ -271,11 +276,11 @@ class LayoutStore:
     def referrers(self, digest: str) -> list[Descriptor]:
         found = {}
         for desc in descriptors(self.index(), f"{self.name}: index.json"):
-            if ref_name(desc) == tag_schema(digest):
+            if tag_of(desc) == tag_schema(digest):
                 body = self.manifest(desc)
                 for entry in descriptors(parse_json(body, self.name), self.name):
                     found[entry["digest"]] = entry
-            elif desc["digest"] != digest and not ref_name(desc) and not is_index(desc):
+            elif desc["digest"] != digest and not tag_of(desc) and not is_index(desc):
                 # A layout's index lists what refers to its images untagged (as oras does).
                 doc = parse_json(self.manifest(desc), f"{self.name}@{desc['digest']}")
                 subject = doc.get("subject")
@@ -307,7 +312,7 @@ class LayoutStore:
         self.put_blob(digest, len(body), _Bytes(body))
         if tag:
             index = self.index()
-            kept = [d for d in index.get("manifests") or [] if ref_name(d) != tag]
+            kept = [d for d in index.get("manifests") or [] if tag_of(d) != tag]
             index["manifests"] = [*kept, {**desc, "annotations": {REF_NAME: tag}}]
             self._save_index(index)
         return desc
@@ -473,13 +478,6 @@ def _usual_mode(path: str) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)
-
-
-def ref_name(desc: Descriptor) -> str:
-    """The tag a layout's index gives a descriptor (`org.opencontainers.image.ref.name`)."""
-    annotations = desc.get("annotations")
-    name = annotations.get(REF_NAME, "") if isinstance(annotations, dict) else ""
-    return name if isinstance(name, str) else ""
 
 
 def is_index(desc: Descriptor) -> bool:

@@ -23,11 +23,10 @@ from sbomsign._internal.oci import (
     EMPTY_DIGEST,
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
-    INDEX_TYPES,
-    OCI_MANIFEST,
     TITLE,
 )
 from sbomsign._internal.oci.store import Descriptor, Store, _Bytes, descriptors, parse_json
+from sbomsign._internal.sources.images import INDEX_TYPES, OCI_MANIFEST
 from sbomsign._internal.sources.streams import Readable
 from sbomsign.errors import InputError
 

@@ -41,15 +41,14 @@ from sbomsign.errors import InputError
 from sbomsign.models import Container, Digests, Layer
 
 SCHEMES = ("oci-dir:", "oci-archive:", "docker-archive:", "registry:")
-INDEX_TYPES = frozenset({
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-})
-MANIFEST_TYPES = frozenset({
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-})
-_REF_NAME = "org.opencontainers.image.ref.name"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+#: The annotation a layout's index tags an image with.
+REF_NAME = "org.opencontainers.image.ref.name"
 #: How deep indexes may nest (an index that names itself is refused, not followed).
 _MAX_NESTING = 4
 
@@ -141,8 +140,7 @@ def _pick(given: str, index: dict[str, Any], ref: Reference) -> dict[str, Any]:
     if ref.digest:
         found = [d for d in descs if d["digest"] == ref.digest]
     elif ref.tag:
-        found = [d for d in descs
-                 if _tag_of(d) in (ref.tag, ) or _tag_of(d).endswith(":" + ref.tag)]
+        found = [d for d in descs if is_tagged(d, ref.tag)]
     else:
         found = descs
     if len(found) == 1:
@@ -155,20 +153,28 @@ def _pick(given: str, index: dict[str, Any], ref: Reference) -> dict[str, Any]:
                      f":TAG or @DIGEST (it has: {_choices(descs)})")
 
 
-def _tag_of(desc: dict[str, Any]) -> str:
+def tag_of(desc: dict[str, Any]) -> str:
+    """The tag a layout's index gives a descriptor (its `REF_NAME` annotation), or ""."""
     annotations = desc.get("annotations")
-    tag = annotations.get(_REF_NAME, "") if isinstance(annotations, dict) else ""
+    tag = annotations.get(REF_NAME, "") if isinstance(annotations, dict) else ""
     return tag if isinstance(tag, str) else ""
 
 
+def is_tagged(desc: dict[str, Any], tag: str) -> bool:
+    """Whether a layout's index entry is tagged `tag`, plainly or as `NAME:tag` (the full
+    reference some tools write into the annotation)."""
+    name = tag_of(desc)
+    return name == tag or name.endswith(":" + tag)
+
+
 def _choices(descs: list[dict[str, Any]]) -> str:
-    return ", ".join(_tag_of(d) or d["digest"] for d in descs[:10])
+    return ", ".join(tag_of(d) or d["digest"] for d in descs[:10])
 
 
 def _read(given: str, store: Store, root: dict[str, Any], ref: Reference, settings: Settings,
           into: Expansion, *, repository: str = "") -> None:
     """Every platform image under `root` (a manifest or an index) into `into`."""
-    tag = ref.tag or _tag_of(root)
+    tag = ref.tag or tag_of(root)
     found = 0
     for desc, doc in _manifests(given, store, root, settings.platform, seen=set(), depth=0):
         found += 1
