@@ -18,6 +18,7 @@ signature, certificate and Rekor promise in layer annotations) are found too; se
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from sbomsign._internal.oci import (
     EMPTY_MEDIA_TYPE,
     sha256_digest,
 )
-from sbomsign._internal.oci.store import Descriptor, Store, _Bytes, parse_json
+from sbomsign._internal.oci.store import Descriptor, Store, parse_json
 from sbomsign._internal.sources.images import OCI_MANIFEST
 from sbomsign.errors import Error, InputError
 
@@ -94,10 +95,10 @@ def attach(store: Store, subject: Descriptor, bundle: bytes, *, created: str = "
     annotations = {CREATED: created or created_now(), CONTENT: content}
     if predicate_type:
         annotations[PREDICATE_TYPE] = predicate_type
-    store.put_blob(EMPTY_DIGEST, len(EMPTY_JSON), _Bytes(EMPTY_JSON))
+    store.put_blob(EMPTY_DIGEST, len(EMPTY_JSON), io.BytesIO(EMPTY_JSON))
     digest = sha256_digest(bundle)
     layer = {"mediaType": BUNDLE_MEDIA_TYPE, "digest": digest, "size": len(bundle)}
-    store.put_blob(digest, len(bundle), _Bytes(bundle))
+    store.put_blob(digest, len(bundle), io.BytesIO(bundle))
     manifest = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,

@@ -16,6 +16,7 @@ oras and regclient keep them), and a tag-schema index in it is read too.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -309,7 +310,7 @@ class LayoutStore:
     def put_manifest(self, body: bytes, media_type: str, tag: str = "") -> Descriptor:
         digest = sha256_digest(body)
         desc: Descriptor = {"mediaType": media_type, "digest": digest, "size": len(body)}
-        self.put_blob(digest, len(body), _Bytes(body))
+        self.put_blob(digest, len(body), io.BytesIO(body))
         if tag:
             index = self.index()
             kept = [d for d in index.get("manifests") or [] if tag_of(d) != tag]
@@ -483,17 +484,3 @@ def _usual_mode(path: str) -> None:
 def is_index(desc: Descriptor) -> bool:
     """Whether a descriptor names an index."""
     return desc.get("mediaType") in INDEX_TYPES
-
-
-class _Bytes:
-    """Bytes as a `Readable`."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = memoryview(data)
-        self._at = 0
-
-    def read(self, n: int = -1, /) -> bytes:
-        end = len(self._data) if n < 0 else self._at + n
-        chunk = bytes(self._data[self._at:end])
-        self._at += len(chunk)
-        return chunk

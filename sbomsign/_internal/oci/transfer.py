@@ -13,6 +13,7 @@ the file as the single layer with its title annotation, and an `artifactType`.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from sbomsign._internal.oci import (
     EMPTY_MEDIA_TYPE,
     TITLE,
 )
-from sbomsign._internal.oci.store import Descriptor, Store, _Bytes, descriptors, parse_json
+from sbomsign._internal.oci.store import Descriptor, Store, descriptors, parse_json
 from sbomsign._internal.sources.images import INDEX_TYPES, OCI_MANIFEST
 from sbomsign._internal.sources.streams import Readable
 from sbomsign.errors import InputError
@@ -170,7 +171,7 @@ def push(dst: Store, path: str, tag: str, *, media_type: str = "", artifact_type
             dst.put_blob(f"sha256:{digest}", size, f)
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    dst.put_blob(EMPTY_DIGEST, len(EMPTY_JSON), _Bytes(EMPTY_JSON))
+    dst.put_blob(EMPTY_DIGEST, len(EMPTY_JSON), io.BytesIO(EMPTY_JSON))
     manifest = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
