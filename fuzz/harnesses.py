@@ -279,7 +279,7 @@ def image_referrers(data: bytes) -> None:
     import io
 
     from sbomsign._internal.oci import legacy, referrers, store
-    from sbomsign._internal.sources.streams import Verifying
+    from sbomsign._internal.sources.streams import Verifying, json_object
 
     parts = data.split(b"\n--\n")
 
@@ -293,7 +293,7 @@ def image_referrers(data: bytes) -> None:
             return part
 
         def referrers(self, digest: str) -> list[dict[str, object]]:
-            return store.descriptors(store.parse_json(parts[0], "fuzz"), "fuzz")
+            return store.descriptors(json_object(parts[0], "fuzz"), "fuzz")
 
         def manifest(self, desc: object) -> bytes:
             return self._next()

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from sbomsign._internal.oci import referrers, store, transfer
 from sbomsign._internal.sources import Settings
 from sbomsign._internal.sources.images import INDEX_TYPES, tag_of
+from sbomsign._internal.sources.streams import json_object
 from sbomsign.errors import InputError
 from sbomsign.models import StoredImage
 
@@ -42,7 +43,7 @@ def platforms(image: StoredImage, settings: Settings) -> list[StoredImage]:
         return []
     with _store(image.pinned, settings) as (st, _):
         body = st.manifest({"digest": image.digest, "size": image.size})
-        index = store.parse_json(body, image.pinned)
+        index = json_object(body, image.pinned)
         return [_image(st, d, "") for d in store.descriptors(index, image.pinned)
                 if not _attestation_manifest(d)]
 

@@ -32,8 +32,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sbomsign._internal import jsonbound
-from sbomsign._internal.oci.store import Store, parse_json, tag_schema
-from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES
+from sbomsign._internal.oci.store import Store, tag_schema
+from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, json_object
 from sbomsign.errors import Error, InputError
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _layers(store: Store, tag: str, name: str) -> list[Any]:
     desc = store.find(tag)
     if desc is None:
         return []
-    manifest = parse_json(store.manifest(desc), name)
+    manifest = json_object(store.manifest(desc), name)
     layers = manifest.get("layers")
     if not isinstance(layers, list) or len(layers) > _MAX_LAYERS:
         raise InputError(f"{name}: no layer list, or more than {_MAX_LAYERS} layers")
@@ -105,7 +105,7 @@ def _signature(store: Store, layer: Any, where: str) -> tuple[bytes, bytes]:
 
 def _attestation(store: Store, layer: Any, where: str) -> bytes:
     """A `.att` layer (a DSSE envelope, its material in the annotations) as a v0.1 bundle."""
-    envelope = parse_json(_blob(store, layer, DSSE_ENVELOPE, where), where)
+    envelope = json_object(_blob(store, layer, DSSE_ENVELOPE, where), where)
     signatures = envelope.get("signatures")
     if not isinstance(signatures, list) or len(signatures) != 1 or not isinstance(
             signatures[0], dict):
@@ -197,7 +197,7 @@ def signed_digest(payload: bytes) -> str:
         InputError: not a cosign simple-signing payload.
     """
     try:
-        doc = parse_json(payload, "simple-signing payload")
+        doc = json_object(payload, "simple-signing payload")
         critical = doc["critical"]
         digest = critical["image"]["docker-manifest-digest"]
         kind = critical["type"]

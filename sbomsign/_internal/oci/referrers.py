@@ -35,8 +35,9 @@ from sbomsign._internal.oci import (
     EMPTY_MEDIA_TYPE,
     sha256_digest,
 )
-from sbomsign._internal.oci.store import Descriptor, Store, parse_json
+from sbomsign._internal.oci.store import Descriptor, Store
 from sbomsign._internal.sources.images import OCI_MANIFEST
+from sbomsign._internal.sources.streams import json_object
 from sbomsign.errors import Error, InputError
 
 CONTENT = "dev.sigstore.bundle.content"
@@ -144,7 +145,7 @@ def find(store: Store, subject: str) -> Found:
 
 
 def _bundle_of(store: Store, desc: Descriptor, subject: str, name: str) -> bytes | None:
-    manifest = parse_json(store.manifest(desc), name)
+    manifest = json_object(store.manifest(desc), name)
     config = manifest.get("config")
     artifact_type = manifest.get("artifactType") or (
         config.get("mediaType", "") if isinstance(config, dict) else "")

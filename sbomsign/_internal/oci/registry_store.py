@@ -20,12 +20,16 @@ from sbomsign._internal.oci.store import (
     Descriptor,
     descriptors,
     max_referrers,
-    parse_json,
     tag_schema,
 )
 from sbomsign._internal.sources.images import OCI_INDEX
 from sbomsign._internal.sources.registry import Registry, _bounded
-from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, Readable, Verifying
+from sbomsign._internal.sources.streams import (
+    MAX_DOCUMENT_BYTES,
+    Readable,
+    Verifying,
+    json_object,
+)
 from sbomsign.errors import NetworkError
 
 _NO_REFERRERS_API = frozenset({400, 405, 406})
@@ -120,7 +124,7 @@ class RegistryStore:
                 response.close()
                 return self._schema_index(digest)[1]
             self._native_referrers = True
-            page = descriptors(parse_json(_bounded(response, what), what), what)
+            page = descriptors(json_object(_bounded(response, what), what), what)
             found.extend(page)
             if len(found) > max_referrers():
                 raise exceeded(what, "listed manifests", max_referrers(),
@@ -137,7 +141,7 @@ class RegistryStore:
         if response.status_code == 404:
             return {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}, []
         what = f"{self.name}:{tag}"
-        index = parse_json(_bounded(response, what), what)
+        index = json_object(_bounded(response, what), what)
         return index, descriptors(index, what)
 
     def add_referrer(self, subject: str, desc: Descriptor) -> None:

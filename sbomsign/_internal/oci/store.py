@@ -106,18 +106,9 @@ class Store(Protocol):
         ...
 
 
-def parse_json(body: bytes, what: str) -> dict[str, Any]:
-    """A manifest, index or config as a JSON object.
-
-    Raises:
-        InputError: not JSON, nested too deeply, or not an object.
-    """
-    return json_object(body, what)
-
-
 def media_type_of(body: bytes, what: str) -> str:
     """The media type a manifest or index names itself with (else inferred from its keys)."""
-    doc = parse_json(body, what)
+    doc = json_object(body, what)
     media = doc.get("mediaType")
     if isinstance(media, str) and media:
         return media
@@ -214,7 +205,7 @@ class LayoutStore:
                 body = f.read(MAX_DOCUMENT_BYTES + 1)
         except OSError as e:
             raise InputError(f"{self.name}: index.json: {e.strerror}") from None
-        return parse_json(body, f"{self.name}: index.json")
+        return json_object(body, f"{self.name}: index.json")
 
     def find(self, reference: str) -> Descriptor | None:
         entries = descriptors(self.index(), f"{self.name}: index.json")
@@ -279,11 +270,11 @@ class LayoutStore:
         for desc in descriptors(self.index(), f"{self.name}: index.json"):
             if tag_of(desc) == tag_schema(digest):
                 body = self.manifest(desc)
-                for entry in descriptors(parse_json(body, self.name), self.name):
+                for entry in descriptors(json_object(body, self.name), self.name):
                     found[entry["digest"]] = entry
             elif desc["digest"] != digest and not tag_of(desc) and not is_index(desc):
                 # A layout's index lists what refers to its images untagged (as oras does).
-                doc = parse_json(self.manifest(desc), f"{self.name}@{desc['digest']}")
+                doc = json_object(self.manifest(desc), f"{self.name}@{desc['digest']}")
                 subject = doc.get("subject")
                 if isinstance(subject, dict) and subject.get("digest") == digest:
                     found[desc["digest"]] = desc
@@ -385,7 +376,7 @@ class ArchiveStore(LayoutStore):
         member = self._member("index.json")
         if member is None:
             raise InputError(f"{self.name}: index.json is missing")
-        return parse_json(member.read(MAX_DOCUMENT_BYTES + 1), f"{self.name}: index.json")
+        return json_object(member.read(MAX_DOCUMENT_BYTES + 1), f"{self.name}: index.json")
 
     def blob(self, desc: Descriptor) -> Verifying:
         if self._dir:

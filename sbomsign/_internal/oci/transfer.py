@@ -26,9 +26,9 @@ from sbomsign._internal.oci import (
     EMPTY_MEDIA_TYPE,
     TITLE,
 )
-from sbomsign._internal.oci.store import Descriptor, Store, descriptors, parse_json
+from sbomsign._internal.oci.store import Descriptor, Store, descriptors
 from sbomsign._internal.sources.images import INDEX_TYPES, OCI_MANIFEST
-from sbomsign._internal.sources.streams import Readable
+from sbomsign._internal.sources.streams import Readable, json_object
 from sbomsign.errors import InputError
 
 #: How deep referrers of referrers (and nested indexes) are followed.
@@ -83,7 +83,7 @@ class _Copy:
         self.done.add(digest)
         what = f"{self.src.name}@{digest}"
         body = self.src.manifest(desc)
-        doc = parse_json(body, what)
+        doc = json_object(body, what)
         media = str(doc.get("mediaType") or desc.get("mediaType") or OCI_MANIFEST)
         if media in INDEX_TYPES or "manifests" in doc:
             for child in descriptors(doc, what):
