@@ -50,6 +50,8 @@ from sbomsign.errors import InputError
 Descriptor = dict[str, Any]
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _ATTACHED_TAG = re.compile(r"sha256-[0-9a-f]{64}(\.sig|\.att)?")
+#: Temporary files in a layout start so; an archive written from the layout leaves them out.
+_TMP_PREFIX = ".tmp-"
 
 
 def max_referrers() -> int:
@@ -287,15 +289,8 @@ class LayoutStore:
         if os.path.isfile(target):
             return
         checked = Verifying(stream, digest, size, f"{self.name}: blob {digest}")
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(checked, out, 1 << 20)
-            _usual_mode(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        with _replacing(target) as out:
+            shutil.copyfileobj(checked, out, 1 << 20)
         self.changed = True
 
     def put_manifest(self, body: bytes, media_type: str, tag: str = "") -> Descriptor:
@@ -431,37 +426,42 @@ def _unpack(path: str, into: str, label: str) -> None:
 
 def _pack(directory: str, path: str) -> None:
     """A tar of `directory` with sorted names and no owners or times, written atomically."""
+    with _replacing(path, ".tar") as out, tarfile.open(fileobj=out, mode="w:",
+                                                       format=tarfile.PAX_FORMAT) as tar:
+        for base, dirs, files in os.walk(directory):
+            dirs.sort()
+            for name in sorted(files):
+                if name.startswith(_TMP_PREFIX):
+                    continue
+                full = os.path.join(base, name)
+                info = tar.gettarinfo(full, os.path.relpath(full, directory))
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                info.mtime = 0
+                info.mode = 0o644
+                with open(full, "rb") as f:
+                    tar.addfile(info, f)
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    with _replacing(path) as out:
+        out.write(data)
+
+
+@contextmanager
+def _replacing(path: str, suffix: str = "") -> Iterator[IO[bytes]]:
+    """A temporary file beside `path`, renamed over it (with the usual mode) when the block
+    ends without an error and removed when it does not: a reader never sees half a file."""
     parent = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp-", suffix=".tar")
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=_TMP_PREFIX, suffix=suffix)
     try:
-        with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w:",
-                                                      format=tarfile.PAX_FORMAT) as tar:
-            for base, dirs, files in os.walk(directory):
-                dirs.sort()
-                for name in sorted(files):
-                    if name.startswith(".tmp-"):
-                        continue
-                    full = os.path.join(base, name)
-                    info = tar.gettarinfo(full, os.path.relpath(full, directory))
-                    info.uid = info.gid = 0
-                    info.uname = info.gname = ""
-                    info.mtime = 0
-                    info.mode = 0o644
-                    with open(full, "rb") as f:
-                        tar.addfile(info, f)
+        with os.fdopen(fd, "wb") as out:
+            yield out
         _usual_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    _usual_mode(tmp)
-    os.replace(tmp, path)
 
 
 def _usual_mode(path: str) -> None:
