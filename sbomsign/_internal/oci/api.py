@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from sbomsign._internal.oci import referrers, store, transfer
 from sbomsign._internal.sources import Settings
-from sbomsign._internal.sources.images import INDEX_TYPES, tag_of
+from sbomsign._internal.sources.images import INDEX_TYPES, is_attestation_manifest, tag_of
 from sbomsign._internal.sources.streams import json_object
 from sbomsign.errors import InputError
 from sbomsign.models import StoredImage
@@ -45,12 +45,7 @@ def platforms(image: StoredImage, settings: Settings) -> list[StoredImage]:
         body = st.manifest({"digest": image.digest, "size": image.size})
         index = json_object(body, image.pinned)
         return [_image(st, d, "") for d in store.descriptors(index, image.pinned)
-                if not _attestation_manifest(d)]
-
-
-def _attestation_manifest(desc: store.Descriptor) -> bool:
-    plat = desc.get("platform")
-    return isinstance(plat, dict) and plat.get("os") == "unknown"
+                if not is_attestation_manifest(d)]
 
 
 def attached(image: StoredImage, settings: Settings) -> referrers.Found:

@@ -201,7 +201,8 @@ def _manifests(given: str, store: Store, desc: dict[str, Any], platform: str, *,
     if media in INDEX_TYPES or (not media and "manifests" in doc):
         for child in children:
             child = _descriptor(child, f"{given}: {digest}")
-            if _attestation(child) or not _platform_matches(child.get("platform"), platform):
+            if is_attestation_manifest(child) or not _platform_matches(
+                    child.get("platform"), platform):
                 continue
             yield from _manifests(given, store, child, platform, seen=seen, depth=depth + 1)
         return
@@ -211,7 +212,7 @@ def _manifests(given: str, store: Store, desc: dict[str, Any], platform: str, *,
     yield desc, doc
 
 
-def _attestation(desc: dict[str, Any]) -> bool:
+def is_attestation_manifest(desc: dict[str, Any]) -> bool:
     """BuildKit's attestation manifests sit in indexes as platform `unknown/unknown`."""
     plat = desc.get("platform")
     return isinstance(plat, dict) and plat.get("os") == "unknown"
