@@ -26,7 +26,7 @@ from sbomsign._internal.oci import (
     EMPTY_MEDIA_TYPE,
     TITLE,
 )
-from sbomsign._internal.oci.store import Descriptor, Store, descriptors
+from sbomsign._internal.oci.store import Descriptor, Store, descriptors, tag_schema
 from sbomsign._internal.sources.images import INDEX_TYPES, OCI_MANIFEST
 from sbomsign._internal.sources.streams import Readable, json_object
 from sbomsign.errors import InputError
@@ -109,7 +109,7 @@ class _Copy:
             self.report.referrers += 1
         for suffix in (".sig", ".att"):
             # cosign's tag-based signatures and attestations travel under their tags.
-            tag = subject.replace(":", "-", 1) + suffix
+            tag = tag_schema(subject) + suffix
             legacy = self.src.find(tag)
             if legacy is not None and legacy["digest"] not in self.done:
                 self.manifest(legacy, depth + 1)
