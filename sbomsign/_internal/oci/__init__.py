@@ -17,6 +17,8 @@ things to sign, attach to and move:
 from __future__ import annotations
 
 import hashlib
+import json
+from typing import Any
 
 # The image media types and the tag annotation are `sources.images`' (OCI_MANIFEST,
 # OCI_INDEX, INDEX_TYPES, REF_NAME): one vocabulary for reading and for writing images.
@@ -34,3 +36,9 @@ SCHEMES = ("registry:", "oci-dir:", "oci-archive:")
 def sha256_digest(data: bytes) -> str:
     """`sha256:<hex>` of `data`."""
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def compact_json(doc: Any) -> bytes:
+    """A manifest, index or bundle as this package writes it: compact JSON, keys in the
+    order given (a manifest's digest is of exactly these bytes)."""
+    return json.dumps(doc, separators=(",", ":")).encode()

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from typing import TYPE_CHECKING, Any
 
 from sbomsign._internal import jsonbound
+from sbomsign._internal.oci import compact_json
 from sbomsign._internal.oci.store import Store, tag_schema
 from sbomsign._internal.sources.streams import MAX_DOCUMENT_BYTES, json_object
 from sbomsign.errors import Error, InputError
@@ -123,7 +123,7 @@ def _attestation(store: Store, layer: Any, where: str) -> bytes:
                             "keyid": signatures[0].get("keyid") or ""}],
         },
     }
-    return json.dumps(bundle, separators=(",", ":")).encode()
+    return compact_json(bundle)
 
 
 def _material(annotations: dict[str, Any], where: str) -> dict[str, Any]:
@@ -151,7 +151,7 @@ def as_bundle(payload: bytes, annotations: dict[str, Any], where: str) -> bytes:
             "signature": annotations[_SIGNATURE],
         },
     }
-    return json.dumps(bundle, separators=(",", ":")).encode()
+    return compact_json(bundle)
 
 
 def _pem_certificates(annotations: dict[str, Any], where: str) -> list[str]:

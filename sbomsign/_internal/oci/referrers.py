@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from sbomsign._internal.oci import (
     EMPTY_DIGEST,
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
+    compact_json,
     sha256_digest,
 )
 from sbomsign._internal.oci.store import Descriptor, Store
@@ -110,8 +110,7 @@ def attach(store: Store, subject: Descriptor, bundle: bytes, *, created: str = "
         "subject": {k: subject[k] for k in ("mediaType", "digest", "size") if k in subject},
         "annotations": annotations,
     }
-    desc = store.put_manifest(json.dumps(manifest, separators=(",", ":")).encode(),
-                              OCI_MANIFEST)
+    desc = store.put_manifest(compact_json(manifest), OCI_MANIFEST)
     entry = {**desc, "artifactType": BUNDLE_MEDIA_TYPE, "annotations": annotations}
     store.add_referrer(subject["digest"], entry)
     return entry

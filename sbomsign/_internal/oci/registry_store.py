@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from sbomsign._internal.limits import exceeded
-from sbomsign._internal.oci import sha256_digest
+from sbomsign._internal.oci import compact_json, sha256_digest
 from sbomsign._internal.oci.store import (
     Descriptor,
     descriptors,
@@ -23,7 +23,7 @@ from sbomsign._internal.oci.store import (
     tag_schema,
 )
 from sbomsign._internal.sources.images import OCI_INDEX
-from sbomsign._internal.sources.registry import Registry, _bounded
+from sbomsign._internal.sources.registry import _ACCEPT, Registry, _bounded
 from sbomsign._internal.sources.streams import (
     MAX_DOCUMENT_BYTES,
     Readable,
@@ -46,7 +46,7 @@ class RegistryStore:
 
     def find(self, reference: str) -> Descriptor | None:
         response = self.registry.send("HEAD", f"{self.registry.base}/manifests/{reference}",
-                                      accept=_accept(), missing_ok=True)
+                                      accept=_ACCEPT, missing_ok=True)
         if response.status_code == 404:
             return None
         return self.resolve(reference)
@@ -154,8 +154,7 @@ class RegistryStore:
         index["manifests"] = [*(raw if isinstance(raw, list) else []), desc]
         index.setdefault("schemaVersion", 2)
         index.setdefault("mediaType", OCI_INDEX)
-        body = _canonical(index)
-        self.put_manifest(body, OCI_INDEX, tag=tag_schema(subject))
+        self.put_manifest(compact_json(index), OCI_INDEX, tag=tag_schema(subject))
 
     def close(self) -> None:
         """Nothing to finish."""
@@ -165,19 +164,6 @@ def _next_page(link: str, base: str) -> str:
     """The `rel="next"` URL of a `Link` header, resolved against the registry, or ""."""
     match = re.search(r'<([^>]+)>\s*;\s*rel="?next"?', link)
     return urljoin(base + "/", match.group(1)) if match else ""
-
-
-def _accept() -> str:
-    from sbomsign._internal.sources.registry import _ACCEPT
-
-    return _ACCEPT
-
-
-def _canonical(doc: dict[str, Any]) -> bytes:
-    import json
-
-    return json.dumps(doc, separators=(",", ":")).encode()
-
 
 
 class _Upload:

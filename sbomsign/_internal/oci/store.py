@@ -17,7 +17,6 @@ oras and regclient keep them), and a tag-schema index in it is read too.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import shutil
@@ -28,7 +27,7 @@ from contextlib import contextmanager
 from typing import IO, Any, Protocol
 
 from sbomsign._internal.limits import limit
-from sbomsign._internal.oci import SCHEMES, sha256_digest
+from sbomsign._internal.oci import SCHEMES, compact_json, sha256_digest
 from sbomsign._internal.sources import Settings
 from sbomsign._internal.sources.images import (
     INDEX_TYPES,
@@ -313,8 +312,7 @@ class LayoutStore:
         self._save_index(index)
 
     def _save_index(self, index: dict[str, Any]) -> None:
-        _write_atomic(os.path.join(self.root, "index.json"),
-                      json.dumps(index, separators=(",", ":")).encode())
+        _write_atomic(os.path.join(self.root, "index.json"), compact_json(index))
         self.changed = True
 
     def close(self) -> None:

@@ -14,7 +14,6 @@ the file as the single layer with its title annotation, and an `artifactType`.
 from __future__ import annotations
 
 import io
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from sbomsign._internal.oci import (
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
     TITLE,
+    compact_json,
 )
 from sbomsign._internal.oci.store import Descriptor, Store, descriptors, tag_schema
 from sbomsign._internal.sources.images import INDEX_TYPES, OCI_MANIFEST
@@ -183,5 +183,5 @@ def push(dst: Store, path: str, tag: str, *, media_type: str = "", artifact_type
                     "annotations": {TITLE: os.path.basename(path)}}],
         "annotations": {CREATED: created},
     }
-    body = json.dumps(manifest, separators=(",", ":")).encode()
+    body = compact_json(manifest)
     return dst.put_manifest(body, OCI_MANIFEST, tag=tag)
