@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sbomsign._cli import env_default
+from sbomsign._cli._images import is_image
 from sbomsign._cli._output import atomic_write, emit, read_bounded
 from sbomsign._cli._shared import BUNDLE_SUFFIX, add_registry_options, registry_options
 from sbomsign._cli._verify_reports import Outcome, ReportFormat, render, vsa_statement
@@ -204,7 +205,7 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
     targets: list[_Target] = []
     for given in args.artifacts:
         m = _DIGEST.fullmatch(given)
-        if _is_image(given):
+        if is_image(given):
             t = _image_target(args, given)
         elif m:
             t = _Target(label=given, path=None, sha256=m.group(2) or "", sha512=m.group(4) or "")
@@ -228,12 +229,6 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
         t.bundles.extend(Path(a) for a in args.attestation)
         targets.append(t)
     return targets
-
-
-def _is_image(name: str) -> bool:
-    from sbomsign.scan import is_stored_image
-
-    return is_stored_image(name)
 
 
 _TYPE_PART = re.compile(r"[A-Za-z0-9_-]+")
