@@ -25,14 +25,16 @@ def search(facts: Facts, pattern: re.Pattern[bytes]) -> Iterator[tuple[str, int,
             continue
         end = region.offset + min(region.size, MAX_SEARCH)
         at = region.offset
-        seen_until = at
+        taken = at
         while at < end:
             data = facts.view.read(at, min(_CHUNK + _OVERLAP, end - at))
             if not data:
                 break
             for m in pattern.finditer(data):
-                # A match in the overlap is found again at the start of the next chunk.
-                if at + m.start() >= seen_until:
+                # A match starting in the overlap may be cut off at its end: it is left to
+                # the next chunk, which holds it whole. One starting inside a match already
+                # found (its tail, seen again from the next chunk) is not a match of its own.
+                if m.start() < _CHUNK and at + m.start() >= taken:
+                    taken = at + m.end()
                     yield name, at + m.start(), m
-            seen_until = at + len(data)
             at += _CHUNK
