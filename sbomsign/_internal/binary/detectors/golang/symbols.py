@@ -76,9 +76,8 @@ def _names_range(facts: Facts, offset: int, size: int) -> tuple[int, int] | None
     return names_at, names_end
 
 
-def function_names(facts: Facts) -> list[bytes]:
-    """The function names of the pclntab, or [] when there is none it can read."""
-    region = _region(facts)
+def function_names(facts: Facts, region: Region | None) -> list[bytes]:
+    """The function names of the pclntab at `region`, or [] when it cannot be read."""
     if region is None or region.size < 64:
         return []
     found = _names_range(facts, region.offset, region.size)
@@ -114,22 +113,23 @@ def module_of(package: str) -> str:
     return "/".join(parts[:count]) if len(parts) >= count else package
 
 
-def modules(facts: Facts) -> list[str]:
-    """The modules the function table names, sorted (bounded)."""
-    found = {module_of(package_of(n)) for n in function_names(facts)}
+def modules(facts: Facts, region: Region | None) -> list[str]:
+    """The modules the function table at `region` names, sorted (bounded)."""
+    found = {module_of(package_of(n)) for n in function_names(facts, region)}
     found.discard("")
     return sorted(found)[:_MAX_MODULES]
 
 
 def components(facts: Facts, main_path: str) -> tuple[Component, ...]:
     """Weaker `GO_MODULE` components (and the main program's module as `GO_MAIN_MODULE`)."""
+    # NOTE: found once: without a named section, finding it searches the whole file.
     region = _region(facts)
     evidence = (Evidence("binary-analysis", 0.5, "go pclntab function names",
                          location=region.name if region else "", offset=region.offset
                          if region else None, note=NOTE),)
     main = module_of(main_path)
     out = []
-    for module in modules(facts):
+    for module in modules(facts, region):
         kind = ComponentKind.GO_MAIN_MODULE if module == main else ComponentKind.GO_MODULE
         out.append(Component(kind=kind, name=module, purl=golang_purl(module),
                              linking=Linking.STATIC, found_by="go pclntab",
