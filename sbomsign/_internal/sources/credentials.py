@@ -1,6 +1,7 @@
 """Registry credentials, found where docker, podman and skopeo keep them.
 
-The first docker-style config that exists is read: `REGISTRY_AUTH_FILE` (podman, skopeo),
+The docker-style configs are read in this order, and the first that names the host (or a
+helper for every host) answers: `REGISTRY_AUTH_FILE` (podman, skopeo),
 `$DOCKER_CONFIG/config.json`, `~/.docker/config.json`. For a host, an `auths` entry
 (`auth`: base64 `user:password`, or `username`/`password`) is taken first; else the
 credential helper that `credHelpers` names for the host, or `credsStore` names for every host,
