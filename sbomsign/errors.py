@@ -37,6 +37,11 @@ class Error(Exception):
         # as single annotations.
         return " ".join(self.message.split())
 
+    def about(self, name: str) -> str:
+        """The description without a leading `name: `, for reports that name the item the
+        error is about themselves."""
+        return self.diagnostics().removeprefix(f"{name}: ")
+
 
 class InputError(Error):
     """An input (file, option, document) cannot be read, parsed or is not allowed."""

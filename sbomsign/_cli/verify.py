@@ -319,8 +319,7 @@ def _check(t: _Target, name: str, data: bytes, trust: TrustMaterial, into: _Coll
                                       digests={"sha512": t.sha512} if t.sha512 else None)
     except Error as e:
         # NOTE: the verifier names the bundle in its message; the report names it.
-        into.failures.append(verify.BundleFailure(name, e.diagnostics().removeprefix(
-            f"{name}: ")))
+        into.failures.append(verify.BundleFailure(name, e.about(name)))
         return
     if isinstance(result, verify.VerifiedSignature):
         into.signatures.append(result)
@@ -365,8 +364,7 @@ def _evidence(t: _Target, trust: TrustMaterial) -> ArtifactEvidence:
             into.signatures.append(verify.verify_legacy_image_signature(
                 payload, data, image_digest=f"sha256:{t.sha256}", trust=trust, name=name))
         except Error as e:
-            into.failures.append(verify.BundleFailure(name, e.diagnostics().removeprefix(
-                f"{name}: ")))
+            into.failures.append(verify.BundleFailure(name, e.about(name)))
     return verify.ArtifactEvidence(
         name=t.label,
         sha256=t.sha256,

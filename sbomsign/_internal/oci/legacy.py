@@ -58,7 +58,7 @@ def find(store: Store, subject: str, into: Found) -> None:
         try:
             layers = _layers(store, tag, name)
         except Error as e:
-            into.failures.append((name, e.diagnostics().removeprefix(f"{name}: ")))
+            into.failures.append((name, e.about(name)))
             continue
         for i, layer in enumerate(layers):
             where = f"{name}#{i}"
@@ -69,7 +69,7 @@ def find(store: Store, subject: str, into: Found) -> None:
                 else:
                     into.bundles.append((where, _attestation(store, layer, where)))
             except Error as e:
-                into.failures.append((where, e.diagnostics().removeprefix(f"{where}: ")))
+                into.failures.append((where, e.about(where)))
 
 
 def _layers(store: Store, tag: str, name: str) -> list[Any]:

@@ -133,7 +133,7 @@ def find(store: Store, subject: str) -> Found:
         try:
             bundle = _bundle_of(store, desc, subject, name)
         except Error as e:
-            found.failures.append((name, e.diagnostics().removeprefix(f"{name}: ")))
+            found.failures.append((name, e.about(name)))
             continue
         if bundle is not None:
             found.bundles.append((name, bundle))
