@@ -35,6 +35,13 @@ UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://sbomsign.dev/sbom")
 #: Prefix of SPDX document namespaces.
 SPDX_NAMESPACE_BASE = "https://sbomsign.dev/spdx/"
 
+#: How the SBOM was made, the start of the SPDX documents' creation comment (each version
+#: adds the SBOM type in its own words).
+MADE_BY = (
+    "Made by sbomsign after the build, from what the artifact records about itself: build "
+    "information, package notes, version resources and linked libraries"
+)
+
 CYCLONEDX_VERSIONS = ("1.6", "1.7", "1.5")
 DEFAULT_CYCLONEDX_VERSION = "1.6"
 SPDX_VERSION = "2.3"

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sbomsign._internal.sbom.common import (
+    MADE_BY,
     SPDX_NAMESPACE_BASE,
     SPDX_VERSION,
     Options,
@@ -115,11 +116,7 @@ def _actor(text: str) -> Any:
 #: The document's CreatorComment: how the SBOM was made (the OpenChain Telco guide requires
 #: one; CISA's 2025 baseline asks for the generation context, post-build here as in the
 #: CycloneDX documents' `lifecycles`).
-CREATOR_COMMENT = (
-    "Made by sbomsign after the build, from what the artifact records about itself: build "
-    "information, package notes, version resources and linked libraries (post-build; CISA "
-    "SBOM type: Analyzed)."
-)
+CREATOR_COMMENT = f"{MADE_BY} (post-build; CISA SBOM type: Analyzed)."
 
 
 def _document(subject: Subject, options: Options) -> Any:

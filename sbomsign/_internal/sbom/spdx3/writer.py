@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sbomsign._internal.sbom.common import (
+    MADE_BY,
     P_MERGED,
     SPDX_NAMESPACE_BASE,
     Options,
@@ -60,11 +61,7 @@ CREATION_INFO = "_:creationinfo"
 GO_BUILD_TYPE = "https://sbomsign.dev/spdx3/build/go"
 
 #: The CreationInfo comment: how the SBOM was made (as the SPDX 2.3 CreatorComment).
-CREATION_COMMENT = (
-    "Made by sbomsign after the build, from what the artifact records about itself: build "
-    "information, package notes, version resources and linked libraries (post-build; SPDX "
-    "SBOM type: analyzed)."
-)
+CREATION_COMMENT = f"{MADE_BY} (post-build; SPDX SBOM type: analyzed)."
 
 # Edge kinds of `dependency_edges`/`linked_refs`/`container_edges` -> (relationship, scope).
 _RELATIONSHIPS = {
