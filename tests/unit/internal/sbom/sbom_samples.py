@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sbomsign._internal.sbom.common import Subject, make_subject
 from sbomsign.models import (
     Artifact,
     Binary,
@@ -135,3 +138,13 @@ def fat_artifact() -> Artifact:
 
 def inventory(*artifacts: Artifact) -> Inventory:
     return Inventory(artifacts=artifacts or (go_artifact(),), tool_version="0.1.0")
+
+
+#: The writers' subjects by name, each built afresh when called.
+SUBJECTS: dict[str, Callable[[], Subject]] = {
+    "go": lambda: make_subject([go_artifact()], merge=False),
+    "c-rust-notes": lambda: make_subject([c_artifact()], merge=False),
+    "fat-macho": lambda: make_subject([fat_artifact()], merge=False),
+    "merged": lambda: make_subject(
+        [go_artifact(), go_artifact("aarch64", "arm64", "b", extra_dep=True)], merge=True),
+}

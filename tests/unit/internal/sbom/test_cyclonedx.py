@@ -44,9 +44,8 @@ def props(c: dict[str, Any]) -> dict[str, list[str]]:
 
 
 SUBJECTS = {
-    "go": lambda: make_subject([s.go_artifact()], merge=False),
-    "c-rust-notes": lambda: make_subject([s.c_artifact()], merge=False),
-    "fat-macho": lambda: make_subject([s.fat_artifact()], merge=False),
+    **s.SUBJECTS,
+    # Three platforms: a CycloneDX document merges them into one component list.
     "merged": lambda: make_subject(
         [s.go_artifact(), s.go_artifact("aarch64", "arm64", "b", extra_dep=True),
          s.go_artifact("loongarch64", "loong64", "d")], merge=True),

@@ -35,13 +35,7 @@ def relationships(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
             for r in doc["relationships"]}
 
 
-SUBJECTS = {
-    "go": lambda: make_subject([s.go_artifact()], merge=False),
-    "c-rust-notes": lambda: make_subject([s.c_artifact()], merge=False),
-    "fat-macho": lambda: make_subject([s.fat_artifact()], merge=False),
-    "merged": lambda: make_subject(
-        [s.go_artifact(), s.go_artifact("aarch64", "arm64", "b", extra_dep=True)], merge=True),
-}
+SUBJECTS = s.SUBJECTS
 
 
 @pytest.mark.parametrize("tag_value", [False, True])

@@ -16,7 +16,7 @@ import sbom_samples as s
 
 from sbomsign import sbom, sign, verify
 from sbomsign._internal import intoto, keys, predicates
-from sbomsign._internal.sbom.common import Options, make_subject
+from sbomsign._internal.sbom.common import Options
 from sbomsign._internal.sbom.spdx2 import library as spdx2
 from sbomsign._internal.sbom.spdx3 import writer
 from sbomsign.errors import SbomError
@@ -30,13 +30,7 @@ EPOCH = "1700000000"
 CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
 FULL = {"supplier": "ACME (sec@acme.example)", "author": "Person: Jane (jane@example.org)"}
 
-SUBJECTS = {
-    "go": lambda: make_subject([s.go_artifact()], merge=False),
-    "c-rust-notes": lambda: make_subject([s.c_artifact()], merge=False),
-    "fat-macho": lambda: make_subject([s.fat_artifact()], merge=False),
-    "merged": lambda: make_subject(
-        [s.go_artifact(), s.go_artifact("aarch64", "arm64", "b", extra_dep=True)], merge=True),
-}
+SUBJECTS = s.SUBJECTS
 FIXTURES = ("go-linux-loong64", "c-hello-plain")
 
 
