@@ -830,15 +830,20 @@ def test_a_malformed_image_name_fails_the_step_in_one_line(
         assert "### ⚠️ <code>registry:nohost</code> — ERROR" in step.summary
 
 
-def test_keyless_summary_names_the_identity(tmp_path: Path) -> None:
-    runner = make_runner(tmp_path)
-    fake = tmp_path / "fake-sbomsign"
+def keyless_runner(root: Path, **env: str) -> tuple[Runner, Path]:
+    """A runner whose sbomsign is `FAKE_KEYLESS_CLI`, and the file it records its calls in."""
+    runner = make_runner(root)
+    fake = root / "fake-sbomsign"
     fake.write_text(f"#!{sys.executable}\n{FAKE_KEYLESS_CLI}")
     fake.chmod(0o755)
-    calls = tmp_path / "calls.jsonl"
-    runner.base_env.update(
-        SBOMSIGN_ACTION_CLI=str(fake),
-        FAKE_LOG=str(calls),
+    calls = root / "calls.jsonl"
+    runner.base_env.update(SBOMSIGN_ACTION_CLI=str(fake), FAKE_LOG=str(calls), **env)
+    return runner, calls
+
+
+def test_keyless_summary_names_the_identity(tmp_path: Path) -> None:
+    runner, calls = keyless_runner(
+        tmp_path,
         # What `permissions: id-token: write` gives a job.
         ACTIONS_ID_TOKEN_REQUEST_URL="https://token.actions.example/",
         ACTIONS_ID_TOKEN_REQUEST_TOKEN="bearer",
@@ -868,14 +873,8 @@ def test_keyless_summary_names_the_identity(tmp_path: Path) -> None:
 
 
 def test_keyless_images_are_signed_like_files(tmp_path: Path) -> None:
-    runner = make_runner(tmp_path)
-    fake = tmp_path / "fake-sbomsign"
-    fake.write_text(f"#!{sys.executable}\n{FAKE_KEYLESS_CLI}")
-    fake.chmod(0o755)
-    calls = tmp_path / "calls.jsonl"
-    runner.base_env.update(
-        SBOMSIGN_ACTION_CLI=str(fake),
-        FAKE_LOG=str(calls),
+    runner, calls = keyless_runner(
+        tmp_path,
         SIGSTORE_ID_TOKEN="eyJ.fake.token",
         SBOMSIGN_INSECURE_REGISTRIES="registry.example:5000",
     )
