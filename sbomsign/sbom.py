@@ -19,19 +19,27 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sbomsign.errors import SbomError
 from sbomsign.models import Artifact, Container, Inventory
 
+if TYPE_CHECKING:
+    from sbomsign._internal.sbom.common import Options
+
 __all__ = [
+    "PROFILE_CHECKS",
     "SbomFormat",
+    "bsi_problems",
     "detect",
     "document_stem",
     "merged_name",
     "ntia_problems",
     "read",
     "resolve_timestamp",
+    "telco_problems",
     "write",
 ]
 
@@ -131,17 +139,27 @@ def write(
         supplier=(supplier or "").strip(),
         author=(author or "").strip(),
         spec_version=(spec_version or "").strip(),
-        profile=_profile(profile, fmt, (spec_version or "").strip()),
     )
+    options = replace(options, profile=_profile(profile, fmt, options))
     return codec_for(fmt.value).write(subject, options, fmt.value)
 
 
-def _profile(profile: str, fmt: SbomFormat, spec_version: str) -> str:
+def _profile(profile: str, fmt: SbomFormat, options: Options) -> str:
+    from sbomsign._internal.sbom import telco
+
     if not profile:
         return ""
+    if profile == telco.NAME:
+        if fmt not in (SbomFormat.SPDX_JSON, SbomFormat.SPDX_TV):
+            raise SbomError("the openchain-telco profile is written in SPDX 2.3 (JSON or "
+                            "tag-value): the OpenChain Telco SBOM Guide accepts only SPDX 2.2 "
+                            "and 2.3")
+        telco.require(options)
+        return profile
     if profile != "bsi":
-        raise SbomError(f"unknown profile {profile!r} (use bsi)")
-    if fmt not in (SbomFormat.CYCLONEDX_JSON, SbomFormat.CYCLONEDX_XML) or spec_version == "1.5":
+        raise SbomError(f"unknown profile {profile!r} (use bsi or openchain-telco)")
+    if fmt not in (SbomFormat.CYCLONEDX_JSON, SbomFormat.CYCLONEDX_XML) \
+            or options.spec_version == "1.5":
         raise SbomError("the bsi profile is written in CycloneDX 1.6 or later (BSI TR-03183-2 "
                         "v2.1.0 accepts CycloneDX from 1.6 and SPDX only from 3.0.1)")
     return profile
@@ -276,3 +294,31 @@ def bsi_problems(data: bytes, name: str = "<sbom>") -> list[str]:
     if fmt != SbomFormat.CYCLONEDX_JSON or not isinstance(decoded, dict):
         raise SbomError(f"{name}: the BSI check reads CycloneDX JSON (this is {fmt})")
     return [m.line() for m in bsi.check(decoded)]
+
+
+def telco_problems(data: bytes, name: str = "<sbom>") -> list[str]:
+    """What an SPDX 2 document (JSON or tag-value) lacks of the OpenChain Telco SBOM Guide
+    1.2's required fields, as its validator checks them by default, one line per field (with
+    the packages that lack it); empty when it has them all.
+
+    Any producer's document can be checked.
+
+    Raises:
+        SbomError: the document cannot be read, or is not SPDX 2.
+    """
+    from sbomsign._internal.sbom import codec_for, telco
+    from sbomsign._internal.sbom import detect as detect_format
+
+    fmt, decoded = detect_format(data, name)
+    if fmt not in (SbomFormat.SPDX_JSON, SbomFormat.SPDX_TV):
+        raise SbomError(f"{name}: the OpenChain Telco check reads SPDX 2 JSON or tag-value "
+                        f"(this is {fmt}); the guide accepts only SPDX 2.2 and 2.3")
+    codec = codec_for(fmt)
+    return [m.line() for m in telco.check(codec.load(data, decoded, name, fmt))]
+
+
+#: The buyers' checks by profile name: what `sbom --check` and the policy's `sbom.profile` run.
+PROFILE_CHECKS = {
+    "bsi": ("BSI TR-03183-2 v2.1.0", bsi_problems),
+    "openchain-telco": ("OpenChain Telco SBOM Guide 1.2", telco_problems),
+}

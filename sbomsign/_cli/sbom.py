@@ -107,19 +107,21 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--profile",
-        choices=["bsi"],
+        choices=["bsi", "openchain-telco"],
         default=env_default("profile"),
         metavar="PROFILE",
         help="add what a buyer's profile asks and the scan can know: bsi (TR-03183-2 v2.1.0, "
-        "CycloneDX 1.6+: the bsi:component:* properties)",
+        "CycloneDX 1.6+: the bsi:component:* properties), openchain-telco (OpenChain Telco "
+        "SBOM Guide 1.1/1.2, SPDX 2.3; needs --supplier and an organization as --author)",
     )
     parser.add_argument(
         "--check",
-        choices=["bsi"],
+        choices=["bsi", "openchain-telco"],
         metavar="PROFILE",
         help="check the PATHs, SBOMs made by any tool, against a buyer's required fields "
-        "instead of writing SBOMs: bsi (TR-03183-2 v2.1.0, CycloneDX JSON); exit 1 when a "
-        "field is missing",
+        "instead of writing SBOMs: bsi (TR-03183-2 v2.1.0, CycloneDX JSON), openchain-telco "
+        "(OpenChain Telco SBOM Guide 1.2, SPDX 2 JSON or tag-value); exit 1 when a field is "
+        "missing",
     )
     add_scan_options(parser)
 
@@ -128,12 +130,13 @@ def _check(args: argparse.Namespace) -> int:
     """Report each document's missing fields on stdout; 1 when any document lacks one."""
     from sbomsign._cli._output import read_bounded
     from sbomsign.errors import SbomError
-    from sbomsign.sbom import bsi_problems
+    from sbomsign.sbom import PROFILE_CHECKS
 
+    title, problems_of = PROFILE_CHECKS[args.check]
     failed = unreadable = False
     for path in args.paths:
         try:
-            problems = bsi_problems(read_bounded(Path(path)), path)
+            problems = problems_of(read_bounded(Path(path)), path)
         except (OSError, SbomError, InputError) as e:
             reason = str(e.strerror) if isinstance(e, OSError) else e.message
             print(f"sbomsign sbom: error: {path}: {reason.removeprefix(f'{path}: ')}",
@@ -142,10 +145,10 @@ def _check(args: argparse.Namespace) -> int:
             continue
         if problems:
             failed = True
-            print(f"{path}: BSI TR-03183-2 v2.1.0: {len(problems)} required field(s) missing")
+            print(f"{path}: {title}: {len(problems)} required field(s) missing")
             print("".join(f"  {line}\n" for line in problems), end="")
         else:
-            print(f"{path}: BSI TR-03183-2 v2.1.0: every required field present")
+            print(f"{path}: {title}: every required field present")
     return EXIT_USAGE if unreadable else EXIT_FAILURE if failed else EXIT_OK
 
 

@@ -197,7 +197,7 @@ class _Sbom:
     covers_binary: bool = False
     ntia: bool = False
     profile: str = ""
-    """A buyer's profile every SBOM must meet (`bsi`), or ""."""
+    """A buyer's profile every SBOM must meet (`bsi`, `openchain-telco`), or ""."""
     max_age: timedelta | None = None
     max_age_text: str = ""
     deny: tuple[_Deny, ...] = ()

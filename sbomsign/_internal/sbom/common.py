@@ -61,12 +61,17 @@ P_ARTIFACT = "sbomsign:artifact"
 """On a component of a merged document: `sha256:<hex>` of an artifact it was found in."""
 P_FILE_SIZE = "sbomsign:file:size"
 P_MERGED = "sbomsign:merged"
+P_TELCO_CHECKSUM_OF = "sbomsign:telco:checksum-of"
+"""OpenChain Telco profile: what a package's checksum is of (see `telco`)."""
+P_TELCO_STATED_VERSION = "sbomsign:telco:stated-version"
+"""OpenChain Telco profile: a version stated where the build records none (see `telco`)."""
 
 #: Property names the writer derives from `Component` fields; readers turn them back into
 #: fields instead of keeping them in `Component.properties`.
 COMPONENT_FIELD_PROPERTIES = frozenset({
     P_KIND, P_LINKING, P_SCOPE, P_FOUND_BY, P_SOURCE, P_GO_H1,
     P_GO_REPLACE_PATH, P_GO_REPLACE_VERSION, P_GO_REPLACE_H1, P_ARTIFACT,
+    P_TELCO_CHECKSUM_OF, P_TELCO_STATED_VERSION,
 })
 
 _ENV_EPOCH = "SOURCE_DATE_EPOCH"

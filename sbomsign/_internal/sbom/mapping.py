@@ -414,12 +414,17 @@ def _spdx_component(
     sid: str, p: SpdxPackageRecord, by_id: Mapping[str, SpdxPackageRecord], g: _SpdxGraph,
     props: list[tuple[str, str]],
 ) -> Component:
+    from sbomsign._internal.sbom.telco import P_STATED_VERSION
+
     purl = _ext(p, "PACKAGE_MANAGER", ("purl",))
     kind, linking = _spdx_kind_and_linking(sid, p, purl, by_id, g)
+    # NOTE: the OpenChain Telco profile states the file's digest as the version where the
+    # build records none; the component read back is what the build recorded.
+    stated = dict(props).get(P_STATED_VERSION)
     return component_from_facts(
         kind=kind,
         name=p.name,
-        version=p.version or "",
+        version="" if stated and stated == p.version else p.version or "",
         purl=purl,
         cpe=_ext(p, "SECURITY", ("cpe23Type", "cpe22Type")),
         supplier=p.supplier,

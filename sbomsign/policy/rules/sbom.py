@@ -60,7 +60,7 @@ def sbom(ev: Evaluation, rules: _Sbom) -> None:
         if rules.ntia:
             ntia(ev, att)
         if rules.profile:
-            profile(ev, att)
+            profile(ev, att, rules.profile)
         if rules.max_age is not None:
             max_age(ev, att, rules.max_age, rules.max_age_text)
     if rules.deny or rules.minimums or rules.licenses is not None:
@@ -162,13 +162,15 @@ def ntia(ev: Evaluation, att: VerifiedAttestation) -> None:
                     "has the NTIA minimum elements")
 
 
-def profile(ev: Evaluation, att: VerifiedAttestation) -> None:
-    """BSI TR-03183-2 v2.1.0's required fields, in the attested document itself."""
-    from sbomsign.sbom import bsi_problems
+def profile(ev: Evaluation, att: VerifiedAttestation, name: str) -> None:
+    """A buyer's profile's required fields (BSI TR-03183-2 v2.1.0, the OpenChain Telco SBOM
+    Guide), in the attested document itself."""
+    from sbomsign.sbom import PROFILE_CHECKS
 
-    _document_check(ev, att, "sbom.profile", bsi_problems,
-                    "BSI TR-03183-2 v2.1.0: {n} required field(s) missing: ",
-                    "has every field BSI TR-03183-2 v2.1.0 requires")
+    title, problems_of = PROFILE_CHECKS[name]
+    _document_check(ev, att, "sbom.profile", problems_of,
+                    title + ": {n} required field(s) missing: ",
+                    f"has every field {title} requires")
 
 
 def max_age(ev: Evaluation, att: VerifiedAttestation, limit: timedelta, limit_text: str) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from sbomsign._internal.sbom import telco
 from sbomsign._internal.sbom.common import (
     MADE_BY,
     SPDX_NAMESPACE_BASE,
@@ -138,26 +139,85 @@ def _document(subject: Subject, options: Options) -> Any:
         creator_comment=CREATOR_COMMENT,
     )
     supplier = _actor(options.supplier) if options.supplier else None
+    profile = _Telco(subject, supplier) if options.profile == telco.NAME else None
     ids: dict[str, str] = {}
     packages = []
     for a in subject.artifacts:
         ids[artifact_ref(a)] = spdx_id("Artifact", a.name, artifact_ref(a))
         packages.append(_artifact_package(a, ids[artifact_ref(a)], supplier, subject.container))
+        if profile is not None:
+            profile.artifact(packages[-1], a)
     if subject.container is not None:
         ids[subject.container.ref] = spdx_id("Container", subject.name, subject.container.ref)
         packages.append(_container_package(subject, ids[subject.container.ref], supplier))
         for c in subject.container.packages:
             ids[c.ref] = spdx_id(_PREFIX[c.kind], c.name, c.ref)
             packages.append(_component_package(c, ids[c.ref], ()))
+            if profile is not None:
+                profile.component(packages[-1], c)
     for c in subject.components:
+        if profile is not None and not telco.is_delivered(c):
+            continue
         ids[c.ref] = spdx_id(_PREFIX[c.kind], c.name, c.ref)
         owners = subject.owners.get(c.ref, ()) if subject.merged else ()
         packages.append(_component_package(c, ids[c.ref], owners))
+        if profile is not None:
+            profile.component(packages[-1], c)
 
     relationships = [
         Relationship(s, RelationshipType[r], t) for s, r, t in _triples(subject, ids)
     ]
+    if profile is not None:
+        relationships += profile.unknowns(ids)
     return Document(creation_info=info, packages=packages, relationships=relationships)
+
+
+class _Telco:
+    """The OpenChain Telco profile's values, set on the packages the writer built (see
+    `sbomsign._internal.sbom.telco` for each choice and its reason)."""
+
+    def __init__(self, subject: Subject, supplier: Any) -> None:
+        self.subject = subject
+        self.supplier = supplier
+        self.delivery = telco.delivery(subject)
+
+    def artifact(self, package: Any, a: Artifact) -> None:
+        if not package.external_references:
+            package.external_references = [_purl_ref(telco.generic_purl(a.name,
+                                                                        a.digests.sha256))]
+
+    def component(self, package: Any, c: Component) -> None:
+        where = self.delivery.files.get(c.ref)
+        container = self.subject.container
+        digests = where.digests if where is not None else (
+            container.digests if container is not None else None)
+        notes = [(telco.P_CHECKSUM_OF, telco.checksum_note(
+            where, self.delivery.also.get(c.ref, ()),
+            f"the {container.kind} {self.subject.name}" if container else ""))]
+        if digests is not None:
+            package.checksums = _checksums(digests)
+        if c.supplier:
+            package.originator = package.supplier
+        package.supplier = self.supplier
+        if not c.version and where is not None:
+            package.version = artifact_version(where)
+            notes.append((telco.P_STATED_VERSION, package.version))
+        if not package.external_references and where is not None:
+            package.external_references = [_purl_ref(telco.generic_purl(
+                c.name, where.digests.sha256, package.version or ""))]
+        extra = format_comment_properties(notes)
+        package.comment = f"{package.comment}\n{extra}" if package.comment else extra
+
+    def unknowns(self, ids: dict[str, str]) -> list[Any]:
+        from spdx_tools.spdx.model.relationship import Relationship, RelationshipType
+        from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+
+        return [
+            Relationship(ids[artifact_ref(a)], RelationshipType.DYNAMIC_LINK, SpdxNoAssertion(),
+                         comment=f"{name}: a library the file loads that this delivery does "
+                         "not hold (provided by the environment; a known unknown)")
+            for a, name in self.delivery.external
+        ]
 
 
 def _triples(subject: Subject, ids: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -175,6 +235,8 @@ def _triples(subject: Subject, ids: dict[str, str]) -> list[tuple[str, str, str]
         # (every Go module, not only the main module) and dynamically links each library.
         edges += [(aref, ref, kind) for ref, kind in linked_refs(a)]
         for src, tgt, kind in edges:
+            if tgt not in ids:  # a library the profile leaves out of the packages
+                continue
             rel, reverse = _RELATIONSHIPS[kind]
             if src == aref and kind == "depends":
                 rel = "DEPENDS_ON"
