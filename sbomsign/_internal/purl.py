@@ -87,6 +87,11 @@ def purl(
     return "".join(out)
 
 
+#: The version `go mod edit -replace` writes into a requirement that only a replacement
+#: satisfies (terraform's go.mod has many): the zero time and the zero commit, no release.
+GO_PLACEHOLDER_VERSION = "v0.0.0-00010101000000-000000000000"
+
+
 def golang_purl(module_path: str, version: str = "") -> str:
     """The purl of a Go module: `pkg:golang/github.com/cli/cli/v2@v2.63.0`.
 

@@ -269,8 +269,10 @@ def test_components_of_a_real_binary(world: GoWorld) -> None:
     assert ("sbomsign:go:recorded-version", "(devel)") in main.properties
     assert main.depends_on == tuple(c.ref for c in (dep, local, other, stdlib))
     assert dep.purl == "pkg:golang/example.com/dep@v1.0.0" and dep.go_sum.startswith("h1:")
-    # a directory replacement: the original path, no version
-    assert local.purl == "pkg:golang/example.com/local" and local.version == "v1.2.3"
+    # a directory replacement: the original path, no version (the code came from ./local);
+    # the required version is kept as a property
+    assert local.purl == "pkg:golang/example.com/local" and local.version == ""
+    assert ("sbomsign:go:required-version", "v1.2.3") in local.properties
     # a module replacement: the purl names the module compiled in
     assert other.name == "example.com/other" and other.version == "v0.2.0"
     assert other.purl == "pkg:golang/example.com/fork@v0.2.1"
@@ -889,3 +891,22 @@ def test_windows_directory_replacement() -> None:
     )
     (dep, _) = go_components(info, "x")
     assert dep.purl == "pkg:golang/example.com/a"
+
+
+def test_a_placeholder_requirement_is_no_version() -> None:
+    from sbomsign._internal.purl import GO_PLACEHOLDER_VERSION
+
+    info = GoBuildInfo(go_version="go1.22.5", path="example.com/app",
+                       main=GoModule("example.com/app", "(devel)", ""), deps=(
+                           GoModule("example.com/ph", GO_PLACEHOLDER_VERSION, "",
+                                    Replacement("example.com/fork", "v0.2.1", "h1:x=")),
+                           GoModule("example.com/real", "v1.0.0", "h1:y=",
+                                    Replacement("example.com/fork2", "v1.0.1", "h1:z=")),
+                       ))
+    _, ph, real, _ = go_components(info, ".go.buildinfo")
+    # Go's placeholder (a requirement only the replacement satisfies) is not presented as a
+    # version; a real required version stays
+    assert (ph.name, ph.version, ph.purl) == ("example.com/ph", "",
+                                              "pkg:golang/example.com/fork@v0.2.1")
+    assert ("sbomsign:go:required-version", GO_PLACEHOLDER_VERSION) in ph.properties
+    assert (real.version, real.properties) == ("v1.0.0", ())

@@ -233,15 +233,16 @@ def _tools(value: Any, path: str) -> list[tuple[str, str | None]]:
     return [(t.name, t.version) for t in _components(tools, path)]
 
 
-def _components(d: dict[str, Any], path: str) -> list[CdxComponentRecord]:
-    """The components of `d`, in the order of the library's sorted set."""
-    found = [_component(c, where) for where, c in _items(d, "components", path)]
+def _components(d: dict[str, Any], path: str, key: str = "components"
+                ) -> list[CdxComponentRecord]:
+    """The components of `d` (its `key` member), in the order of the library's sorted set."""
+    found = [_component(c, where) for where, c in _items(d, key, path)]
     ordered = sorted(found, key=lambda pair: pair[0])
     for (a, _), (b, _) in zip(ordered, ordered[1:], strict=False):
         if a == b:
             # NOTE: the library would compare every other field (and drop exact duplicates);
             # the order decides which of the two a bom-ref names, so leave it to the library.
-            raise Unsupported(f"{_at(path, 'components')}: two components with the same "
+            raise Unsupported(f"{_at(path, key)}: two components with the same "
                               f"type, group, name, version, bom-ref and purl")
     return [record for _, record in ordered]
 
@@ -266,8 +267,11 @@ def _component(value: Any, path: str) -> tuple[_Sortable, CdxComponentRecord]:
     supplier = _entity(c["supplier"], f"{path}.supplier") if "supplier" in c else ""
     if "pedigree" in c:
         pedigree = _obj(c["pedigree"], f"{path}.pedigree")
-        _only(pedigree, frozenset({"notes"}), f"{path}.pedigree")
+        _only(pedigree, frozenset({"notes", "ancestors"}), f"{path}.pedigree")
         _opt(pedigree, "notes", f"{path}.pedigree")
+        # NOTE: ancestors are components the library reads as such; checked alike, not kept
+        # (a replaced Go module's requirement is also in its properties).
+        _components(pedigree, f"{path}.pedigree", "ancestors")
     return _Sortable((kind, group, name, version, bom_ref, purl_key)), CdxComponentRecord(
         name=name,
         version=version,

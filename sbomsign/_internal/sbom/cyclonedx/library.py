@@ -11,7 +11,6 @@ import json
 import re
 import warnings
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
@@ -36,6 +35,7 @@ from sbomsign._internal.sbom.containers import (
     container_properties,
     file_properties,
 )
+from sbomsign._internal.sbom.cyclonedx.origin import evidence, pedigree, purl
 from sbomsign._internal.sbom.mapping import (
     CdxBomRecord,
     CdxComponentRecord,
@@ -58,7 +58,6 @@ from sbomsign.models import (
 if TYPE_CHECKING:
     from cyclonedx.model.bom import Bom
     from cyclonedx.model.component import Component as CdxComponent
-    from cyclonedx.model.component_evidence import ComponentEvidence
     from cyclonedx.schema import SchemaVersion
 
 _SCOPES = {"runtime": "required", "optional": "optional", "build": "excluded"}
@@ -209,17 +208,6 @@ def _hashes(digests: Digests) -> list[Any]:
     return [HashType(alg=algs[k], content=v) for k, v in sorted(digests.as_dict().items())]
 
 
-def _purl(text: str) -> Any:
-    if not text:
-        return None
-    from packageurl import PackageURL
-
-    try:
-        return PackageURL.from_string(text)
-    except ValueError as e:
-        raise SbomError(f"cannot write purl {text!r}: {e}") from e
-
-
 def _properties(pairs: Iterable[tuple[str, str]]) -> list[Any]:
     from cyclonedx.model import Property
 
@@ -241,7 +229,7 @@ def _container_component(subject: Subject, supplier: Any, artifacts: list[Any], 
         bom_ref=container.ref,
         supplier=supplier,
         hashes=_hashes(container.digests),
-        purl=_purl(container.purl),
+        purl=purl(container.purl),
         properties=_properties(container_properties(container)
                                + (bsi_props.container_properties(container) if bsi else [])),
         components=artifacts,
@@ -260,7 +248,7 @@ def _artifact_component(a: Artifact, supplier: Any, container: Container | None,
         bom_ref=artifact_ref(a),
         supplier=supplier,
         hashes=_hashes(a.digests),
-        purl=_purl(artifact_purl(a)),
+        purl=purl(artifact_purl(a)),
         properties=_properties(sorted(artifact_properties(a) + file_properties(container, a)
                                       + (bsi_props.artifact_properties(a) if bsi else []))),
     )
@@ -271,81 +259,28 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
     """`external`: linked libraries come from outside what the document describes (a file's
     environment), not from inside it (an image, which holds its libraries)."""
     from cyclonedx.model.component import Component as CdxComponent
-    from cyclonedx.model.component import ComponentScope, ComponentType, Pedigree
+    from cyclonedx.model.component import ComponentScope, ComponentType
     from cyclonedx.model.contact import OrganizationalEntity
     from cyclonedx.model.license import LicenseExpression
 
-    pedigree = None
-    if c.replacement is not None:
-        target = " ".join(x for x in (c.replacement.path, c.replacement.version) if x)
-        pedigree = Pedigree(notes=f"go.mod replace directive: {c.name} {c.version} => {target}")
     return CdxComponent(
         type=ComponentType.LIBRARY,
         name=c.name,
         version=c.version or None,
         bom_ref=c.ref,
-        purl=_purl(c.purl),
+        purl=purl(c.purl),
         cpe=c.cpe or None,
         scope=ComponentScope(_SCOPES.get(c.scope, "required")),
         supplier=OrganizationalEntity(name=c.supplier) if c.supplier else None,
         licenses=[LicenseExpression(" AND ".join(c.licenses))] if c.licenses else None,
-        pedigree=pedigree,
+        pedigree=pedigree(c, c.replacement) if c.replacement is not None else None,
         properties=_properties(component_properties(c, owners)
                                + (bsi_props.component_properties(c) if bsi else [])),
-        evidence=_evidence(c, spec),
+        evidence=evidence(c, spec),
         # NOTE: CycloneDX 1.7 says when a component is not in the artifact but provided by
         # the environment it runs in: what a binary links dynamically or loads.
         is_external=True if external and spec == "1.7" and c.linking in _EXTERNAL else None,
     )
-
-
-def _evidence(c: Component, spec: str) -> ComponentEvidence:
-    from cyclonedx.model.component_evidence import (
-        AnalysisTechnique,
-        ComponentEvidence,
-        Identity,
-        IdentityField,
-        Method,
-        Occurrence,
-    )
-
-    found = c.evidence or (
-        # NOTE: every component gets evidence; one without a recorded finding was still found
-        # by reading the binary, but how sure that is was not recorded: say so.
-        Evidence("binary-analysis", 0.5, c.found_by or "binary analysis",
-                 note="no confidence recorded"),
-    )
-    techniques = {t.value for t in AnalysisTechnique}
-    methods = []
-    for e in found:
-        value = e.source + (f" ({e.note})" if e.note else "")
-        technique = e.technique if e.technique in techniques else "other"
-        methods.append(Method(technique=AnalysisTechnique(technique),
-                              confidence=_confidence(e.confidence), value=value))
-    identity = Identity(
-        field=IdentityField.PURL if c.purl else IdentityField.NAME,
-        confidence=max(_confidence(e.confidence) for e in found),
-        concluded_value=(c.purl or c.name) if spec != "1.5" else None,
-        methods=methods,
-    )
-    # NOTE: the library sorts occurrences by bom-ref first, and occurrences without one
-    # compare neither less nor equal, which leaves their order to chance; numbered bom-refs
-    # keep the document reproducible (and make each occurrence addressable).
-    located = [e for e in found if e.location or e.offset is not None]
-    occurrences = [
-        Occurrence(
-            bom_ref=f"{c.ref}#occurrence-{i:04d}",
-            location=e.location or e.source,
-            offset=e.offset,
-            additional_context=e.source if e.location else None,
-        )
-        for i, e in enumerate(located)
-    ]
-    return ComponentEvidence(identity=[identity], occurrences=occurrences)
-
-
-def _confidence(value: float) -> Decimal:
-    return Decimal(str(round(min(max(value, 0.0), 1.0), 3)))
 
 
 # --- compositions ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 
 from sbomsign._internal.binary.detectors.golang.modinfo import _DEVEL
-from sbomsign._internal.purl import golang_purl, stdlib_purl
+from sbomsign._internal.purl import GO_PLACEHOLDER_VERSION, golang_purl, stdlib_purl
 from sbomsign.models import (
     Component,
     ComponentKind,
@@ -40,7 +40,11 @@ def go_components(info: GoBuildInfo, location: str) -> tuple[Component, ...]:
       does: the replacement module's path@version, or, for a replacement by a local directory
       (recorded with version `(devel)`), the original path without a version. Vulnerability
       matching by purl then looks at the code in the binary, and the original requirement
-      stays in name/version.
+      stays in name/version, except where that version names no code in the binary: a module
+      replaced by a local directory was compiled from that directory, and Go's placeholder
+      `v0.0.0-00010101000000-000000000000` (a requirement only satisfied by a replacement)
+      is no release. Then the component has no version and the required one is the property
+      `sbomsign:go:required-version`.
     - The toolchain is `stdlib` (`GO_STDLIB`) with version `go1.x.y`, purl
       `pkg:golang/stdlib@1.x.y` and CPE `cpe:2.3:a:golang:go:1.x.y:-:...` (a release
       candidate or beta goes into the CPE update field), as syft names it.
@@ -110,16 +114,24 @@ def _dep_component(dep: GoModule, source: str, evidence: tuple[Evidence, ...]) -
         purl = golang_purl(dep.path)
     else:
         purl = golang_purl(rep.path, rep.version)
+    version, props = dep.version, tuple[tuple[str, str], ...]()
+    if rep is not None and (_is_directory_replacement(rep)
+                            or dep.version == GO_PLACEHOLDER_VERSION):
+        version, props = "", ((P_REQUIRED_VERSION, dep.version),)
     return Component(
         kind=ComponentKind.GO_MODULE,
         name=dep.path,
-        version=dep.version,
+        version=version,
         purl=purl,
         go_sum=dep.sum,
         replacement=rep,
         found_by=source,
+        properties=props,
         evidence=evidence,
     )
+
+
+P_REQUIRED_VERSION = "sbomsign:go:required-version"
 
 
 def _is_directory_replacement(rep: Replacement) -> bool:
