@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sbomsign import __version__
+from sbomsign.errors import InputError
 from sbomsign.models import Artifact, Inventory, ScanProblem, StoredImage
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def scan_paths(
     registry_ca: str = "",
     insecure_registries: Sequence[str] = (),
     warn: Callable[[str], None] | None = None,
+    classifiers: str = "",
 ) -> Inventory:
     """Scan files, directories, archives and images; bad input becomes `Inventory.problems`.
 
@@ -57,11 +59,19 @@ def scan_paths(
     private temporary directory, removed before this returns. `jobs` worker processes
     inspect the files; None or 0 means all cores (`default_jobs`). `warn` receives
     one-line notes about entries that were skipped. `progress` is told (files inspected,
-    files in all), `layer_progress` (image name, layers read, layers in all).
+    files in all), `layer_progress` (image name, layers read, layers in all). `classifiers`
+    names a JSON file of the user's own version-string classifiers (the form of the built-in
+    table, see the README), tried before the built-in ones.
+
+    Raises:
+        InputError: the classifier file cannot be read or is malformed (before any scan).
     """
     import tempfile
 
     from sbomsign._internal import sources, worker
+    from sbomsign._internal.binary.detectors import classifiers as product_table
+
+    table = _classifiers(classifiers) if classifiers else ()
 
     with tempfile.TemporaryDirectory(prefix="sbomsign-") as workdir:
         settings = sources.Settings(workdir, platform.strip("/"), registry_ca,
@@ -78,14 +88,26 @@ def scan_paths(
         wanted = jobs or default_jobs()
         if all(sources.claimed_by_paths(p) and not os.path.isdir(p) for p in paths):
             wanted = min(wanted, max(1, len(paths)))
-        results = worker.run_tasks(
-            tasks,
-            jobs=wanted,
-            timeout=timeout or worker.DEFAULT_TIMEOUT,
-            memory_limit=worker.memory_limit() if memory_limit is None else memory_limit,
-            progress=progress,
-        )
+        with product_table.using(table):
+            results = worker.run_tasks(
+                tasks,
+                jobs=wanted,
+                timeout=timeout or worker.DEFAULT_TIMEOUT,
+                memory_limit=worker.memory_limit() if memory_limit is None else memory_limit,
+                progress=progress,
+            )
         return _collect(expanded[0], results, warn)
+
+
+def _classifiers(path: str) -> Any:
+    from sbomsign._internal.binary.detectors import classifiers as product_table
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read(product_table.MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the classifier file: {e.strerror}") from None
+    return product_table.parse(data, path)
 
 
 def _collect(expansion: Expansion, results: list[Artifact | ScanProblem],

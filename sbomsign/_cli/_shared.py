@@ -134,6 +134,13 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="give up on one file after this long",
     )
+    parser.add_argument(
+        "--classifiers",
+        default=env_default("classifiers", "") or "",
+        metavar="FILE",
+        help="your own version-string classifiers (JSON, the built-in table's form), tried "
+        "before the built-in ones",
+    )
     images = add_registry_options(parser)
     images.add_argument("--platform", default=env_default("platform", "") or "",
                         metavar="OS/ARCH[/VARIANT]",
@@ -174,6 +181,7 @@ def scan_for(args: argparse.Namespace, command: str) -> Inventory:
         registry_ca=args.registry_ca,
         insecure_registries=args.insecure_registry,
         warn=lambda note: print(f"sbomsign {command}: warning: {note}", file=sys.stderr),
+        classifiers=args.classifiers,
     )
     for problem in inventory.problems:
         print(f"sbomsign {command}: error: {problem.path}: {problem.message}", file=sys.stderr)
