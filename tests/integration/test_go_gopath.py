@@ -28,7 +28,8 @@ def debian_name(module: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, set[str]]]:
+def programs(tmp_path_factory: pytest.TempPathFactory
+             ) -> dict[str, tuple[Path, set[str], str]]:
     out = {}
     for deb in debs(tuple(CASES)):
         package = run("dpkg-deb", "-f", deb, "Package").strip()
@@ -36,14 +37,15 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
         names = {_DEBIAN_ALIASES.get(n, n) for n in re.findall(r"(golang-[^\s(,]+)", built_using)}
         root = tmp_path_factory.mktemp(package)
         run("dpkg-deb", "-x", deb, root)
-        out[package] = (root / CASES[package][0], names)
+        version = run("dpkg-deb", "-f", deb, "Version").strip()
+        out[package] = (root / CASES[package][0], names, "v" + version.split("-")[0])
     return out
 
 
 @pytest.mark.parametrize("package", sorted(CASES))
 def test_modules_of_a_gopath_build(package: str,
-                                   programs: dict[str, tuple[Path, set[str]]]) -> None:
-    program, built_using = programs[package]
+                                   programs: dict[str, tuple[Path, set[str], str]]) -> None:
+    program, built_using, version = programs[package]
     artifact = scan_file(str(program))
     assert artifact.go is not None and artifact.go.main is None and not artifact.go.deps
     inferred = [c for c in artifact.components if c.found_by == "go pclntab"]
@@ -54,9 +56,17 @@ def test_modules_of_a_gopath_build(package: str,
     # linker dropped leaves no function, so Built-Using may name more)
     assert libraries and libraries <= built_using, (libraries, built_using)
     for c in inferred:
+        if c is main:
+            continue
         assert not c.version and c.purl == f"pkg:golang/{c.name}"
         (evidence,) = c.evidence
         assert evidence.confidence == 0.5 and "no version" in evidence.note
+    # the main program's version: the one version-like string standing alone in its read-only
+    # data, which is the Debian package's upstream version; said to be weak evidence
+    assert (main.version, main.purl) == (version, f"pkg:golang/{main.name}@{version}")
+    names, found = main.evidence
+    assert names.confidence == 0.5 and found.confidence == 0.3
+    assert found.location == ".rodata" and "only version-like string" in found.note
     assert any("GOPATH build" in w for b in artifact.binaries for w in b.warnings)
 
 
@@ -64,3 +74,38 @@ def test_module_builds_are_left_to_their_build_info() -> None:
     root = Path(__file__).resolve().parents[2]
     artifact = scan_file(str(root / "tests" / "assets" / "bin" / "go-linux-amd64"))
     assert not [c for c in artifact.components if c.found_by == "go pclntab"]
+
+
+def _gopath_build(go_tool: str, root: Path, main_go: str, *flags: str) -> Path:
+    import os
+    import subprocess
+
+    (root / "src" / "example.com" / "tool" / "lib").mkdir(parents=True)
+    (root / "src" / "example.com" / "tool" / "lib" / "lib.go").write_text(
+        'package lib\n\nimport "fmt"\n\nfunc Greet(v ...string) { fmt.Println("tool", v) }\n')
+    (root / "src" / "example.com" / "tool" / "main.go").write_text(main_go)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GO", "CGO_"))}
+    env.update(GO111MODULE="off", GOPATH=str(root), CGO_ENABLED="0",
+               GOCACHE=os.environ.get("GOCACHE", str(root / "cache")))
+    out = root / "tool"
+    subprocess.run([go_tool, "build", "-trimpath", *flags, "-o", str(out), "."],
+                   cwd=root / "src" / "example.com" / "tool", env=env, check=True,
+                   capture_output=True)
+    return out
+
+
+def test_a_gopath_main_version_only_when_one_string_can_be_it(go_tool: str,
+                                                              tmp_path: Path) -> None:
+    main_go = ('package main\n\nimport "example.com/tool/lib"\n\nvar Version = "dev"\n\n'
+               'func main() { lib.Greet(Version) }\n')
+    one = _gopath_build(go_tool, tmp_path / "one", main_go, "-ldflags=-X main.Version=2.4.6")
+    (main,) = [c for c in scan_file(str(one)).components
+               if c.kind is ComponentKind.GO_MAIN_MODULE]
+    assert (main.name, main.version) == ("example.com/tool", "v2.4.6")
+    # a second version-like string: either could be the program's, so neither is claimed
+    two = _gopath_build(go_tool, tmp_path / "two", main_go.replace(
+        "lib.Greet(Version)", "lib.Greet(Version, Proto)") + 'const Proto = "\\x011.3.0\\x00"\n',
+        "-ldflags=-X main.Version=2.4.6")
+    (main,) = [c for c in scan_file(str(two)).components
+               if c.kind is ComponentKind.GO_MAIN_MODULE]
+    assert main.name == "example.com/tool" and main.version == ""

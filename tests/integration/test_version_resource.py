@@ -32,7 +32,12 @@ def test_the_version_resource_names_the_product(zlib1: Path) -> None:
     (product,) = [c for c in artifact.components if c.found_by == "version resource"]
     assert (product.kind, product.name, product.version) == (ComponentKind.PACKAGE, "zlib",
                                                               "1.2.13")
-    assert product.purl == "" and product.cpe == ""  # nothing invented
+    # the resource names no purl or CPE; the deflate banner the DLL also keeps is the zlib
+    # classifier's, which gives them: one component with both findings as evidence
+    assert [c.name for c in artifact.components].count("zlib") == 1
+    assert product.purl == "pkg:generic/zlib@1.2.13"
+    assert product.cpe == "cpe:2.3:a:zlib:zlib:1.2.13:*:*:*:*:*:*:*"
+    assert [e.source for e in product.evidence][-1] == "version string"
     assert ("sbomsign:version-resource:OriginalFilename", "zlib1.dll") in product.properties
     # The artifact's version is the product's, as for a package note.
     doc = json.loads(sbom.write(artifact, "cyclonedx-json"))

@@ -8,7 +8,10 @@ The import paths outside the standard library group into modules by the hosting
 conventions (`github.com/owner/repo`, `golang.org/x/name`, otherwise the first two path
 elements), which is a guess: the report says so, names no version (none is recorded), and
 gives the evidence lower confidence. The main program's own module is the one its `path`
-line falls in.
+line falls in. Its version is often in the file anyway (`-X main.Version=1.1.1`, a version
+constant): when the read-only data holds exactly one version-like string, standing alone,
+that is taken as the main module's version, with low confidence and the string's place as
+evidence; with none or several, no version is claimed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import re
 import struct
 
+from sbomsign._internal.binary.detectors import _rodata
 from sbomsign._internal.binary.facts import Facts, Region
 from sbomsign._internal.purl import golang_purl
 from sbomsign.models import Component, ComponentKind, Evidence, Linking
@@ -36,6 +40,10 @@ _MAJOR = re.compile(r"v[0-9]+")
 _HEADER = re.compile(rb"[\xf0\xf1\xfa]\xff\xff\xff\x00\x00[\x01\x02\x04][\x04\x08]")
 NOTE = ("named by the package paths of the functions compiled in (the build recorded no "
         "modules); the module boundary is inferred from the path and no version is known")
+#: A version standing alone in read-only data: after a non-text byte, before a NUL.
+_LONE_VERSION = re.compile(rb"[^\x20-\x7e](?P<version>v?\d{1,3}\.\d{1,3}\.\d{1,3})\x00")
+VERSION_NOTE = ("the only version-like string in the read-only data, taken as the main "
+                "program's version (the build recorded none)")
 
 
 def _region(facts: Facts) -> Region | None:
@@ -130,8 +138,36 @@ def components(facts: Facts, main_path: str) -> tuple[Component, ...]:
     main = module_of(main_path)
     out = []
     for module in modules(facts, region):
-        kind = ComponentKind.GO_MAIN_MODULE if module == main else ComponentKind.GO_MODULE
-        out.append(Component(kind=kind, name=module, purl=golang_purl(module),
-                             linking=Linking.STATIC, found_by="go pclntab",
-                             evidence=evidence))
+        if module == main:
+            out.append(_main(facts, module, evidence))
+            continue
+        out.append(Component(kind=ComponentKind.GO_MODULE, name=module,
+                             purl=golang_purl(module), linking=Linking.STATIC,
+                             found_by="go pclntab", evidence=evidence))
     return tuple(out)
+
+
+def _main(facts: Facts, module: str, evidence: tuple[Evidence, ...]) -> Component:
+    found = lone_version(facts)
+    version = ""
+    if found is not None:
+        text, section, offset = found
+        version = text if text.startswith("v") else f"v{text}"
+        evidence = (*evidence, Evidence("binary-analysis", 0.3, "version string",
+                                        location=section, offset=offset, note=VERSION_NOTE))
+    return Component(kind=ComponentKind.GO_MAIN_MODULE, name=module, version=version,
+                     purl=golang_purl(module, version), linking=Linking.STATIC,
+                     found_by="go pclntab", evidence=evidence)
+
+
+def lone_version(facts: Facts) -> tuple[str, str, int] | None:
+    """(version, section, file offset) of the read-only data's only version-like string."""
+    seen: dict[str, tuple[str, int]] = {}
+    for section, offset, m in _rodata.search(facts, _LONE_VERSION):
+        seen.setdefault(m.group("version").decode(), (section, offset + 1))
+        if len(seen) > 1:
+            return None
+    if not seen:
+        return None
+    ((version, (section, offset)),) = seen.items()
+    return version, section, offset
