@@ -73,7 +73,9 @@ def scan_paths(
 
     table = _classifiers(classifiers) if classifiers else ()
 
-    with tempfile.TemporaryDirectory(prefix="sbomsign-") as workdir:
+    # NOTE: the user's classifiers serve the package databases read while expanding and the
+    # workers forked to inspect files.
+    with product_table.using(table), tempfile.TemporaryDirectory(prefix="sbomsign-") as workdir:
         settings = sources.Settings(workdir, platform.strip("/"), registry_ca,
                                     tuple(insecure_registries), layer_progress)
         expanded: list[sources.Expansion] = []
@@ -88,14 +90,13 @@ def scan_paths(
         wanted = jobs or default_jobs()
         if all(sources.claimed_by_paths(p) and not os.path.isdir(p) for p in paths):
             wanted = min(wanted, max(1, len(paths)))
-        with product_table.using(table):
-            results = worker.run_tasks(
-                tasks,
-                jobs=wanted,
-                timeout=timeout or worker.DEFAULT_TIMEOUT,
-                memory_limit=worker.memory_limit() if memory_limit is None else memory_limit,
-                progress=progress,
-            )
+        results = worker.run_tasks(
+            tasks,
+            jobs=wanted,
+            timeout=timeout or worker.DEFAULT_TIMEOUT,
+            memory_limit=worker.memory_limit() if memory_limit is None else memory_limit,
+            progress=progress,
+        )
         return _collect(expanded[0], results, warn)
 
 

@@ -37,6 +37,10 @@ CASES = [
     ("haproxy", "usr/sbin/haproxy", "haproxy", "cpe:2.3:a:haproxy:haproxy:", Linking.NONE),
     ("python3.11-minimal", "usr/bin/python3.11", "python", "cpe:2.3:a:python:python:",
      Linking.NONE),
+    ("libnode108", "usr/lib/x86_64-linux-gnu/libnode.so.108", "node",
+     "cpe:2.3:a:nodejs:node.js:", Linking.STATIC),
+    ("musl", "lib/x86_64-linux-musl/libc.so", "musl", "cpe:2.3:a:musl-libc:musl:",
+     Linking.STATIC),
     ("postgresql-client-15", "usr/lib/postgresql/15/bin/psql", "postgresql",
      "cpe:2.3:a:postgresql:postgresql:", Linking.NONE),
 ]

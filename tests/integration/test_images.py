@@ -97,6 +97,11 @@ def test_glibc_image_whiteouts_ownership_and_library_edges(images: Path) -> None
     assert {p for p in paths if p.startswith("/opt/")} == {"/opt/tools/current"}
     assert container.package_database == "dpkg"
     libc6 = next(p for p in container.packages if p.name == "libc6")
+    # the product table maps Debian's glibc packages to the NVD's gnu:glibc; gcc's base
+    # package has no mapping and gets no CPE (none is made up)
+    upstream = libc6.version.split("-")[0]
+    assert libc6.cpe == f"cpe:2.3:a:gnu:glibc:{upstream}:*:*:*:*:*:*:*"
+    assert next(p for p in container.packages if p.name == "gcc-12-base").cpe == ""
     owned = {f.path for f in container.files if f.package == libc6.ref}
     assert "/lib/x86_64-linux-gnu/libc.so.6" in owned
     hello = [link for link in container.links if link.binary == "/usr/local/bin/hello"]

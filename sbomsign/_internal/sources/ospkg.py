@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from sbomsign._internal.binary.detectors import classifiers
 from sbomsign._internal.purl import purl
 from sbomsign._internal.sources import rpmheader
 from sbomsign._internal.sources.streams import first_line
@@ -75,17 +76,29 @@ def _component(ecosystem: str, namespace: str, name: str, version: str, qualifie
     # NOTE: licence fields of package databases are free text ("GPLv2+", "MIT or
     # Apache-2.0"), not SPDX expressions; they travel as a property, never as a licence.
     props = tuple(sorted((f"sbomsign:os-package:{k}", v) for k, v in extra.items() if v))
+    # NOTE: a CPE only where the product table maps the package (or its source package) to
+    # the NVD's vendor:product; no vendor is made up from a package name.
     return Component(
         kind=ComponentKind.OS_PACKAGE,
         name=name,
         version=version,
         purl=purl(ecosystem, namespace, name, version, qualifiers),
+        cpe=classifiers.package_cpe((name, _source_name(extra)), version),
         linking=Linking.NONE,
         found_by=source,
         supplier=supplier,
         properties=props,
         evidence=(Evidence("manifest-analysis", 1.0, source, location=location),),
     )
+
+
+def _source_name(extra: dict[str, str]) -> str:
+    """The source package's name: dpkg's `glibc (2.36-9)`, apk's origin, rpm's
+    `glibc-2.34-100.el9.src.rpm`."""
+    source = (extra.get("source") or extra.get("origin") or "").split(" ")[0]
+    if source.endswith(".src.rpm"):
+        return source.rsplit("-", 2)[0]
+    return source
 
 
 # --- dpkg ------------------------------------------------------------------------------------

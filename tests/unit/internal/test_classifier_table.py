@@ -26,7 +26,7 @@ def test_the_builtin_table_loads() -> None:
     table = classifiers.builtin()
     names = {c.name for c in table}
     assert {"bash", "busybox", "nginx", "openssl", "libcurl", "curl", "jq", "redis", "sqlite",
-            "zlib", "glibc", "haproxy", "python", "postgresql"} <= names
+            "zlib", "glibc", "musl", "haproxy", "python", "node", "postgresql"} <= names
     assert all(c.cpe.count(":") == 1 for c in table)
 
 
@@ -90,3 +90,31 @@ def test_hostile_bytes_are_searched_in_one_pass(hostile: bytes) -> None:
     for c in classifiers.builtin():
         for _ in c.pattern.finditer(hostile):
             break
+
+
+@pytest.mark.parametrize(("names", "version", "cpe"), [
+    (("libc6", "glibc"), "2.36-9+deb12u14", "cpe:2.3:a:gnu:glibc:2.36:*:*:*:*:*:*:*"),
+    (("zlib1g", "zlib"), "1:1.2.13.dfsg-1+deb12u1", "cpe:2.3:a:zlib:zlib:1.2.13:*:*:*:*:*:*:*"),
+    (("libssl3", "openssl"), "3.0.22-1~deb12u2",
+     "cpe:2.3:a:openssl:openssl:3.0.22:*:*:*:*:*:*:*"),
+    (("glibc-minimal-langpack", "glibc"), "2.34-100.el9",
+     "cpe:2.3:a:gnu:glibc:2.34:*:*:*:*:*:*:*"),
+    (("libcrypto3", "openssl"), "3.1.4-r5", "cpe:2.3:a:openssl:openssl:3.1.4:*:*:*:*:*:*:*"),
+    (("libssl1.1", "openssl"), "1.1.1w-0+deb11u1",
+     "cpe:2.3:a:openssl:openssl:1.1.1w:*:*:*:*:*:*:*"),
+    (("libfoo1", "glibc"), "2.36-9", "cpe:2.3:a:gnu:glibc:2.36:*:*:*:*:*:*:*"),  # by source
+    (("gcc-12-base", "gcc-12"), "12.2.0-14", ""),  # no mapping: no vendor made up
+    (("base-files", ""), "12.4+deb12u15", ""),
+])
+def test_os_packages_get_the_cpe_the_table_maps_them_to(names: tuple[str, ...], version: str,
+                                                        cpe: str) -> None:
+    assert classifiers.package_cpe(names, version) == cpe
+
+
+def test_the_source_package_name_of_each_database() -> None:
+    from sbomsign._internal.sources.ospkg import _source_name
+
+    assert _source_name({"source": "glibc (2.36-9)"}) == "glibc"
+    assert _source_name({"origin": "openssl"}) == "openssl"
+    assert _source_name({"source": "glibc-2.34-100.el9.src.rpm"}) == "glibc"
+    assert _source_name({}) == ""

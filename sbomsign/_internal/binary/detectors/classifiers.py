@@ -44,7 +44,10 @@ MAX_LITERAL = 256
 _NAME = re.compile(r"[a-z0-9][a-z0-9._+-]{0,63}")
 _CPE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}:[a-z0-9][a-z0-9._-]{0,63}")
 _LINKING = {"none": Linking.NONE, "static": Linking.STATIC}
-_KEYS = frozenset({"name", "cpe", "linking", "confidence", "version", "requires", "note"})
+_KEYS = frozenset({"name", "cpe", "linking", "confidence", "version", "requires", "packages",
+                   "note"})
+_PACKAGE = re.compile(r"[a-z0-9][a-z0-9.+_-]{0,127}")
+MAX_PACKAGES = 32
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Classifier:
     confidence: float
     requires: tuple[re.Pattern[bytes], ...] = ()
     """Literal strings that must also be in the read-only data."""
+    packages: tuple[str, ...] = ()
+    """Names distributions package the product under (binary or source package)."""
 
 
 def parse(data: bytes, source: str) -> tuple[Classifier, ...]:
@@ -104,10 +109,16 @@ def _entry(e: Any, where: str) -> Classifier:
             isinstance(r, str) and 0 < len(r) <= MAX_LITERAL for r in requires):
         raise InputError(f"{where} ({name}): requires must be at most {MAX_REQUIRES} strings "
                          f"of 1 to {MAX_LITERAL} characters")
+    packages = e.get("packages", [])
+    if not isinstance(packages, list) or len(packages) > MAX_PACKAGES or not all(
+            isinstance(p, str) and _PACKAGE.fullmatch(p) for p in packages):
+        raise InputError(f"{where} ({name}): packages must be at most {MAX_PACKAGES} package "
+                         "names")
     return Classifier(name=name, pattern=_pattern(e.get("version"), f"{where} ({name})"),
                       cpe=cpe, linking=_LINKING[linking], confidence=float(confidence),
                       requires=tuple(re.compile(re.escape(_latin1(r, where)))
-                                     for r in requires))
+                                     for r in requires),
+                      packages=tuple(packages))
 
 
 def _latin1(text: str, where: str) -> bytes:
@@ -182,6 +193,26 @@ def using(table: tuple[Classifier, ...]) -> Iterator[None]:
         yield
     finally:
         _user = saved
+
+
+_RELEASE = re.compile(r"\d+(?:\.\d+)*[a-z]?")
+
+
+def package_cpe(names: tuple[str, ...], version: str) -> str:
+    """The CPE of an OS package that one of `names` (its own name, then its source package's)
+    says is a product of the table, at the package's upstream release; "" when none does.
+
+    The release is the version without epoch, distribution revision or repack suffix
+    (`1:1.2.13.dfsg-1+deb12u1` is zlib 1.2.13), as the NVD names releases."""
+    table = _user + builtin()
+    for name in names:
+        for c in table:
+            if name and c.cpe and name in c.packages:
+                release = _RELEASE.match(version.split(":", 1)[-1])
+                if release is None:
+                    return ""
+                return f"cpe:2.3:a:{c.cpe}:{release.group()}:*:*:*:*:*:*:*"
+    return ""
 
 
 def detect(facts: Facts) -> Detection:
