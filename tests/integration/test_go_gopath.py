@@ -109,3 +109,20 @@ def test_a_gopath_main_version_only_when_one_string_can_be_it(go_tool: str,
     (main,) = [c for c in scan_file(str(two)).components
                if c.kind is ComponentKind.GO_MAIN_MODULE]
     assert main.name == "example.com/tool" and main.version == ""
+
+
+def test_a_distribution_suffix_is_not_part_of_the_version() -> None:
+    # Debian's runc keeps `1.1.5+ds1` (a repacked source) and its package version as strings;
+    # the main module's version is the upstream one the package's version starts with
+    (deb,) = debs(("runc",))
+    version = run("dpkg-deb", "-f", deb, "Version").strip()
+    upstream = re.match(r"\d+(?:\.\d+)*", version)
+    assert upstream is not None, version
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as root:
+        run("dpkg-deb", "-x", deb, root)
+        artifact = scan_file(str(Path(root) / "usr" / "sbin" / "runc"))
+    (main,) = [c for c in artifact.components if c.kind is ComponentKind.GO_MAIN_MODULE]
+    assert main.name == "github.com/opencontainers/runc"
+    assert main.version == f"v{upstream.group()}"

@@ -40,8 +40,10 @@ _MAJOR = re.compile(r"v[0-9]+")
 _HEADER = re.compile(rb"[\xf0\xf1\xfa]\xff\xff\xff\x00\x00[\x01\x02\x04][\x04\x08]")
 NOTE = ("named by the package paths of the functions compiled in (the build recorded no "
         "modules); the module boundary is inferred from the path and no version is known")
-#: A version standing alone in read-only data: after a non-text byte, before a NUL.
-_LONE_VERSION = re.compile(rb"[^\x20-\x7e](?P<version>v?\d{1,3}\.\d{1,3}\.\d{1,3})\x00")
+#: A version standing alone in read-only data: after a non-text byte, before a NUL; a
+#: distribution's suffix (`1.1.5+ds1`, `1.1.5+ds1-1+deb12u1`) is not part of the version.
+_LONE_VERSION = re.compile(rb"[^\x20-\x7e](?P<version>v?\d{1,3}\.\d{1,3}\.\d{1,3})"
+                           rb"(?:[-+~][-+~.0-9A-Za-z]{1,40})?\x00")
 VERSION_NOTE = ("the only version-like string in the read-only data, taken as the main "
                 "program's version (the build recorded none)")
 
