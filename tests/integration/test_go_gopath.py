@@ -111,18 +111,21 @@ def test_a_gopath_main_version_only_when_one_string_can_be_it(go_tool: str,
     assert main.name == "example.com/tool" and main.version == ""
 
 
-def test_a_distribution_suffix_is_not_part_of_the_version() -> None:
-    # Debian's runc keeps `1.1.5+ds1` (a repacked source) and its package version as strings;
-    # the main module's version is the upstream one the package's version starts with
-    (deb,) = debs(("runc",))
+#: More of Debian's GOPATH builds: package -> (program, its main module). Their versions carry
+#: repack suffixes (`1.1.5+ds1`, `2.23.0+dfsg1`, `1.19.2~ds1`) that are not the program's.
+MORE = {"runc": ("usr/sbin/runc", "github.com/opencontainers/runc"),
+        "gh": ("usr/bin/gh", "github.com/cli/cli/v2"),
+        "caddy": ("usr/bin/caddy", "github.com/caddyserver/caddy/v2"),
+        "syncthing": ("usr/bin/syncthing", "github.com/syncthing/syncthing")}
+
+
+@pytest.mark.parametrize("package", sorted(MORE))
+def test_the_main_program_and_its_version(package: str, tmp_path: Path) -> None:
+    (deb,) = debs((package,))
     version = run("dpkg-deb", "-f", deb, "Version").strip()
     upstream = re.match(r"\d+(?:\.\d+)*", version)
     assert upstream is not None, version
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as root:
-        run("dpkg-deb", "-x", deb, root)
-        artifact = scan_file(str(Path(root) / "usr" / "sbin" / "runc"))
+    run("dpkg-deb", "-x", deb, tmp_path)
+    artifact = scan_file(str(tmp_path / MORE[package][0]))
     (main,) = [c for c in artifact.components if c.kind is ComponentKind.GO_MAIN_MODULE]
-    assert main.name == "github.com/opencontainers/runc"
-    assert main.version == f"v{upstream.group()}"
+    assert (main.name, main.version) == (MORE[package][1], f"v{upstream.group()}")

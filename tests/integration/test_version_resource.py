@@ -52,3 +52,34 @@ def test_a_pe_file_without_a_version_resource_gets_no_product(tmp_path: Path) ->
 
     (artifact,) = scan_paths([str(BIN / "pe-hello.exe")], jobs=1).artifacts
     assert not [c for c in artifact.components if c.found_by == "version resource"]
+
+
+def test_more_real_pe_files_name_their_product(tmp_path: Path) -> None:
+    import sys
+    import zipfile
+
+    from tests.images import CACHE
+
+    # Debian's win32-loader.exe: the resource's product and version (the package's version
+    # with the resource's own "+kernels" note) and its company as supplier
+    (deb,) = debs(("win32-loader",))
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp_path / "deb")], check=True)
+    loader = tmp_path / "deb" / "usr" / "share" / "win32" / "win32-loader.exe"
+    version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    (artifact,) = scan_paths([str(loader)], jobs=1).artifacts
+    (product,) = [c for c in artifact.components if c.found_by == "version resource"]
+    assert product.name == "win32-loader" and product.version.split()[0] == version
+    assert product.supplier == "The Debian Project"
+    # distlib's script launchers (PyPI wheel), for x64 and arm64
+    wheels = CACHE.parent / "wheels"
+    if not list(wheels.glob("distlib-0.3.9-*.whl")):
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                        "distlib==0.3.9", "-d", str(wheels)], check=True)
+    (wheel,) = wheels.glob("distlib-0.3.9-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(tmp_path / "wheel", [m for m in z.namelist() if m.endswith(".exe")])
+    for name in ("t64.exe", "w64-arm.exe"):
+        (artifact,) = scan_paths([str(tmp_path / "wheel" / "distlib" / name)], jobs=1).artifacts
+        (product,) = [c for c in artifact.components if c.found_by == "version resource"]
+        assert (product.name, product.version) == ("Simple Launcher", "1.1.0.14"), name
