@@ -129,3 +129,15 @@ def test_the_main_program_and_its_version(package: str, tmp_path: Path) -> None:
     artifact = scan_file(str(tmp_path / MORE[package][0]))
     (main,) = [c for c in artifact.components if c.kind is ComponentKind.GO_MAIN_MODULE]
     assert (main.name, main.version) == (MORE[package][1], f"v{upstream.group()}")
+
+
+def test_modules_on_go_hosts_and_escaped_paths(tmp_path: Path) -> None:
+    # Debian's etcd: its own module and bbolt live on go.etcd.io (a `go.` host, not a runtime
+    # symbol), and the linker writes gopkg.in/yaml.v2's functions as gopkg.in/yaml%2ev2.*
+    (deb,) = debs(("etcd-server",))
+    run("dpkg-deb", "-x", deb, tmp_path)
+    artifact = scan_file(str(tmp_path / "usr" / "bin" / "etcd"))
+    named = {c.name: c.kind for c in artifact.components if c.found_by == "go pclntab"}
+    assert named["go.etcd.io/etcd"] is ComponentKind.GO_MAIN_MODULE
+    assert named["go.etcd.io/bbolt"] is ComponentKind.GO_MODULE
+    assert "gopkg.in/yaml.v2" in named and not any("%" in n for n in named)

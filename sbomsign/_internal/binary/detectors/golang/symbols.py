@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import struct
+from urllib.parse import unquote
 
 from sbomsign._internal.binary.detectors import _rodata
 from sbomsign._internal.binary.facts import Facts, Region
@@ -36,6 +37,7 @@ _MAX_CANDIDATES = 64
 _THREE = frozenset({"github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "gitea.com",
                     "golang.org", "sr.ht", "git.sr.ht"})
 _MAJOR = re.compile(r"v[0-9]+")
+_GO_DOT_HOST = re.compile(r"go(?:\.[A-Za-z0-9-]+)+/")
 #: A pclntab header's first eight bytes: magic, two zero pads, instruction quantum, pointer size.
 _HEADER = re.compile(rb"[\xf0\xf1\xfa]\xff\xff\xff\x00\x00[\x01\x02\x04][\x04\x08]")
 NOTE = ("named by the package paths of the functions compiled in (the build recorded no "
@@ -101,12 +103,18 @@ def package_of(name: bytes) -> str:
     """The package path of a function name (`a/b/c.(*T).M` -> `a/b/c`), or "" for runtime
     symbols (`type:`, `go:`)."""
     text = name.decode("utf-8", "replace")
-    if text.startswith(("type:", "go:", "go.", "type.")):
+    # NOTE: `go.` starts runtime symbols before Go 1.20 (`go.shape.int`, `go.itab.*T`) but
+    # also real import paths (`go.uber.org/zap`, `go.etcd.io/bbolt`): a host name and a slash
+    # tell the second kind.
+    if text.startswith(("type:", "go:", "type.")) or (
+            text.startswith("go.") and not _GO_DOT_HOST.match(text)):
         return ""
     cut = min((i for i in (text.find("("), text.find("[")) if i >= 0), default=len(text))
     slash = text.rfind("/", 0, cut)
     dot = text.find(".", slash + 1)
-    return text[:dot] if dot > 0 else ""
+    # NOTE: the linker escapes a path's last element's dots (`gopkg.in/yaml%2ev2.Marshal`)
+    # and unusual bytes as %xx.
+    return unquote(text[:dot]) if dot > 0 else ""
 
 
 def module_of(package: str) -> str:
