@@ -230,35 +230,13 @@ def test_the_check_command_and_policy(tmp_path: Path, capsys: pytest.CaptureFixt
     assert len(err.strip().splitlines()) == 1 and "reads SPDX 2" in err
 
 
-def test_a_policy_can_require_the_telco_profile(tmp_path: Path) -> None:
-    from datetime import UTC, datetime
+def test_a_policy_can_require_the_telco_profile() -> None:
+    from tests.profile_policy import profile_results
 
-    from sbomsign import policy, verify
-
-    pol = policy.load(b"""\
-apiVersion: sbomsign.dev/v1
-kind: Policy
-metadata: {name: telco}
-spec:
-  signers:
-    release: {keyless: {issuer: "https://issuer.example", identity: rel@example.org}}
-  attestations: [{type: sbom}]
-  sbom: {profile: openchain-telco}
-""", source="telco.yaml")
-    signer = verify.Signer(kind="keyless", identity="rel@example.org",
-                           issuer="https://issuer.example")
     program = scan_file(str(BIN / "go-linux-loong64"))
 
     def results(data: bytes) -> dict[str, Any]:
-        att = verify.VerifiedAttestation(
-            bundle="sbom.sigstore.json", signer=signer,
-            statement_type="https://in-toto.io/Statement/v1",
-            predicate_type="https://spdx.dev/Document", predicate_kind="spdx",
-            subjects=(verify.Subject("app", (("sha256", "1" * 64),)),),
-            predicate=json.loads(data), sbom=None, sbom_document=data)
-        evidence = verify.ArtifactEvidence(name="app", sha256="1" * 64, attestations=(att,))
-        now = datetime(2026, 1, 2, tzinfo=UTC)
-        return {r.rule: r for r in policy.evaluate(pol, evidence, now=now)}
+        return profile_results("openchain-telco", data, "spdx", "https://spdx.dev/Document")
 
     good = sbom.write(program, "spdx-json", supplier=SUPPLIER, author=AUTHOR,
                       profile="openchain-telco")

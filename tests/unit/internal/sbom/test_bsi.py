@@ -171,38 +171,14 @@ def test_the_bsi_profile_adds_what_a_scan_knows(tmp_path: Any) -> None:
         sbom.write(program, "cyclonedx-json", profile="bsi", spec_version="1.5")
 
 
-def test_a_policy_can_require_the_bsi_profile(tmp_path: Any) -> None:
-    from datetime import UTC, datetime
+def test_a_policy_can_require_the_bsi_profile() -> None:
+    from tests.profile_policy import profile_results
 
-    from sbomsign import policy, verify
+    def results(doc: dict[str, Any]) -> dict[str, Any]:
+        return profile_results("bsi", json.dumps(doc).encode(), "cyclonedx",
+                               "https://cyclonedx.org/bom")
 
-    pol = policy.load(b"""\
-apiVersion: sbomsign.dev/v1
-kind: Policy
-metadata: {name: bsi}
-spec:
-  signers:
-    release: {keyless: {issuer: "https://issuer.example", identity: rel@example.org}}
-  attestations: [{type: sbom}]
-  sbom: {profile: bsi}
-""", source="bsi.yaml")
-    signer = verify.Signer(kind="keyless", identity="rel@example.org",
-                           issuer="https://issuer.example")
-
-    def evidence(doc: dict[str, Any]) -> Any:
-        data = json.dumps(doc).encode()
-        att = verify.VerifiedAttestation(
-            bundle="sbom.sigstore.json", signer=signer,
-            statement_type="https://in-toto.io/Statement/v1",
-            predicate_type="https://cyclonedx.org/bom", predicate_kind="cyclonedx",
-            subjects=(verify.Subject("app", (("sha256", "1" * 64),)),), predicate=doc,
-            sbom=None, sbom_document=data)
-        return verify.ArtifactEvidence(name="app", sha256="1" * 64, attestations=(att,))
-
-    now = datetime(2026, 1, 2, tzinfo=UTC)
-    results = {r.rule: r for r in policy.evaluate(pol, evidence(COMPLETE), now=now)}
-    assert results["sbom.profile"].passed, results["sbom.profile"].message
-    partial = _without(["components", 0, "version"])
-    results = {r.rule: r for r in policy.evaluate(pol, evidence(partial), now=now)}
-    assert not results["sbom.profile"].passed
-    assert "component version: 1 component(s): libexample" in results["sbom.profile"].message
+    assert results(COMPLETE)["sbom.profile"].passed, results(COMPLETE)["sbom.profile"].message
+    partial = results(_without(["components", 0, "version"]))["sbom.profile"]
+    assert not partial.passed
+    assert "component version: 1 component(s): libexample" in partial.message
