@@ -109,7 +109,9 @@ def write(
     always 2.3 (`spdx3-json` 3.0.1). `timestamp` defaults to `SOURCE_DATE_EPOCH`, else the
     current time. `profile="bsi"` (CycloneDX 1.6 or later)
     adds what BSI TR-03183-2 v2.1.0 asks and a scan can know: the `bsi:component:*` file
-    properties (see `bsi_problems` for what then still lacks).
+    properties (see `bsi_problems` for what then still lacks). `profile="openchain-telco"`
+    (SPDX 2.3, needs `supplier` and an organization as `author`) writes what the OpenChain
+    Telco SBOM Guide requires, stating where each value comes from (see `telco_problems`).
 
     Raises:
         SbomError: no artifact, an unsupported format or spec version, or a bad name or
