@@ -1,7 +1,8 @@
-"""The GitLab CI template (`ci/gitlab/sbomsign.gitlab-ci.yml`) run by gitlab-ci-local (npm)
-with its shell executor: a pipeline that includes it, produces SBOMs, signs and attests a
-fixture binary, and gates it; with a managed key from a file variable, and keylessly through
-the private Sigstore instance. The report files GitLab would show are checked."""
+"""The GitLab CI template (`ci/gitlab/sbomsign.gitlab-ci.yml`) and the CI/CD components
+(`templates/`) run by gitlab-ci-local (npm) with its shell executor: a pipeline that includes
+them, produces SBOMs, signs and attests a fixture binary, and gates it; with a managed key
+from a file variable, and keylessly through the private Sigstore instance. The report files
+GitLab would show are checked."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def gitlab_ci_local() -> Path:
 def _project(directory: Path, pipeline: str = PIPELINE) -> Path:
     (directory / "ci" / "gitlab").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "ci" / "gitlab" / "sbomsign.gitlab-ci.yml", directory / "ci" / "gitlab")
+    shutil.copytree(ROOT / "templates", directory / "templates")
     (directory / "dist").mkdir()
     shutil.copy(BIN / "go-linux-loong64", directory / "dist" / "demo-svc")
     (directory / ".gitlab-ci.yml").write_text(pipeline)
@@ -96,6 +98,38 @@ def test_a_pipeline_with_a_managed_key(gitlab_ci_local: Path, tmp_path: Path) ->
     assert "PASS  sbom-and-sign" in done.stdout and "PASS  release-gate" in done.stdout
     assert "1 of 1 artifacts passed" in done.stdout
     _reports(project)
+
+
+COMPONENTS = f"""\
+stages: [build, test]
+include:
+  - local: templates/produce.yml
+    inputs:
+      artifacts: "dist/*"
+      supplier: "Organization: Example Org"
+      sbom-formats: cyclonedx-json
+  - local: templates/verify.yml
+    inputs:
+      artifacts: "dist/demo-svc"
+      public-key: "{MATERIAL / 'release.pub'}"
+      job-name: release-gate
+"""
+
+
+def test_the_ci_cd_components_with_inputs(gitlab_ci_local: Path, tmp_path: Path) -> None:
+    # the components as a catalog would include them, by the same files and inputs
+    project = _project(tmp_path / "project", COMPONENTS)
+    done = _run(gitlab_ci_local, project, f"SBOMSIGN_KEY={MATERIAL / 'release.key'}")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "PASS  sbomsign-produce" in done.stdout and "PASS  release-gate" in done.stdout
+    _reports(project)
+    assert not (project / "sbom" / "demo-svc.spdx.json").exists()  # the sbom-formats input
+    # a component without its required input is refused before any job runs
+    project = _project(tmp_path / "missing", COMPONENTS.replace('      artifacts: "dist/*"\n',
+                                                                 ""))
+    done = _run(gitlab_ci_local, project, f"SBOMSIGN_KEY={MATERIAL / 'release.key'}")
+    assert done.returncode != 0
+    assert "`artifacts` input: required value has not been provided" in done.stdout + done.stderr
 
 
 def test_a_keyless_pipeline_with_a_gitlab_id_token(gitlab_ci_local: Path, tmp_path: Path) -> None:
