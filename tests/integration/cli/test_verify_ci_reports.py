@@ -49,6 +49,16 @@ def test_the_junit_report_is_valid_and_counts_the_rules(
     assert failure is not None and "no verified artifact signature" in failure.get("message")
     verdicts = [s.find("properties/property[@name='verdict']").get("value") for s in suites]
     assert verdicts == ["PASSED", "FAILED"]
+    # junitparser (the PyPI reader CI plugins' scripts use) reads the same suites and verdicts
+    from junitparser import Failure, JUnitXml
+
+    parsed = JUnitXml.fromfile(str(report))
+    assert [s.name for s in parsed] == two[2:]
+    cases = {s.name: list(s) for s in parsed}
+    assert all(c.is_passed for c in cases[two[2]]) and len(cases[two[2]]) >= 2
+    (failed,) = cases[two[3]]
+    assert not failed.is_passed and isinstance(failed.result[0], Failure)
+    assert "no verified artifact signature" in (failed.result[0].message or "")
     # The validator can say no: a case without its class name is refused.
     del good.find("testcase").attrib["classname"]
     assert not SCHEMA.validate(doc)
