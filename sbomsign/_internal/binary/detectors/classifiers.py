@@ -96,29 +96,35 @@ def _entry(e: Any, where: str) -> Classifier:
     name, cpe, linking = e.get("name"), e.get("cpe", ""), e.get("linking", "none")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InputError(f"{where}: name must be lowercase letters, digits and ._+-")
+    where = f"{where} ({name})"
     if not isinstance(cpe, str) or (cpe and not _CPE.fullmatch(cpe)):
-        raise InputError(f"{where} ({name}): cpe must be vendor:product")
+        raise InputError(f"{where}: cpe must be vendor:product")
     if linking not in _LINKING:
-        raise InputError(f"{where} ({name}): linking must be none or static")
+        raise InputError(f"{where}: linking must be none or static")
     confidence = e.get("confidence", 0.6)
     if isinstance(confidence, bool) or not isinstance(confidence, int | float) \
             or not 0 < confidence <= 1:
-        raise InputError(f"{where} ({name}): confidence must be a number in (0, 1]")
-    requires = e.get("requires", [])
-    if not isinstance(requires, list) or len(requires) > MAX_REQUIRES or not all(
-            isinstance(r, str) and 0 < len(r) <= MAX_LITERAL for r in requires):
-        raise InputError(f"{where} ({name}): requires must be at most {MAX_REQUIRES} strings "
-                         f"of 1 to {MAX_LITERAL} characters")
-    packages = e.get("packages", [])
-    if not isinstance(packages, list) or len(packages) > MAX_PACKAGES or not all(
-            isinstance(p, str) and _PACKAGE.fullmatch(p) for p in packages):
-        raise InputError(f"{where} ({name}): packages must be at most {MAX_PACKAGES} package "
-                         "names")
-    return Classifier(name=name, pattern=_pattern(e.get("version"), f"{where} ({name})"),
-                      cpe=cpe, linking=_LINKING[linking], confidence=float(confidence),
+        raise InputError(f"{where}: confidence must be a number in (0, 1]")
+    requires = _strings(e, "requires", MAX_REQUIRES, where,
+                        lambda r: 0 < len(r) <= MAX_LITERAL,
+                        f"strings of 1 to {MAX_LITERAL} characters")
+    packages = _strings(e, "packages", MAX_PACKAGES, where, _PACKAGE.fullmatch,
+                        "package names")
+    return Classifier(name=name, pattern=_pattern(e.get("version"), where), cpe=cpe,
+                      linking=_LINKING[linking], confidence=float(confidence),
                       requires=tuple(re.compile(re.escape(_latin1(r, where)))
                                      for r in requires),
                       packages=tuple(packages))
+
+
+def _strings(e: dict[str, Any], key: str, most: int, where: str, good: Any,
+             what: str) -> list[str]:
+    """An optional list member of at most `most` strings that each pass `good`."""
+    value = e.get(key, [])
+    if not isinstance(value, list) or len(value) > most or not all(
+            isinstance(v, str) and good(v) for v in value):
+        raise InputError(f"{where}: {key} must be at most {most} {what}")
+    return value
 
 
 def _latin1(text: str, where: str) -> bytes:
