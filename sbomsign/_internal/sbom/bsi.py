@@ -58,6 +58,23 @@ class Missing:
                 + (f" and {more} more" if more > 0 else ""))
 
 
+class Gaps:
+    """The missing fields a check finds, one `Missing` per field in the order first found."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str], Missing] = {}
+
+    def add(self, section: str, what: str, component: str | None = None) -> None:
+        """Record a field the document (or `component`) lacks."""
+        entry = self._found.setdefault((section, what), Missing(section, what))
+        if component is not None:
+            entry.components.append(component)
+
+    def missing(self) -> list[Missing]:
+        """Every field recorded."""
+        return list(self._found.values())
+
+
 def _version_at_least(spec: object, wanted: tuple[int, int]) -> bool:
     try:
         major, minor = (int(x) for x in str(spec).split(".")[:2])
@@ -169,13 +186,8 @@ def _component_checks(c: dict[str, Any], props: dict[str, list[str]],
 
 def check(doc: dict[str, Any]) -> list[Missing]:
     """The TR's required fields that the CycloneDX document `doc` lacks (empty: none)."""
-    missing: dict[tuple[str, str], Missing] = {}
-
-    def add(section: str, what: str, component: str | None = None) -> None:
-        entry = missing.setdefault((section, what), Missing(section, what))
-        if component is not None:
-            entry.components.append(component)
-
+    gaps = Gaps()
+    add = gaps.add
     if not _version_at_least(doc.get("specVersion"), (1, 6)):
         add("4", f"CycloneDX 1.6 or later (this is {doc.get('specVersion')})")
     raw_meta = doc.get("metadata")
@@ -199,7 +211,7 @@ def check(doc: dict[str, Any]) -> list[Missing]:
             add("5.2.2", "component name", label)
         for section, what in _component_checks(c, _properties(c), listed):
             add(section, what, label)
-    return list(missing.values())
+    return gaps.missing()
 
 
 # --- writing: what a post-build scan knows of the TR's file properties ----------------------

@@ -17,7 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from sbomsign._internal.sbom.common import P_FILE_SIZE, P_MERGED, parse_comment_properties
+from sbomsign._internal.sbom.common import (
+    P_FILE_SIZE,
+    P_MERGED,
+    P_TELCO_STATED_VERSION,
+    parse_comment_properties,
+)
 from sbomsign._internal.sbom.properties import (
     binaries_from_properties,
     component_from_facts,
@@ -414,13 +419,11 @@ def _spdx_component(
     sid: str, p: SpdxPackageRecord, by_id: Mapping[str, SpdxPackageRecord], g: _SpdxGraph,
     props: list[tuple[str, str]],
 ) -> Component:
-    from sbomsign._internal.sbom.telco import P_STATED_VERSION
-
     purl = _ext(p, "PACKAGE_MANAGER", ("purl",))
     kind, linking = _spdx_kind_and_linking(sid, p, purl, by_id, g)
     # NOTE: the OpenChain Telco profile states the file's digest as the version where the
     # build records none; the component read back is what the build recorded.
-    stated = dict(props).get(P_STATED_VERSION)
+    stated = dict(props).get(P_TELCO_STATED_VERSION)
     return component_from_facts(
         kind=kind,
         name=p.name,

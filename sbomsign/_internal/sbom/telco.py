@@ -35,7 +35,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sbomsign._internal.sbom.common import P_TELCO_CHECKSUM_OF, P_TELCO_STATED_VERSION
 from sbomsign.errors import SbomError
 
 if TYPE_CHECKING:
@@ -43,12 +42,6 @@ if TYPE_CHECKING:
     from sbomsign.models import Artifact, Component
 
 NAME = "openchain-telco"
-GUIDE = "OpenChain Telco SBOM Guide 1.2"
-
-#: Comment properties: what a package's checksum is of; a version stated where the build
-#: records none.
-P_CHECKSUM_OF = P_TELCO_CHECKSUM_OF
-P_STATED_VERSION = P_TELCO_STATED_VERSION
 
 # CISA's SBOM types (2023), which the CreatorComment must name (any case, any wording).
 _CISA_TYPES = re.compile(r"\b(design|source|build|analyzed|deployed|runtime)\b", re.IGNORECASE)
@@ -84,8 +77,6 @@ class Delivery:
 
 def delivery(subject: Subject) -> Delivery:
     """Map the subject's components to the files they are delivered in."""
-    from sbomsign.models import ComponentKind
-
     resolved: set[tuple[str, str]] = set()
     if subject.container is not None:
         resolved = {(link.binary, link.library) for link in subject.container.links
@@ -94,7 +85,7 @@ def delivery(subject: Subject) -> Delivery:
     external: list[tuple[Artifact, str]] = []
     for a in sorted(subject.artifacts, key=lambda x: (x.path, x.name)):
         for c in a.components:
-            if c.kind is ComponentKind.SHARED_LIBRARY:
+            if not is_delivered(c):
                 if (a.path, c.name) not in resolved:
                     external.append((a, c.name))
                 continue
@@ -122,7 +113,7 @@ def is_delivered(c: Component) -> bool:
 
 
 def checksum_note(where: Artifact | None, also: tuple[str, ...], holder: str) -> str:
-    """The `P_CHECKSUM_OF` text for a component's package (`holder`: the image, archive or
+    """The `P_TELCO_CHECKSUM_OF` text for a component's package (`holder`: the image, archive or
     package it is installed in, when it is in no file: an OS package)."""
     if where is None:
         return f"{holder}, which this package is installed in"
@@ -146,15 +137,10 @@ def generic_purl(name: str, sha256: str, version: str = "") -> str:
 def check(doc: Any) -> list[Any]:
     """What an spdx-tools `Document` lacks of the guide 1.2's required fields (a `Missing` per
     field, with the packages that lack it), as its validator checks them in default mode."""
-    from sbomsign._internal.sbom.bsi import Missing
+    from sbomsign._internal.sbom.bsi import Gaps
 
-    found: dict[tuple[str, str], Missing] = {}
-
-    def add(section: str, what: str, package: str | None = None) -> None:
-        entry = found.setdefault((section, what), Missing(section, what))
-        if package is not None:
-            entry.components.append(package)
-
+    gaps = Gaps()
+    add = gaps.add
     info = doc.creation_info
     comment = info.creator_comment or ""
     if not comment.strip():
@@ -170,7 +156,7 @@ def check(doc: Any) -> list[Any]:
         add("3.2", "a DESCRIBES relationship")
     for what, package in _package_gaps(doc.packages):
         add("3.2", what, package)
-    return list(found.values())
+    return gaps.missing()
 
 
 def _package_gaps(packages: list[Any]) -> Iterator[tuple[str, str]]:

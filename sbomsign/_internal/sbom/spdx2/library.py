@@ -16,6 +16,8 @@ from urllib.parse import quote
 from sbomsign._internal.sbom import telco
 from sbomsign._internal.sbom.common import (
     MADE_BY,
+    P_TELCO_CHECKSUM_OF,
+    P_TELCO_STATED_VERSION,
     SPDX_NAMESPACE_BASE,
     SPDX_VERSION,
     Options,
@@ -191,7 +193,7 @@ class _Telco:
         container = self.subject.container
         digests = where.digests if where is not None else (
             container.digests if container is not None else None)
-        notes = [(telco.P_CHECKSUM_OF, telco.checksum_note(
+        notes = [(P_TELCO_CHECKSUM_OF, telco.checksum_note(
             where, self.delivery.also.get(c.ref, ()),
             f"the {container.kind} {self.subject.name}" if container else ""))]
         if digests is not None:
@@ -201,7 +203,7 @@ class _Telco:
         package.supplier = self.supplier
         if not c.version and where is not None:
             package.version = artifact_version(where)
-            notes.append((telco.P_STATED_VERSION, package.version))
+            notes.append((P_TELCO_STATED_VERSION, package.version))
         if not package.external_references and where is not None:
             package.external_references = [_purl_ref(telco.generic_purl(
                 c.name, where.digests.sha256, package.version or ""))]
