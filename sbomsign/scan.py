@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sbomsign import __version__
 from sbomsign.errors import InputError
 from sbomsign.models import Artifact, Inventory, ScanProblem, StoredImage
 
 if TYPE_CHECKING:
+    from sbomsign._internal.binary.detectors.classifiers import Classifier
     from sbomsign._internal.oci.referrers import Found
     from sbomsign._internal.oci.transfer import CopyReport
     from sbomsign._internal.sources import Expansion, Settings
@@ -100,7 +101,7 @@ def scan_paths(
         return _collect(expanded[0], results, warn)
 
 
-def _classifiers(path: str) -> Any:
+def _classifiers(path: str) -> tuple[Classifier, ...]:
     from sbomsign._internal.binary.detectors import classifiers as product_table
 
     try:

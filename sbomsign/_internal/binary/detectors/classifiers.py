@@ -215,10 +215,13 @@ def package_cpe(names: tuple[str, ...], version: str) -> str:
         for c in table:
             if name and c.cpe and name in c.packages:
                 release = _RELEASE.match(version.split(":", 1)[-1])
-                if release is None:
-                    return ""
-                return f"cpe:2.3:a:{c.cpe}:{release.group()}:*:*:*:*:*:*:*"
+                return _cpe(c.cpe, release.group()) if release else ""
     return ""
+
+
+def _cpe(vendor_product: str, version: str) -> str:
+    """A CPE 2.3 name of an application release (`vendor:product` from the table)."""
+    return f"cpe:2.3:a:{vendor_product}:{version}:*:*:*:*:*:*:*"
 
 
 def detect(facts: Facts) -> Detection:
@@ -241,7 +244,7 @@ def _component(classifier: Classifier, section: str, offset: int,
     return Component(
         kind=ComponentKind.PACKAGE, name=classifier.name, version=version,
         purl=purl("generic", "", classifier.name, version),
-        cpe=f"cpe:2.3:a:{classifier.cpe}:{version}:*:*:*:*:*:*:*" if classifier.cpe else "",
+        cpe=_cpe(classifier.cpe, version) if classifier.cpe else "",
         linking=classifier.linking, found_by=FOUND_BY,
         evidence=(Evidence("binary-analysis", classifier.confidence, "version string",
                            location=section, offset=offset, note=text[:200]),))

@@ -7,8 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from sbomsign._internal.binary.detectors.golang.components import P_REQUIRED_VERSION
 from sbomsign._internal.purl import GO_PLACEHOLDER_VERSION, golang_purl
-from sbomsign._internal.sbom.common import P_GO_REQUIRED_VERSION
 from sbomsign.errors import SbomError
 from sbomsign.models import Component, Evidence
 
@@ -37,7 +37,7 @@ def pedigree(c: Component, rep: Replacement) -> Pedigree:
     from cyclonedx.model.component import Component as CdxComponent
     from cyclonedx.model.component import ComponentType, Pedigree
 
-    required = dict(c.properties).get(P_GO_REQUIRED_VERSION, c.version)
+    required = dict(c.properties).get(P_REQUIRED_VERSION, c.version)
     target = " ".join(x for x in (rep.path, rep.version) if x)
     real = required if required and required != GO_PLACEHOLDER_VERSION else ""
     ancestor = CdxComponent(type=ComponentType.LIBRARY, name=c.name, version=real or None,

@@ -131,6 +131,8 @@ def _dep_component(dep: GoModule, source: str, evidence: tuple[Evidence, ...]) -
     )
 
 
+#: A replaced module's required version, where it names no code in the binary (read by the
+#: CycloneDX writer for the pedigree).
 P_REQUIRED_VERSION = "sbomsign:go:required-version"
 
 
