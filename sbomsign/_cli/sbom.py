@@ -13,7 +13,7 @@ from sbomsign._cli._output import atomic_write, emit
 from sbomsign._cli._shared import add_scan_options
 from sbomsign.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InputError
 from sbomsign.models import Artifact, Inventory
-from sbomsign.sbom import SbomFormat
+from sbomsign.sbom import PROFILE_CHECKS, SbomFormat
 
 logger = logging.getLogger("sbomsign")
 
@@ -107,7 +107,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--profile",
-        choices=["bsi", "openchain-telco"],
+        choices=sorted(PROFILE_CHECKS),
         default=env_default("profile"),
         metavar="PROFILE",
         help="add what a buyer's profile asks and the scan can know: bsi (TR-03183-2 v2.1.0, "
@@ -116,7 +116,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--check",
-        choices=["bsi", "openchain-telco"],
+        choices=sorted(PROFILE_CHECKS),
         metavar="PROFILE",
         help="check the PATHs, SBOMs made by any tool, against a buyer's required fields "
         "instead of writing SBOMs: bsi (TR-03183-2 v2.1.0, CycloneDX JSON), openchain-telco "
@@ -130,8 +130,6 @@ def _check(args: argparse.Namespace) -> int:
     """Report each document's missing fields on stdout; 1 when any document lacks one."""
     from sbomsign._cli._output import read_bounded
     from sbomsign.errors import SbomError
-    from sbomsign.sbom import PROFILE_CHECKS
-
     title, problems_of = PROFILE_CHECKS[args.check]
     failed = unreadable = False
     for path in args.paths:
