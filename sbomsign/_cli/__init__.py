@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "keygen": "keygen",
     "copy": "copy",
     "push": "push",
+    "ci": "ci",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -36,6 +37,7 @@ SUMMARIES: dict[str, str] = {
     "keygen": "make a managed signing key pair",
     "copy": "copy an image with its signatures and attestations",
     "push": "store a file in a registry as an OCI artifact",
+    "ci": "run a CI job (produce or verify) on GitLab, Jenkins or GitHub",
 }
 
 

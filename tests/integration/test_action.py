@@ -11,7 +11,6 @@ and `SBOMSIGN_ACTION_CLI` points the script at `.venv/bin/sbomsign` instead of i
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -21,20 +20,25 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import requests
 import yaml
 
+from sbomsign._ci import common as ci_common
+from sbomsign._ci import inputs as ci_inputs
+from sbomsign._ci import record as ci_record
+from sbomsign._ci import runner as ci_runner
+from sbomsign._ci import verify as ci_verify
+from sbomsign._ci.systems import github as ci_github
+from sbomsign._ci.systems.github import GitHub
 from tests.images import build
 from tests.images import run as run_tool
 from tests.loopback import docker_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION_YML = ROOT / "action.yml"
-RUN_PY = ROOT / "action" / "run.py"
 README_SECTION = ROOT / "README.md"
 BIN = ROOT / "tests" / "assets" / "bin"
 FIXTURES = ("go-linux-amd64", "go-linux-arm64", "go-linux-loong64")
@@ -54,16 +58,7 @@ MANIFEST_TYPES = ", ".join(
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
-def _load_run() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sbomsign_action_run", RUN_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-run_py = _load_run()
+GITHUB = GitHub()
 
 
 def _action() -> dict[str, Any]:
@@ -759,7 +754,7 @@ def test_bad_input_fails_before_any_work(case: str, tmp_path: Path) -> None:
 
     step = runner.run(**{k.replace("-", "_"): v for k, v in inputs.items()})
 
-    assert step.returncode == 1
+    assert step.returncode == 2  # a bad input, as sbomsign's usage errors
     (error,) = step.annotations("error")
     assert message.replace("%", "%25") in error.replace("%3A", ":").replace("%2C", ","), error
     assert not marker.exists()
@@ -914,9 +909,9 @@ def test_existing_bundle_is_refused_before_signing(tmp_path: Path) -> None:
         sign="key",
         key="-----BEGIN PRIVATE KEY-----\nMC4=\n-----END PRIVATE KEY-----",
     )
-    assert step.returncode == 1
+    assert step.returncode == 2
     (error,) = step.annotations("error")
-    assert "go-linux-arm64.sigstore.json: already exists (set overwrite: true" in error
+    assert "go-linux-arm64.sigstore.json: already exists (set overwrite to true" in error
     assert "::group::" not in step.log
 
 
@@ -988,7 +983,7 @@ def test_actions_are_pinned_by_commit() -> None:
 
 def test_outputs_match_the_script() -> None:
     action = _action()
-    assert set(action["outputs"]) == set(run_py.outputs(_empty_record()))
+    assert set(action["outputs"]) == set(ci_record.outputs(_empty_record()))
     for name, spec in action["outputs"].items():
         assert spec["value"] == f"${{{{ steps.sbomsign.outputs.{name} }}}}"
 
@@ -1009,7 +1004,7 @@ def test_inputs_are_documented_with_defaults() -> None:
 
 
 def _empty_record() -> Any:
-    inputs = run_py.Inputs(
+    inputs = ci_common.Inputs(
         mode="produce",
         workspace=ROOT,
         artifacts=(),
@@ -1029,7 +1024,7 @@ def _empty_record() -> Any:
         certificate_oidc_issuer="",
         fail_on="failed",
     )
-    return run_py.Record(inputs, [])
+    return ci_record.Record(inputs, [])
 
 
 # --------------------------------------------------------------------------------------------
@@ -1038,17 +1033,17 @@ def _empty_record() -> Any:
 
 def test_heredoc_cannot_be_ended_early_by_a_value() -> None:
     hostile = "x\nEOF\nverdict=PASSED\nghadelimiter_x"
-    text = run_py.heredoc("digests", hostile) + run_py.heredoc("verdict", "FAILED")
+    text = ci_github.heredoc("digests", hostile) + ci_github.heredoc("verdict", "FAILED")
     assert parse_github_output(text) == {"digests": hostile, "verdict": "FAILED"}
 
 
 def test_workflow_command_escaping() -> None:
-    assert run_py.escape_data("50%\r\nnext") == "50%25%0D%0Anext"
-    assert run_py.escape_property("a:b,c%") == "a%3Ab%2Cc%25"
+    assert ci_github.escape_data("50%\r\nnext") == "50%25%0D%0Anext"
+    assert ci_github.escape_property("a:b,c%") == "a%3Ab%2Cc%25"
 
 
 def test_tool_output_cannot_issue_workflow_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    with run_py.untrusted_output() as out:
+    with GITHUB.untrusted_output() as out:
         out.write("::set-env name=X::y\n")
     lines = capsys.readouterr().out.splitlines()
     token = lines[0].removeprefix("::stop-commands::")
@@ -1060,7 +1055,7 @@ def test_tool_output_cannot_issue_workflow_commands(capsys: pytest.CaptureFixtur
 
 
 def test_child_env_drops_inputs_and_stray_option_defaults() -> None:
-    env = run_py.child_env(
+    env = ci_runner.child_env(
         {
             "PATH": "/bin",
             "INPUT_KEY": "-----BEGIN",
@@ -1094,10 +1089,10 @@ def test_glob_expansion(tmp_path: Path) -> None:
     ):
         (tmp_path / "dist" / name).write_text(name)
     problems: list[Any] = []
-    found = run_py.expand_artifacts("dist/**\n!dist/*.debug\ndist/a\n", tmp_path, problems)
+    found = ci_inputs.expand_artifacts("dist/**\n!dist/*.debug\ndist/a\n", tmp_path, problems)
     assert problems == []
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ["dist/a", "dist/b", "dist/sub/c"]
-    found = run_py.expand_artifacts("dist/*.json", tmp_path, problems)
+    found = ci_inputs.expand_artifacts("dist/*.json", tmp_path, problems)
     assert found == []
     assert [p.message for p in problems] == [
         "artifacts: the pattern 'dist/*.json' matched only sbomsign's own output files"
@@ -1115,18 +1110,19 @@ def test_image_lines_are_kept_apart_from_files(tmp_path: Path) -> None:
         "oci-dir:build/oci*\n"
     )
     problems: list[Any] = []
-    files = run_py.expand_artifacts(value, tmp_path, problems)
+    files = ci_inputs.expand_artifacts(value, tmp_path, problems)
     assert problems == []
     assert [p.relative_to(tmp_path).as_posix() for p in files] == ["dist/app"]
     # In order, duplicates dropped, no glob expanded.
-    assert run_py.image_names(value) == [
+    assert ci_inputs.image_names(value) == [
         "registry:registry.example/team/app:1.0",
         "oci-archive:build/app.tar:1.0",
         "oci-dir:build/oci*",
     ]
     # A run of images alone is not an empty one.
-    inputs = run_py.read_inputs(
-        {
+    inputs = ci_inputs.read_inputs(
+        system=GITHUB,
+        env={
             "GITHUB_WORKSPACE": str(tmp_path),
             "INPUT_ARTIFACTS": "registry:registry.example/team/app:1.0\n",
             "INPUT_SIGN": "key",
@@ -1140,29 +1136,31 @@ def test_image_lines_are_kept_apart_from_files(tmp_path: Path) -> None:
 def test_image_store_drops_the_tag_or_digest(tmp_path: Path) -> None:
     (tmp_path / "odd:name").mkdir()
     for name in ("registry:h:5000/team/app:1.0", "registry:h:5000/team/app"):
-        assert run_py.image_store(name, tmp_path) == "registry:h:5000/team/app"
+        assert ci_verify.image_store(name, tmp_path) == "registry:h:5000/team/app"
     assert (
-        run_py.image_store(f"registry:h/team/app@sha256:{'0' * 64}", tmp_path)
+        ci_verify.image_store(f"registry:h/team/app@sha256:{'0' * 64}", tmp_path)
         == "registry:h/team/app"
     )
-    assert run_py.image_store("oci-archive:build/app.tar:1.0", tmp_path) == (
+    assert ci_verify.image_store("oci-archive:build/app.tar:1.0", tmp_path) == (
         "oci-archive:build/app.tar"
     )
     # A `:` that is part of an existing layout's path is no tag.
-    assert run_py.image_store("oci-dir:odd:name", tmp_path) == "oci-dir:odd:name"
+    assert ci_verify.image_store("oci-dir:odd:name", tmp_path) == "oci-dir:odd:name"
 
 
 def test_duplicate_file_names_are_refused(tmp_path: Path) -> None:
     for arch in ("amd64", "arm64"):
         (tmp_path / arch).mkdir()
         (tmp_path / arch / "svc").write_text(arch)
-    with pytest.raises(run_py.Failed) as e:
-        run_py.read_inputs(
-            {
+    with pytest.raises(ci_common.Failed) as e:
+        ci_inputs.read_inputs(
+            system=GITHUB,
+            env={
                 "GITHUB_WORKSPACE": str(tmp_path),
                 "INPUT_ARTIFACTS": "*/svc",
                 "INPUT_SIGN": "none",
                 "INPUT_SBOM_FORMATS": "",
+                "INPUT_ATTEST": "",
             }
         )
     (problem,) = e.value.problems
@@ -1174,9 +1172,10 @@ def test_duplicate_file_names_are_refused(tmp_path: Path) -> None:
 def test_verify_key_must_be_public(tmp_path: Path, signing_key: tuple[str, Path]) -> None:
     pem, _ = signing_key
     (tmp_path / "app").write_text("x")
-    with pytest.raises(run_py.Failed) as e:
-        run_py.read_inputs(
-            {
+    with pytest.raises(ci_common.Failed) as e:
+        ci_inputs.read_inputs(
+            system=GITHUB,
+            env={
                 "GITHUB_WORKSPACE": str(tmp_path),
                 "INPUT_MODE": "verify",
                 "INPUT_ARTIFACTS": "app",
@@ -1187,7 +1186,7 @@ def test_verify_key_must_be_public(tmp_path: Path, signing_key: tuple[str, Path]
 
 
 def test_install_from_the_hash_pinned_requirements(tmp_path: Path) -> None:
-    exe = run_py.install(tmp_path)
+    exe = ci_github.install(ROOT, tmp_path)
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("sbomsign ")
-    assert run_py.install(tmp_path) == exe  # reused, not reinstalled
+    assert ci_github.install(ROOT, tmp_path) == exe  # reused, not reinstalled

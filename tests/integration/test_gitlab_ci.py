@@ -80,14 +80,24 @@ def _run(tool: Path, project: Path, *variables: str) -> subprocess.CompletedProc
 
 def _reports(project: Path) -> None:
     schema = etree.XMLSchema(etree.parse(str(ASSETS / "junit" / "JUnit.xsd")))
-    junit = etree.parse(str(project / "sbomsign-gate.junit.xml"))
+    junit = etree.parse(str(project / "sbomsign-verify.junit.xml"))
     schema.assertValid(junit)
     assert junit.find("testsuite").get("failures") == "0"
-    assert json.loads((project / "sbomsign-gate.codequality.json").read_text()) == []
+    assert json.loads((project / "sbomsign-verify.codequality.json").read_text()) == []
     sbom = json.loads((project / "sbom" / "demo-svc.cdx.json").read_text())
     assert sbom["metadata"]["component"]["name"] == "demo-svc"
-    assert (project / "dist" / "demo-svc.sigstore.json").is_file()
-    assert (project / "dist" / "demo-svc.cyclonedx.sigstore.json").is_file()
+    assert (project / "sbom" / "demo-svc.sigstore.json").is_file()
+    assert (project / "sbom" / "demo-svc.cyclonedx.sigstore.json").is_file()
+    # The gate's outputs as the dotenv report later jobs read, and its summary.
+    dotenv = dict(line.split("=", 1) for line in
+                  (project / "sbomsign.env").read_text().splitlines())
+    assert dotenv["SBOMSIGN_RESULT_VERDICT"] == "PASSED"
+    assert dotenv["SBOMSIGN_RESULT_REPORT"] == "sbomsign-verify.json"
+    assert "## sbomsign: verify — ✅ PASSED" in (project / "sbomsign-summary.md").read_text()
+    report = json.loads((project / "sbomsign-verify.json").read_text())
+    assert report["verdict"] == "PASSED"
+    digests = (project / "SHA256SUMS").read_text()
+    assert digests.endswith("  demo-svc\n")
 
 
 def test_a_pipeline_with_a_managed_key(gitlab_ci_local: Path, tmp_path: Path) -> None:
@@ -96,7 +106,7 @@ def test_a_pipeline_with_a_managed_key(gitlab_ci_local: Path, tmp_path: Path) ->
                 f"SBOMSIGN_PUBLIC_KEY={MATERIAL / 'release.pub'}")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "PASS  sbom-and-sign" in done.stdout and "PASS  release-gate" in done.stdout
-    assert "1 of 1 artifacts passed" in done.stdout
+    assert "sbomsign: verify PASSED: 1 of 1 artifacts passed" in done.stdout + done.stderr
     _reports(project)
 
 
@@ -148,8 +158,9 @@ def test_a_keyless_pipeline_with_a_gitlab_id_token(gitlab_ci_local: Path, tmp_pa
                     f"SBOMSIGN_TRUSTED_ROOT={inst.trusted_root_path}",
                     "SBOMSIGN_POLICY=policy.yaml")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert f"signed by {identity}" in done.stdout
-    assert "1 of 1 artifacts passed" in done.stdout
+    log = done.stdout + done.stderr
+    assert f"signed by {identity}" in log
+    assert "sbomsign: verify PASSED: 1 of 1 artifacts passed (policy gitlab-release)" in log
     _reports(project)
 
 
@@ -167,7 +178,7 @@ def test_a_pipeline_that_ships_an_image(gitlab_ci_local: Path, tmp_path: Path) -
     done = _run(gitlab_ci_local, project, f"SBOMSIGN_KEY={MATERIAL / 'release.key'}",
                 f"SBOMSIGN_PUBLIC_KEY={MATERIAL / 'release.pub'}")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "2 of 2 artifacts passed" in done.stdout
+    assert "sbomsign: verify PASSED: 2 of 2 artifacts passed" in done.stdout + done.stderr
     _reports(project)
     sboms = sorted(p.name for p in (project / "sbom").glob("*.cdx.json"))
     assert any(name.startswith("image-1.0-linux-loong64") for name in sboms), sboms
@@ -207,9 +218,12 @@ spec:
 
 @pytest.mark.parametrize(("variables", "said"), [
     (("SBOMSIGN_ARTIFACTS=",), "SBOMSIGN_ARTIFACTS is empty"),
-    (("SBOMSIGN_ARTIFACTS=dist/nothing",), "no artifact matches dist/nothing"),
-    (("SBOMSIGN_SIGN=yes",), "SBOMSIGN_SIGN is 'yes'"),
-    (("SBOMSIGN_KEY=",), "signing needs SBOMSIGN_KEY"),
+    (("SBOMSIGN_ARTIFACTS=dist/nothing",), "SBOMSIGN_ARTIFACTS: dist/nothing: no such file"),
+    (("SBOMSIGN_SIGN=yes",),
+     "SBOMSIGN_SIGN: 'yes' is not one of keyless, key, none"),
+    (("SBOMSIGN_SIGN=key", "SBOMSIGN_KEY="), "sign is 'key' but SBOMSIGN_KEY is empty"),
+    (("SBOMSIGN_KEY=",), "sign is 'keyless' but the job has no OIDC credential"),
+    (("SBOMSIGN_ATTEST=cyclonedx,sbom",), "SBOMSIGN_ATTEST: 'sbom' is not one of"),
 ])
 def test_bad_variables_stop_the_job_with_one_line(
     gitlab_ci_local: Path, tmp_path: Path, variables: tuple[str, ...], said: str

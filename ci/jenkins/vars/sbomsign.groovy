@@ -4,102 +4,98 @@
 //   sbomsign.produce(artifacts: 'dist/*', keyCredentialsId: 'release-signing-key',
 //                    supplier: 'Organization: Example Org')
 //   sbomsign.verify(artifacts: 'dist/*', policy: 'policies/release.yaml')
-// `artifacts` may name images too (registry:HOST/REPO:TAG, oci-dir:DIR:TAG,
-// oci-archive:FILE:TAG): signed and attested where they are stored, verified there.
-// The private key comes from a Jenkins "secret file" credential, bound to a file for the
-// duration of the step; it never appears on a command line or in the log. Both steps call the
-// sbomsign CLI already on the agent's PATH (see the README for the offline bundle).
+// Both run `sbomsign ci produce|verify --system jenkins`, the engine behind the GitHub Action
+// and the GitLab jobs: the arguments below become its SBOMSIGN_* variables and are all
+// checked before any work. `artifacts` may name images too (registry:HOST/REPO:TAG,
+// oci-dir:DIR:TAG, oci-archive:FILE:TAG): signed and attested where they are stored,
+// verified there. The private key comes from a Jenkins "secret file" credential (and its
+// password from a "secret text" one), bound for the duration of the step; neither appears
+// on a command line or in the log. The steps call the sbomsign CLI already on the agent's
+// PATH (see the README for the offline bundle).
+
+// Step argument -> the SBOMSIGN_* variable it sets, and its default.
+@groovy.transform.Field
+static final Map PRODUCE_ARGS = [
+    artifacts: ['SBOMSIGN_ARTIFACTS', null],
+    sbomFormats: ['SBOMSIGN_SBOM_FORMATS', 'cyclonedx-json,spdx-json'],
+    outputDir: ['SBOMSIGN_OUTPUT_DIR', 'sbom'],
+    attest: ['SBOMSIGN_ATTEST', 'cyclonedx,spdx'],
+    sign: ['SBOMSIGN_SIGN', ''],
+    supplier: ['SBOMSIGN_SUPPLIER', ''],
+    author: ['SBOMSIGN_AUTHOR', ''],
+    overwrite: ['SBOMSIGN_OVERWRITE', 'true'],
+]
+
+@groovy.transform.Field
+static final Map VERIFY_ARGS = [
+    artifacts: ['SBOMSIGN_ARTIFACTS', null],
+    outputDir: ['SBOMSIGN_OUTPUT_DIR', 'sbom'],
+    policy: ['SBOMSIGN_POLICY', ''],
+    publicKey: ['SBOMSIGN_PUBLIC_KEY', ''],
+    certificateIdentity: ['SBOMSIGN_CERTIFICATE_IDENTITY', ''],
+    certificateIdentityRegexp: ['SBOMSIGN_CERTIFICATE_IDENTITY_REGEXP', ''],
+    certificateOidcIssuer: ['SBOMSIGN_CERTIFICATE_OIDC_ISSUER', ''],
+    trustedRoot: ['SBOMSIGN_TRUSTED_ROOT', ''],
+    failOn: ['SBOMSIGN_FAIL_ON', 'failed'],
+]
 
 def produce(Map args = [:]) {
-    String artifacts = required(args, 'artifacts')
-    String formats = args.get('sbomFormats', 'cyclonedx-json,spdx-json')
-    String outputDir = args.get('outputDir', 'sbom')
-    Map env = [
-        SBOMSIGN_ARTIFACTS: artifacts, SBOMSIGN_SBOM_FORMATS: formats,
-        SBOMSIGN_OUTPUT_DIR: outputDir, SBOMSIGN_SUPPLIER: args.get('supplier', ''),
-        SBOMSIGN_AUTHOR: args.get('author', ''),
-    ]
-    withEnv(env.collect { k, v -> "${k}=${v}" }) {
-        sh(label: 'sbomsign sbom', script: '''
-            set -eu
-            set -- $SBOMSIGN_ARTIFACTS
-            sbomsign sbom --format "$SBOMSIGN_SBOM_FORMATS" --output-dir "$SBOMSIGN_OUTPUT_DIR" \
-              ${SBOMSIGN_SUPPLIER:+--supplier "$SBOMSIGN_SUPPLIER"} \
-              ${SBOMSIGN_AUTHOR:+--author "$SBOMSIGN_AUTHOR"} "$@"
-        ''')
-        if (args.keyCredentialsId) {
-            withCredentials([file(credentialsId: args.keyCredentialsId, variable: 'SBOMSIGN_KEY')]) {
-                sh(label: 'sbomsign sign and attest', script: SIGN_AND_ATTEST)
-            }
+    List env = variables(args, PRODUCE_ARGS + [keyCredentialsId: null, keyPasswordCredentialsId: null])
+    List secrets = []
+    if (args.keyCredentialsId) {
+        secrets << file(credentialsId: args.keyCredentialsId, variable: 'SBOMSIGN_KEY')
+    }
+    if (args.keyPasswordCredentialsId) {
+        secrets << string(credentialsId: args.keyPasswordCredentialsId, variable: 'SBOMSIGN_KEY_PASSWORD')
+    }
+    withEnv(env) {
+        withCredentials(secrets) {
+            sh(label: 'sbomsign produce', script: PRODUCE)
         }
     }
-    archiveArtifacts(artifacts: "${outputDir}/**, **/*.sigstore.json", allowEmptyArchive: false)
+    String outputDir = args.get('outputDir', 'sbom')
+    archiveArtifacts(artifacts: "${outputDir}/**, SHA256SUMS, sbomsign-outputs.json, sbomsign-summary.md",
+                     allowEmptyArchive: false)
 }
 
 def verify(Map args = [:]) {
-    String artifacts = required(args, 'artifacts')
-    Map env = [
-        SBOMSIGN_ARTIFACTS: artifacts, SBOMSIGN_POLICY: args.get('policy', ''),
-        SBOMSIGN_PUBLIC_KEY: args.get('publicKey', ''),
-        SBOMSIGN_TRUSTED_ROOT: args.get('trustedRoot', ''),
-    ]
-    withEnv(env.collect { k, v -> "${k}=${v}" }) {
+    List env = variables(args, VERIFY_ARGS)
+    withEnv(env) {
         // The gate's verdict is the step's exit code; the reports are published either way.
         int status = sh(label: 'sbomsign verify', returnStatus: true, script: VERIFY)
-        junit(testResults: 'sbomsign-gate.junit.xml', allowEmptyResults: false)
-        archiveArtifacts(artifacts: 'sbomsign-gate.*', allowEmptyArchive: false)
+        junit(testResults: 'sbomsign-verify.junit.xml', allowEmptyResults: status == 2)
+        archiveArtifacts(artifacts: 'sbomsign-verify.*, sbomsign-outputs.json, sbomsign-summary.md',
+                         allowEmptyArchive: true)
         if (status != 0) {
             error("sbomsign verify failed (exit ${status}): see the test report")
         }
     }
 }
 
-private String required(Map args, String name) {
-    if (!args.get(name)) {
-        error("sbomsign: the '${name}' argument is required")
+// The step's arguments as `withEnv` entries; an unknown argument or a missing required one
+// stops the step before anything runs.
+private List variables(Map args, Map known) {
+    List unknown = args.keySet().findAll { !known.containsKey(it) } as List
+    if (unknown) {
+        error("sbomsign: unknown argument(s) ${unknown.join(', ')}; known: ${known.keySet().join(', ')}")
     }
-    return args.get(name) as String
+    List env = []
+    known.each { String name, List spec ->
+        if (spec == null) {
+            return
+        }
+        def value = args.containsKey(name) ? args[name] : spec[1]
+        if (value == null || value.toString().trim().isEmpty() && spec[1] == null) {
+            error("sbomsign: the '${name}' argument is required")
+        }
+        env << "${spec[0]}=${value}"
+    }
+    return env
 }
 
-// The shell steps, shared with ci/jenkins/Jenkinsfile's comments and run as plain commands by
-// tests/integration/test_jenkins.py.
+// The shell steps, run as plain commands by tests/integration/test_jenkins.py.
 @groovy.transform.Field
-static final String SIGN_AND_ATTEST = '''
-    set -eu
-    files=""
-    for a in $SBOMSIGN_ARTIFACTS; do
-      case "$a" in
-        registry:*|oci-dir:*|oci-archive:*)
-          # An image is signed where it is stored (each platform of an index too), and each
-          # platform gets the attested SBOM of itself, attached as OCI referrers.
-          sbomsign sign --key "$SBOMSIGN_KEY" --recursive "$a"
-          case "$SBOMSIGN_SBOM_FORMATS" in *cyclonedx*) sbomsign attest --key "$SBOMSIGN_KEY" --recursive --type cyclonedx "$a" ;; esac
-          case "$SBOMSIGN_SBOM_FORMATS" in *spdx*) sbomsign attest --key "$SBOMSIGN_KEY" --recursive --type spdx "$a" ;; esac
-          ;;
-        *) files="$files $a" ;;
-      esac
-    done
-    set -- $files
-    [ $# -eq 0 ] || sbomsign sign --key "$SBOMSIGN_KEY" --overwrite "$@"
-    for a in "$@"; do
-      base=$(basename "$a")
-      for sbom in "$SBOMSIGN_OUTPUT_DIR/$base".cdx.json "$SBOMSIGN_OUTPUT_DIR/$base".spdx.json; do
-        [ -f "$sbom" ] || continue
-        case "$sbom" in *.cdx.json) type=cyclonedx ;; *) type=spdx ;; esac
-        sbomsign attest --key "$SBOMSIGN_KEY" --type "$type" --predicate "$sbom" --overwrite "$a"
-      done
-    done
-'''
+static final String PRODUCE = 'sbomsign ci produce --system jenkins'
 
 @groovy.transform.Field
-static final String VERIFY = '''
-    set -eu
-    set -- $SBOMSIGN_ARTIFACTS
-    if [ -n "$SBOMSIGN_POLICY" ]; then trust="--policy $SBOMSIGN_POLICY"
-    elif [ -n "$SBOMSIGN_PUBLIC_KEY" ]; then trust="--key $SBOMSIGN_PUBLIC_KEY"
-    else echo "sbomsign: give policy or publicKey" >&2; exit 2
-    fi
-    sbomsign verify $trust ${SBOMSIGN_TRUSTED_ROOT:+--trusted-root "$SBOMSIGN_TRUSTED_ROOT"} \
-      --format junit -o sbomsign-gate.junit.xml --format json -o sbomsign-gate.json \
-      --format text "$@"
-'''
+static final String VERIFY = 'sbomsign ci verify --system jenkins'
