@@ -32,7 +32,8 @@ class ComponentKind(enum.StrEnum):
     RUST_CRATE = "rust-crate"
     """A Rust crate recorded by cargo-auditable."""
     PACKAGE = "package"
-    """A package named by an ELF `.note.package`, a PE `.pkgnote` or a PE version resource."""
+    """A package named by an ELF `.note.package`, a PE `.pkgnote` or a PE version resource,
+    or a wheel inside an archive."""
     SHARED_LIBRARY = "shared-library"
     """A shared library the binary is linked against or loads."""
     OS_PACKAGE = "os-package"
@@ -398,7 +399,8 @@ class Container:
     """Where the OS packages were read from (`dpkg`, `dpkg status.d`, `apk`, `rpm`), or empty
     when the container has none: its package list is then incomplete."""
     packages: tuple[Component, ...] = ()
-    """OS packages (`ComponentKind.OS_PACKAGE`), sorted by `ref`."""
+    """OS packages (`ComponentKind.OS_PACKAGE`), and the packages that archives inside an
+    archive are (a wheel: `ComponentKind.PACKAGE`), sorted by `ref`."""
     files: tuple[ContainedFile, ...] = ()
     """Every scanned binary, sorted by path."""
     links: tuple[LibraryLink, ...] = ()

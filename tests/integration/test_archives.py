@@ -148,3 +148,74 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _distlib_wheel() -> Path:
+    """distlib 0.3.9 from PyPI: a wheel whose script launchers are PE files."""
+    wheels = ROOT / ".cache" / "wheels"
+    if not list(wheels.glob("distlib-0.3.9-*.whl")):
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                        "distlib==0.3.9", "-d", str(wheels)], check=True)
+    (wheel,) = wheels.glob("distlib-0.3.9-*.whl")
+    return wheel
+
+
+def test_archives_inside_an_archive(tmp_path: Path) -> None:
+    # A release tarball as an offline installer is: a wheel from PyPI and a Debian package,
+    # and a zip holding a tarball (depth 2) holding a zip (depth 3, not opened).
+    top = tmp_path / "bundle"
+    (top / "wheelhouse").mkdir(parents=True)
+    wheel = shutil.copy(_distlib_wheel(), top / "wheelhouse")
+    (libc6,) = debs(("libc6",))
+    shutil.copy(libc6, top / "wheelhouse")
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    shutil.copy(BIN / "go-linux-arm64", deep / "svc")
+    with zipfile.ZipFile(deep / "innermost.zip", "w") as z:
+        z.write(BIN / "go-linux-amd64", "never-seen")
+    run("tar", "-czf", tmp_path / "inner.tar.gz", "-C", deep, "svc", "innermost.zip")
+    with zipfile.ZipFile(top / "outer.zip", "w") as z:
+        z.write(tmp_path / "inner.tar.gz", "inner.tar.gz")
+    (top / "broken.whl").write_bytes(b"PK\x03\x04 not a zip")
+    run("tar", "-czf", tmp_path / "bundle.tar.gz", "-C", tmp_path, "bundle")
+    warnings: list[str] = []
+    inventory = scan_paths([str(tmp_path / "bundle.tar.gz")], jobs=2, warn=warnings.append)
+    assert not inventory.problems
+    (container,) = inventory.containers
+    owners = {f.path: f.package for f in container.files}
+    paths = sorted(owners)
+    launchers = [p for p in paths if p.startswith(f"/bundle/wheelhouse/{Path(wheel).name}!/")]
+    assert {p.rsplit("/", 1)[1] for p in launchers} >= {"t64.exe", "w64-arm.exe"}
+    assert {owners[p] for p in launchers} == {"pkg:pypi/distlib@0.3.9"}
+    libc = [p for p in paths if p.startswith(f"/bundle/wheelhouse/{libc6.name}!/")]
+    version = run("dpkg-deb", "-f", libc6, "Version").strip()
+    assert any(p.endswith("/libc.so.6") for p in libc)
+    assert {owners[p].split("?")[0] for p in libc} == {
+        f"pkg:deb/debian/libc6@{version}".replace("+", "%2B")}
+    assert "/bundle/outer.zip!/inner.tar.gz!/svc" in paths
+    assert not any("never-seen" in p for p in paths)  # deeper than MAX_NESTING
+    kinds = {c.purl.split("@")[0]: c.kind for c in container.packages}
+    assert kinds["pkg:pypi/distlib"] == ComponentKind.PACKAGE
+    assert any("broken.whl: not opened" in w for w in warnings), warnings
+    # The one document of the archive names every nested package and binary, and is valid.
+    doc = json.loads(write(inventory, "cyclonedx-json"))
+    refs = {c["bom-ref"] for c in doc["components"]}
+    assert "pkg:pypi/distlib@0.3.9" in refs
+    edges = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    assert len(edges["pkg:pypi/distlib@0.3.9"]) == len(launchers)
+
+
+def test_a_nested_archive_over_the_bound_is_not_opened(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # A small zip whose member unpacks to more than the bound: it is left unopened with a
+    # warning, and the rest of the archive is still scanned.
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("zeros", b"\0" * (8 << 20))
+    shutil.copy(BIN / "go-linux-amd64", tmp_path / "svc")
+    run("tar", "-cf", tmp_path / "outer.tar", "-C", tmp_path, "bomb.zip", "svc")
+    monkeypatch.setenv("SBOMSIGN_MAX_LAYER_BYTES", str(4 << 20))
+    warnings: list[str] = []
+    inventory = scan_paths([str(tmp_path / "outer.tar")], jobs=1, warn=warnings.append)
+    assert [a.path for a in inventory.artifacts] == ["/svc"] and not inventory.problems
+    assert any("/bomb.zip: not opened" in w and "SBOMSIGN_MAX_LAYER_BYTES" in w
+               for w in warnings), warnings

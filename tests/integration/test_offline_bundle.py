@@ -56,6 +56,30 @@ def test_the_archive_is_signed_described_and_verifies(bundle: Path) -> None:
     assert text.count("--hash=sha256:") >= len(wheels)
 
 
+
+def test_the_archive_has_one_sbom_of_everything_in_it(bundle: Path) -> None:
+    # Beside the archive: one document naming every wheel inside it as a pypi package and
+    # the native libraries of each wheel, owned by it; attested with the same key.
+    doc = json.loads(Path(f"{bundle}.cdx.json").read_text())
+    assert doc["metadata"]["component"]["name"] == bundle.name
+    with tarfile.open(bundle) as tar:
+        wheels = [n.rsplit("/", 1)[1] for n in tar.getnames() if n.endswith(".whl")]
+    pypi = {c["bom-ref"] for c in doc["components"] if c["bom-ref"].startswith("pkg:pypi/")}
+    assert len(pypi) == len(wheels)
+    lief = next(r for r in pypi if r.startswith("pkg:pypi/lief@"))
+    edges = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    assert edges[lief], "lief's wheel holds its native extension"
+    spdx = json.loads(Path(f"{bundle}.spdx.json").read_text())
+    assert any(p.get("name") == "lief" for p in spdx["packages"])
+    done = subprocess.run([sys.executable, "-m", "sbomsign", "verify", "--key",
+                           str(MATERIAL / "release.pub"), "--format", "json", str(bundle)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (artifact,) = json.loads(done.stdout)["artifacts"]
+    assert [a["predicateType"] for a in artifact["attestations"]] == [
+        "https://cyclonedx.org/bom"]
+
+
 def test_it_installs_and_runs_with_no_network(bundle: Path, tmp_path: Path) -> None:
     with tarfile.open(bundle) as tar:
         tar.extractall(tmp_path, filter="data")

@@ -5,12 +5,19 @@ Their members are scanned like a directory, through the same `FileTree` as image
 the same bounds and the same refusal of `..` and absolute names apply), with the archive as
 the container. A `.deb` or `.rpm` is a package: its name, version and architecture (from the
 control file or the rpm header) make the root component, and its binaries hang below it.
+
+Archives inside the archive (a wheelhouse's wheels, packages in a release tarball) are opened
+too, `MAX_NESTING` levels deep, each through its own `FileTree` (so each is bounded again) and
+grafted into the outer tree under `<its path>!`; a wheel, `.deb` or `.rpm` among them is a
+package of the outer container that owns the files it brought. One that cannot be opened is
+a warning, and the rest of the archive is still scanned.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import tarfile
 import zipfile
@@ -18,22 +25,33 @@ from dataclasses import replace
 from typing import BinaryIO
 
 from sbomsign._internal.hashing import digest_stream
+from sbomsign._internal.purl import purl
 from sbomsign._internal.sources import Expansion, Settings, ospkg, rpmheader
 from sbomsign._internal.sources.container import Draft
 from sbomsign._internal.sources.streams import (
     Capped,
     Readable,
     decompressed,
+    first_line,
     max_layer_bytes,
 )
 from sbomsign._internal.sources.tree import FileTree, clean
-from sbomsign.errors import InputError
-from sbomsign.models import Container, Digests
+from sbomsign.errors import Error, InputError
+from sbomsign.models import Component, ComponentKind, Container, Digests
 
 _TAR = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst",
         ".tzst")
 _ZIP = (".zip", ".whl")
 SUFFIXES = (*_TAR, *_ZIP, ".deb", ".rpm")
+
+
+#: How deep archives inside archives are opened: a wheel in a release tarball is depth 1,
+#: an archive inside that wheel depth 2.
+MAX_NESTING = 2
+#: Most archives opened inside one archive, at every depth together.
+MAX_NESTED = 10_000
+#: A wheel's file name (PEP 427): distribution, version, optional build tag, then the tags.
+_WHEEL = re.compile(r"(?P<name>[^-/]+)-(?P<version>[^-/]+)(-\d[^-/]*)?-[^-/]+-[^-/]+-[^-/]+\.whl")
 
 
 class _Archives:
@@ -45,33 +63,95 @@ class _Archives:
         if real in seen:
             return
         seen.add(real)
-        import tempfile
-
-        tree = FileTree(tempfile.mkdtemp(prefix="archive-", dir=settings.workdir), given)
-        lower = given.lower()
+        tree = _tree(settings, given, 0)
         try:
             with open(given, "rb") as f:
                 digests, _ = digest_stream(f)
                 f.seek(0)
-                if lower.endswith(".deb"):
-                    identity = _deb(given, f, tree)
-                elif lower.endswith(".rpm"):
-                    identity = _rpm(given, f, tree)
-                elif lower.endswith(_ZIP):
-                    _zip(given, f, tree)
-                    identity = Container("archive", given, digests)
-                else:
-                    tree.apply_tar(decompressed(f, given), 0, given)
-                    identity = Container("archive", given, digests)
+                identity, _ = _read(given, given, f, tree)
         except OSError as e:
             raise InputError(f"{given}: cannot read: {e.strerror or e}") from None
-        identity = replace(identity, digests=digests)
-        draft = Draft(identity, tree)
+        packages, owners = _open_nested(tree, given, settings, 1, [0])
+        draft = Draft(replace(identity, digests=digests), tree, nested_packages=packages,
+                      nested_owners=owners)
         into.drafts.append(draft)
         into.candidates.extend(draft.candidates())
 
 
 SOURCE = _Archives()
+
+
+def _tree(settings: Settings, what: str, depth: int) -> FileTree:
+    import tempfile
+
+    workdir = tempfile.mkdtemp(prefix="archive-", dir=settings.workdir)
+    if depth >= MAX_NESTING:
+        return FileTree(workdir, what)
+    return FileTree(workdir, what, nested=SUFFIXES)
+
+
+def _read(name: str, label: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component | None]:
+    """Fill `tree` from the archive `f` (`name` decides its kind); its identity, and the
+    package it is, if it is one."""
+    lower = name.lower()
+    if lower.endswith(".deb"):
+        return _deb(label, f, tree)
+    if lower.endswith(".rpm"):
+        return _rpm(label, f, tree)
+    if lower.endswith(_ZIP):
+        _zip(label, f, tree)
+    else:
+        tree.apply_tar(decompressed(f, label), 0, label)
+    return Container("archive", name, Digests(sha256="")), _wheel(name)
+
+
+def _wheel(name: str) -> Component | None:
+    """The Python package a wheel is, from its file name."""
+    found = _WHEEL.fullmatch(os.path.basename(name))
+    if found is None:
+        return None
+    project = re.sub(r"[-_.]+", "-", found.group("name")).lower()
+    version = found.group("version")
+    try:
+        return Component(ComponentKind.PACKAGE, project, version,
+                         purl=purl("pypi", "", project, version), found_by="wheel file name")
+    except InputError:
+        return None  # NOTE: a name a purl cannot carry is an archive like any other
+
+
+def _open_nested(tree: FileTree, label: str, settings: Settings, depth: int,
+                 opened: list[int]) -> tuple[dict[str, Component], dict[str, str]]:
+    """Open the archives `tree` holds, each grafted under `<its path>!`; the packages they
+    are (wheels, .deb, .rpm) and which of the grafted files each package owns."""
+    packages: dict[str, Component] = {}
+    owners: dict[str, str] = {}
+    for path, stored in sorted(tree.nested.items()):
+        opened[0] += 1
+        if opened[0] > MAX_NESTED:
+            tree.warnings.append(f"{label}: more than {MAX_NESTED} archives inside it; "
+                                 f"/{path} and the rest not opened")
+            break
+        where = f"{label}: /{path}"
+        inner = _tree(settings, where, depth)
+        try:
+            with open(stored, "rb") as f:
+                _, package = _read(path, where, f, inner)
+        except Error as e:
+            tree.warnings.append(f"{where}: not opened ({first_line(e)})")
+            continue
+        finally:
+            os.remove(stored)
+        inner_packages, inner_owners = _open_nested(inner, where, settings, depth + 1, opened)
+        prefix = f"{path}!"
+        tree.graft(prefix, inner)
+        packages.update(inner_packages)
+        owners.update({f"{prefix}/{p}": ref for p, ref in inner_owners.items()})
+        if package is not None:
+            packages.setdefault(package.ref, package)
+            for p, entry in inner.entries.items():
+                if entry.kind == "file":
+                    owners.setdefault(f"{prefix}/{p}", package.ref)
+    return packages, owners
 
 
 def _zip(given: str, f: BinaryIO, tree: FileTree) -> None:
@@ -127,7 +207,7 @@ def _ar_members(f: BinaryIO, given: str) -> list[tuple[str, int, int]]:
     return members
 
 
-def _deb(given: str, f: BinaryIO, tree: FileTree) -> Container:
+def _deb(given: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component]:
     members = {name: (offset, size) for name, offset, size in _ar_members(f, given)}
     control = next((n for n in members if n.startswith("control.tar")), "")
     data = next((n for n in members if n.startswith("data.tar")), "")
@@ -143,7 +223,8 @@ def _deb(given: str, f: BinaryIO, tree: FileTree) -> Container:
         raise InputError(f"{given}: the control file names no package and version")
     package = next(iter(found.components.values()))
     return Container("package", given, Digests(sha256=""), version=package.version,
-                     purl=package.purl, platform=f"linux/{fields.get('Architecture', '')}")
+                     purl=package.purl,
+                     platform=f"linux/{fields.get('Architecture', '')}"), package
 
 
 def _control_fields(given: str, f: BinaryIO, offset: int, size: int) -> dict[str, str]:
@@ -182,7 +263,7 @@ class _Slice(io.RawIOBase):
 # --- RPM packages ------------------------------------------------------------------------------
 
 
-def _rpm(given: str, f: BinaryIO, tree: FileTree) -> Container:
+def _rpm(given: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component]:
     header = rpmheader.read_package_header(f, given)
     fmt = header.text(rpmheader.PAYLOADFORMAT) or "cpio"
     if fmt != "cpio":
@@ -192,7 +273,8 @@ def _rpm(given: str, f: BinaryIO, tree: FileTree) -> Container:
     package = ospkg.add_rpm(found, header, vendor, "rpm header")
     _cpio(given, decompressed(f, f"{given}: payload"), tree)
     return Container("package", given, Digests(sha256=""), version=package.version,
-                     purl=package.purl, platform=f"linux/{header.text(rpmheader.ARCH)}")
+                     purl=package.purl,
+                     platform=f"linux/{header.text(rpmheader.ARCH)}"), package
 
 
 _CPIO_MAGIC = (b"070701", b"070702")

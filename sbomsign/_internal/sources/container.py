@@ -16,7 +16,14 @@ from dataclasses import dataclass, field, replace
 
 from sbomsign._internal.sources import Candidate, ospkg
 from sbomsign._internal.sources.tree import FileTree
-from sbomsign.models import Artifact, Binary, ContainedFile, Container, LibraryLink
+from sbomsign.models import (
+    Artifact,
+    Binary,
+    Component,
+    ContainedFile,
+    Container,
+    LibraryLink,
+)
 
 #: Debian multiarch directories by binary architecture (distroless images carry no
 #: ld.so.conf, but glibc was built to search these).
@@ -38,6 +45,10 @@ class Draft:
     tree: FileTree
     layer_digests: list[str] = field(default_factory=list)
     """Digest of each applied layer, by the tree's layer index."""
+    nested_packages: dict[str, Component] = field(default_factory=dict)
+    """Packages that archives inside an archive are (wheels, .deb, .rpm), by ref."""
+    nested_owners: dict[str, str] = field(default_factory=dict)
+    """Path in the tree -> ref of the nested package the file came from."""
 
     def candidates(self) -> list[Candidate]:
         """The binaries of the tree, to be scanned under their path in the container."""
@@ -48,7 +59,8 @@ class Draft:
         """The container, with packages, files and resolved library links."""
         packages = ospkg.read(self.tree.kept)
         self.tree.warnings.extend(packages.warnings)
-        owners = _Owners(self.tree, packages.owners)
+        packages.components.update(self.nested_packages)
+        owners = _Owners(self.tree, {**self.nested_owners, **packages.owners})
         conf = conf_dirs(self.tree)
         files = []
         links: set[LibraryLink] = set()

@@ -73,8 +73,13 @@ class Entry:
 class FileTree:
     """Paths (relative, no leading `/`) to entries, built layer by layer."""
 
-    def __init__(self, workdir: str, what: str) -> None:
+    def __init__(self, workdir: str, what: str, *, nested: tuple[str, ...] = ()) -> None:
         self.entries: dict[str, Entry] = {}
+        self.nested: dict[str, str] = {}
+        """Archives inside this one (path -> their copy on disk), when `nested` names the
+        suffixes to keep. Each is smaller than the archive holding it, whose own bound
+        applies; what each holds is bounded again when it is opened."""
+        self._nested = nested
         self.kept: dict[str, bytes | str] = {}
         """System files: bytes, or the path of the copy on disk (rpmdb.sqlite)."""
         self.warnings: list[str] = []
@@ -168,7 +173,18 @@ class FileTree:
                         f"{self._what}: /{path}: {size} bytes, larger than "
                         f"{self._max_binary} (raise SBOMSIGN_MAX_BINARY_BYTES to allow more)")
                 entry.stored = self._copy(reader, size, head)
+            elif self._nested and path.lower().endswith(self._nested):
+                self.nested[path] = self._copy(reader, size, head)
         self._put(path, entry)
+
+    def graft(self, prefix: str, inner: FileTree) -> None:
+        """Put the files and directories of `inner` (an archive inside this one) under
+        `prefix`; its symlinks are left out, for they point into its own root."""
+        for path in sorted(inner.entries):
+            entry = inner.entries[path]
+            if entry.kind in ("file", "dir"):
+                self._put(f"{prefix}/{path}", entry)
+        self.warnings.extend(inner.warnings)
 
     def add_symlink(self, path: str, target: str, layer: int) -> None:
         """Record a symlink; it is only ever resolved inside the tree (`resolve`)."""
