@@ -1,8 +1,9 @@
 """The local Rekor: a transparency log speaking Rekor's v1 REST API, kept on disk.
 
 Entries are `hashedrekord` and `dsse` (v0.0.1), the two kinds sigstore-python 4.x submits to
-a v1 log. For each proposed entry the log checks what Rekor checks — the shape, the digest,
-and that every signature verifies with the key or certificate given — stores the entry's
+a v1 log, and `intoto` (v0.0.2), which sigstore-js (npm's provenance) submits for envelopes.
+For each proposed entry the log checks what Rekor checks — the shape, the digest, and that
+every signature verifies with the key or certificate given — stores the entry's
 canonical body (RFC 8785 JSON of the fields Rekor keeps), and answers with:
 
 - the entry's position (`logIndex`), `integratedTime` and the log ID (SHA-256 of the log
@@ -179,7 +180,50 @@ def _dsse(spec: Any) -> dict[str, Any]:
     }
 
 
-_KINDS = {("hashedrekord", "0.0.1"): _hashedrekord, ("dsse", "0.0.1"): _dsse}
+def _unb64_twice(value: object, what: str) -> bytes:
+    # NOTE: Rekor's intoto 0.0.2 type takes the envelope's base64 fields base64-encoded once
+    # more (sigstore-js "double-encodes" them as Rekor expects).
+    return _crypto.unb64(_crypto.unb64(value, what).decode("ascii", "replace"), what)
+
+
+def _intoto(spec: Any) -> dict[str, Any]:
+    """Canonical intoto v0.0.2 spec (what sigstore-js, npm's provenance client, submits to a
+    v1 log): the envelope without its payload, the envelope's and the payload's hashes; every
+    signature must verify over the envelope's PAE with the key or certificate beside it."""
+    content = spec.get("content") if isinstance(spec, dict) else None
+    envelope = content.get("envelope") if isinstance(content, dict) else None
+    if not isinstance(envelope, dict):
+        raise _bad("intoto spec needs content.envelope")
+    payload_type = envelope.get("payloadType")
+    signatures = envelope.get("signatures")
+    if not isinstance(payload_type, str) or not isinstance(signatures, list) or not signatures:
+        raise _bad("intoto envelope needs payloadType, payload and signatures")
+    try:
+        payload = _unb64_twice(envelope.get("payload"), "intoto payload")
+        kept, hashed = [], []
+        for item in signatures:
+            if not isinstance(item, dict):
+                raise _crypto.CryptoError("an intoto signature is not an object")
+            sig = _unb64_twice(item.get("sig"), "intoto sig")
+            key, _ = _load_verifier(item.get("publicKey"), "intoto publicKey")
+            _crypto.verify_message(key, sig, _pae(payload_type, payload))
+            pem = _crypto.unb64(item.get("publicKey"), "intoto publicKey").decode()
+            keyid = {"keyid": item["keyid"]} if item.get("keyid") else {}
+            kept.append({"sig": item["sig"], "publicKey": item["publicKey"], **keyid})
+            hashed.append({"sig": _crypto.b64(sig), "publicKey": pem, **keyid})
+    except _crypto.CryptoError as e:
+        raise _bad(f"intoto: {e}") from e
+    envelope_hash = hashlib.sha256(rfc8785.dumps(
+        {"payloadType": payload_type, "payload": _crypto.b64(payload), "signatures": hashed}))
+    return {"content": {
+        "envelope": {"payloadType": payload_type, "signatures": kept},
+        "hash": {"algorithm": "sha256", "value": envelope_hash.hexdigest()},
+        "payloadHash": {"algorithm": "sha256", "value": hashlib.sha256(payload).hexdigest()},
+    }}
+
+
+_KINDS = {("hashedrekord", "0.0.1"): _hashedrekord, ("dsse", "0.0.1"): _dsse,
+          ("intoto", "0.0.2"): _intoto}
 
 
 def canonical_body(proposed: Any) -> bytes:

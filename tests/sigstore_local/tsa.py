@@ -108,17 +108,21 @@ class TimestampAuthority(Service):
     def _timestamp(self, request: Request) -> Response:
         from asn1crypto import tsp
 
-        try:
-            query = tsp.TimeStampReq.load(request.body)
-            imprint = query["message_imprint"]
-            imprint.native  # noqa: B018 - parses it: a malformed request fails here
-        except ValueError as e:
-            raise HttpError(400, f"not a timestamp request: {e}") from e
+        if (request.headers.get("Content-Type") or "").startswith("application/json"):
+            imprint, nonce = _json_request(request.body)
+        else:
+            try:
+                query = tsp.TimeStampReq.load(request.body)
+                imprint = query["message_imprint"]
+                imprint.native  # noqa: B018 - parses it: a malformed request fails here
+                nonce = query["nonce"].native
+            except ValueError as e:
+                raise HttpError(400, f"not a timestamp request: {e}") from e
         if not self.granted:
             refused = tsp.TimeStampResp({"status": {"status": "rejection",
                                                     "fail_info": {"bad_request"}}})
             return Response(200, refused.dump(), content_type="application/timestamp-reply")
-        token = self.token(imprint, query["nonce"].native)
+        token = self.token(imprint, nonce)
         answer = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
         body = answer.dump()
         self.issued.append(body)
@@ -168,3 +172,26 @@ class TimestampAuthority(Service):
             "signer_infos": [signer],
         })
         return cms.ContentInfo({"content_type": "signed_data", "content": signed})
+
+
+def _json_request(body: bytes) -> tuple[Any, int | None]:
+    """(MessageImprint, nonce) of the timestamp authority's JSON request form, which
+    sigstore-js sends: `{"artifactHash": base64, "hashAlgorithm": "sha256", "nonce": n}`."""
+    import base64
+    import json
+
+    from asn1crypto import tsp
+
+    try:
+        doc = json.loads(body)
+        algorithm = {"sha256": "sha256", "sha384": "sha384", "sha512": "sha512"}[
+            doc["hashAlgorithm"]]
+        digest = base64.b64decode(doc["artifactHash"], validate=True)
+        nonce = doc.get("nonce")
+    except (ValueError, KeyError, TypeError) as e:
+        raise HttpError(400, f"not a timestamp request: {e}") from e
+    if len(digest) != {"sha256": 32, "sha384": 48, "sha512": 64}[algorithm]:
+        raise HttpError(400, "not a timestamp request: the hash has the wrong length")
+    imprint = tsp.MessageImprint({"hash_algorithm": {"algorithm": algorithm},
+                                  "hashed_message": digest})
+    return imprint, nonce if isinstance(nonce, int) else None

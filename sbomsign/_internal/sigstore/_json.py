@@ -30,6 +30,12 @@ def _u64(value: object, what: str) -> int:
     return int(value)
 
 
+def _u64_or_zero(value: object, what: str) -> int:
+    # NOTE: protobuf's JSON mapping leaves out a field at its default: a log index of 0 is
+    # absent from what sigstore-js writes for a log's first entry (sigstore-go reads 0).
+    return 0 if value is None else _u64(value, what)
+
+
 def _bytes(value: object, what: str) -> bytes:
     try:
         return decode_base64(value, what)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from sbomsign._internal.sigstore._json import _bytes, _only, _string, _u64
+from sbomsign._internal.sigstore._json import _bytes, _only, _string, _u64, _u64_or_zero
 from sbomsign._internal.sigstore.dsse import decode_base64
 from sbomsign._internal.sigstore.merkle import parse_checkpoint, verify_inclusion
 from sbomsign._internal.sigstore.trustroot import (
@@ -95,7 +95,9 @@ MAX_PROOF_HASHES = 64
 
 
 def _proof_hashes(value: object) -> list[object]:
-    hashes = _list(value, "inclusionProof.hashes")
+    # NOTE: an empty list is absent in protobuf's JSON mapping (a proof in a one-entry tree,
+    # as sigstore-js writes it).
+    hashes = [] if value is None else _list(value, "inclusionProof.hashes")
     if len(hashes) > MAX_PROOF_HASHES:
         raise ValueError(f"inclusionProof.hashes has more than {MAX_PROOF_HASHES} hashes")
     return hashes
@@ -127,7 +129,7 @@ def parse_log_entry(raw: object) -> LogEntry:
             raise ValueError("neither an inclusion proof nor an inclusion promise")
         integrated = entry.get("integratedTime")
         parsed = LogEntry(
-            log_index=_u64(entry.get("logIndex"), "logIndex"),
+            log_index=_u64_or_zero(entry.get("logIndex"), "logIndex"),
             log_id=_bytes(log_id.get("keyId"), "logId.keyId"),
             kind=_string(kind_version.get("kind"), "kindVersion.kind"),
             version=_string(kind_version.get("version"), "kindVersion.version"),
@@ -154,7 +156,7 @@ def _proof(raw: object) -> InclusionProof:
             "checkpoint.envelope",
         )
     return InclusionProof(
-        log_index=_u64(proof.get("logIndex"), "inclusionProof.logIndex"),
+        log_index=_u64_or_zero(proof.get("logIndex"), "inclusionProof.logIndex"),
         root_hash=_bytes(proof.get("rootHash"), "inclusionProof.rootHash"),
         tree_size=_u64(proof.get("treeSize"), "inclusionProof.treeSize"),
         hashes=tuple(_bytes(h, "inclusionProof.hashes")
