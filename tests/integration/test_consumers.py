@@ -14,6 +14,7 @@ import pytest
 from sbomsign import sbom
 from sbomsign.models import ComponentKind
 from sbomsign.scan import scan_file
+from tests.npm import npm_tools
 
 BIN = Path(__file__).resolve().parents[2] / "tests" / "assets" / "bin"
 SUPPLIER = "Organization: Example Telco Ltd (sbom@example.com)"
@@ -63,16 +64,7 @@ CDXGEN = "12.8.4"
 @pytest.fixture(scope="module")
 def cdxgen() -> Path:
     """cdxgen's command-line tools (npm), installed once under .cache/cdxgen."""
-    import subprocess
-
-    prefix = BIN.parents[2] / ".cache" / "cdxgen"
-    tools = prefix / "node_modules" / ".bin"
-    if not (tools / "cdx-convert").exists():
-        prefix.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--omit=optional",
-                        "--prefix", str(prefix), f"@cyclonedx/cdxgen@{CDXGEN}"], check=True,
-                       timeout=600, capture_output=True)
-    return tools
+    return npm_tools("cdxgen", f"@cyclonedx/cdxgen@{CDXGEN}", "cdx-convert", omit_optional=True)
 
 
 @pytest.mark.parametrize("binary", ["go-linux-amd64", "c-hello-rust-audit"])

@@ -16,6 +16,7 @@ import pytest
 from lxml import etree
 
 from tests.conftest import ASSETS, BIN
+from tests.npm import npm_tools
 from tests.sigstore_local.instance import LocalSigstore
 from tests.sigstore_local.oidc import GitLabPipeline
 
@@ -44,14 +45,8 @@ release-gate:
 
 @pytest.fixture(scope="module")
 def gitlab_ci_local() -> Path:
-    prefix = ROOT / ".cache" / "node"
-    tool = prefix / "node_modules" / ".bin" / "gitlab-ci-local"
-    if not tool.exists():
-        prefix.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix",
-                        str(prefix), f"gitlab-ci-local@{GITLAB_CI_LOCAL}"], check=True,
-                       timeout=600, capture_output=True)
-    return tool
+    tool = "gitlab-ci-local"
+    return npm_tools("node", f"{tool}@{GITLAB_CI_LOCAL}", tool) / tool
 
 
 def _project(directory: Path, pipeline: str = PIPELINE) -> Path:

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.cli import sbomsign
+from tests.npm import npm_tools
 from tests.sigstore_local.instance import LocalSigstore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,14 +33,7 @@ ALICE = "alice@example.com"
 
 @pytest.fixture(scope="module")
 def sigstore_js() -> Path:
-    prefix = ROOT / ".cache" / "sigstore-js"
-    tool = prefix / "node_modules" / ".bin" / "sigstore"
-    if not tool.exists():
-        prefix.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix",
-                        str(prefix), f"@sigstore/cli@{SIGSTORE_JS_CLI}"], check=True,
-                       timeout=600, capture_output=True)
-    return tool
+    return npm_tools("sigstore-js", f"@sigstore/cli@{SIGSTORE_JS_CLI}", "sigstore") / "sigstore"
 
 
 @pytest.fixture(scope="module")
