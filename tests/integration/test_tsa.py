@@ -179,3 +179,44 @@ def test_an_instance_without_a_log_like_githubs_for_private_repositories(
         # and without the thresholds that say a timestamp stands in for the log: refused
         done = verify(inst, artifact, bundle)
         assert done.returncode == 1, done.stdout
+
+
+def as_cosign_creates_it(root: dict[str, Any]) -> dict[str, Any]:
+    """`root` as `cosign trusted-root create` writes it (sigstore-go's serialisation, read in
+    cosign's cmd/cosign/cli/trustedroot and sigstore-go's pkg/root/trusted_root_create.go):
+    a log or CT log given without `--*-start-time` starts at Go's zero time, year 1; each
+    authority starts at its root certificate's notBefore and is named by that certificate's
+    organization and common name."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    made = json.loads(json.dumps(root))
+    for log in [*made["tlogs"], *made["ctlogs"]]:
+        log["publicKey"]["validFor"] = {"start": "0001-01-01T00:00:00Z"}
+    for authority in [*made["certificateAuthorities"], *made["timestampAuthorities"]]:
+        last = authority["certChain"]["certificates"][-1]["rawBytes"]
+        cert = x509.load_der_x509_certificate(base64.b64decode(last))
+        org = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        authority["subject"] = {k: str(v[0].value) for k, v in
+                                (("organization", org), ("commonName", common)) if v}
+        authority["validFor"] = {
+            "start": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return made
+
+
+def test_a_trusted_root_as_cosign_creates_it(instance: LocalSigstore, tmp_path: Path) -> None:
+    artifact = signed(instance, tmp_path / "cosign-root")
+    made = as_cosign_creates_it(instance.trusted_root())
+    path = tmp_path / "trusted_root.json"
+    path.write_text(json.dumps(made))
+    done = sbomsign("verify", "--certificate-identity", ALICE, "--certificate-oidc-issuer",
+                    instance.issuer, "--trusted-root", str(path), "--timestamp-threshold", "1",
+                    str(artifact))
+    assert done.returncode == 0, done.stdout + done.stderr
+    # `--rekor-end-time` in the past: the log's key no longer vouches for the entry.
+    made["tlogs"][0]["publicKey"]["validFor"]["end"] = "2000-01-01T00:00:00Z"
+    path.write_text(json.dumps(made))
+    done = sbomsign("verify", "--certificate-identity", ALICE, "--certificate-oidc-issuer",
+                    instance.issuer, "--trusted-root", str(path), str(artifact))
+    assert done.returncode == 1, done.stdout + done.stderr
