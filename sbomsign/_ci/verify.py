@@ -121,13 +121,28 @@ def verify_one(
         check = Check(verdict="ERROR", error=error)
         return Verified(name, check, None, [Problem(f"{name}: could not be verified: {error}",
                                               file=file, title="sbomsign verify: error")], {})
-    check = Check()
-    problems: list[Problem] = []
-    for art in report.get("artifacts", []):
-        check = _read_check(art)
-        if check.verdict != "PASSED":
-            problems.append(_failed_problem(name, check, file))
+    checks = [(str(art.get("name", "")), _read_check(art)) for art in report.get("artifacts", [])]
+    check = _merged(checks) if checks else Check()
+    problems = [_failed_problem(name, check, file)] if checks and check.verdict != "PASSED" else []
     return Verified(name, check, report, problems, {f: p for f, p in files.items() if p.is_file()})
+
+
+def _merged(checks: list[tuple[str, Check]]) -> Check:
+    """One check of an image and, for an index verified with `--recursive`, its platform
+    manifests: the worst verdict, and each platform's rules named by its digest."""
+    head = checks[0][1]
+    if len(checks) == 1:
+        return head
+    verdicts = {c.verdict for _, c in checks}
+    rules = list(head.rules)
+    for label, c in checks[1:]:
+        digest = label.rpartition("@")[2][: len("sha256:") + 12]
+        rules.extend({**r, "rule": f"{digest} {r.get('rule', '')}"} for r in c.rules)
+    return Check(
+        verdict="ERROR" if "ERROR" in verdicts else "FAILED" if verdicts - {"PASSED"}
+        else "PASSED",
+        rules=rules, signers=sorted({s for _, c in checks for s in c.signers}),
+        failures=[f for _, c in checks for f in c.failures], sha256=head.sha256)
 
 
 def _error_suite(v: Verified) -> ET.Element:
@@ -224,7 +239,10 @@ def verify(run: Runner, record: Record, work: Path, results_dir: Path) -> None:
         runs.append(done)
     for i, image in enumerate(record.images):
         # NOTE: the bundles are attached to the image; sbomsign finds them there.
-        done = verify_one(run, image.name, trust, work / f"verify-image-{i}.json", file=None)
+        # NOTE: an index is verified with its platform manifests, each answering for its own
+        # contents (as produce signed and attested them, with --recursive).
+        done = verify_one(run, image.name, [*trust, "--recursive"],
+                          work / f"verify-image-{i}.json", file=None)
         image.check = done.check
         if done.check.sha256:
             image.pinned = f"{image_store(image.name, inputs.workspace)}@sha256:{done.check.sha256}"

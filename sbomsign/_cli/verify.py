@@ -137,7 +137,11 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="Sigstore client trust config for signing the VSA keyless",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --vsa file")
-    add_registry_options(parser)
+    images = add_registry_options(parser)
+    images.add_argument(
+        "--recursive", action="store_true",
+        help="images: an index and each of its platform manifests, each verified as its own "
+             "artifact (as `sign --recursive` and `attest --recursive` made them)")
 
 
 @dataclass
@@ -158,15 +162,33 @@ class _Target:
     stored_failures: list[tuple[str, str]] = field(default_factory=list)
     legacy: list[tuple[str, bytes, bytes]] = field(default_factory=list)
     """cosign's tag-based signatures: (name, simple-signing payload, bundle)."""
+    families: tuple[str, ...] | None = None
+    """The policy's rule families that apply (None: all)."""
 
 
-def _image_target(args: argparse.Namespace, given: str) -> _Target:
-    """An image pinned to its digest (its tag read once), with the bundles attached to it."""
+def _image_targets(args: argparse.Namespace, given: str) -> list[_Target]:
+    """An image pinned to its digest (its tag read once), with the bundles attached to it;
+    with `--recursive`, an index's platform manifests after it."""
     from sbomsign import scan
 
     image = scan.resolve_image(given, **registry_options(args))
     # The report names the digest that was checked, also when the image was named by tag.
     label = given if given.endswith(image.digest) else f"{given}@{image.digest}"
+    targets = [_stored_target(args, image, label)]
+    if args.recursive:
+        platforms = scan.image_platforms(image, **registry_options(args))
+        if platforms:
+            # NOTE: an index holds no files; its platforms answer for their contents
+            # (attestations, SBOMs, binaries), each as its own artifact, and the index for
+            # its signature. Without --recursive the whole policy applies to the index.
+            targets[0].families = ("signatures",)
+        targets.extend(_stored_target(args, platform, platform.pinned) for platform in platforms)
+    return targets
+
+
+def _stored_target(args: argparse.Namespace, image: StoredImage, label: str) -> _Target:
+    from sbomsign import scan
+
     found = scan.attached_bundles(image, **registry_options(args))
     logger.info("%s: %d attached bundles, %d legacy signatures", label, len(found.bundles),
                 len(found.legacy))
@@ -194,35 +216,52 @@ def _first(*values: int | None) -> int:
     return next(v for v in values if v is not None)
 
 
-def _targets(args: argparse.Namespace) -> list[_Target]:
-    """Resolve artifacts and their bundles; digest files in one streaming pass each."""
-    from sbomsign.sign import file_digests
-
+def _check_target_args(args: argparse.Namespace) -> None:
     if args.bundle and len(args.artifacts) > 1:
         raise InputError("--bundle names one artifact's bundle: give one ARTIFACT with it")
     if args.attestation and len(args.artifacts) > 1:
         raise InputError("--attestation belongs to one artifact: give one ARTIFACT with it")
+    if args.recursive and not all(is_image(given) for given in args.artifacts):
+        raise InputError("--recursive is for images: an index and its platform manifests")
+    if args.recursive and (args.bundle or args.attestation):
+        raise InputError("--bundle and --attestation name one artifact's bundles; --recursive "
+                         "verifies several: leave them out (the bundles are attached)")
+
+
+def _file_target(args: argparse.Namespace, given: str) -> _Target:
+    """A file, hashed with sha256 and sha512, with the bundles beside it."""
+    from sbomsign.sign import file_digests
+
+    path = Path(given)
+    try:
+        # sha512 too: npm provenance names an artifact by sha512 only.
+        with open(path, "rb") as f:
+            digests = file_digests(f)
+    except OSError as e:
+        raise InputError(f"{given}: cannot read the artifact: {e.strerror or e}") from e
+    t = _Target(label=given, path=path, sha256=digests.sha256, sha512=digests.sha512)
+    sig = path.with_name(path.name + BUNDLE_SUFFIX)
+    if not args.bundle and sig.is_file():
+        t.bundles.append(sig)
+    if not args.attestation:
+        t.bundles.extend(_attestations_beside(path))
+    return t
+
+
+def _targets(args: argparse.Namespace) -> list[_Target]:
+    """Resolve artifacts and their bundles; digest files in one streaming pass each."""
+    _check_target_args(args)
     targets: list[_Target] = []
     for given in args.artifacts:
         m = _DIGEST.fullmatch(given)
         if is_image(given):
-            t = _image_target(args, given)
+            found = _image_targets(args, given)
+            targets.extend(found[:-1])
+            t = found[-1]
         elif m:
             t = _Target(label=given, path=None, sha256=m.group(2) or "", sha512=m.group(4) or "")
         else:
-            path = Path(given)
-            try:
-                # sha512 too: npm provenance names an artifact by sha512 only.
-                with open(path, "rb") as f:
-                    digests = file_digests(f)
-            except OSError as e:
-                raise InputError(f"{given}: cannot read the artifact: {e.strerror or e}") from e
-            t = _Target(label=given, path=path, sha256=digests.sha256, sha512=digests.sha512)
-            sig = path.with_name(path.name + BUNDLE_SUFFIX)
-            if not args.bundle and sig.is_file():
-                t.bundles.append(sig)
-            if not args.attestation:
-                t.bundles.extend(_attestations_beside(path))
+            t = _file_target(args, given)
         if args.bundle:
             t.given_bundle = Path(args.bundle)
             t.bundles.insert(0, t.given_bundle)
@@ -461,11 +500,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.vsa}: already exists (use --overwrite to replace it)")
     pol = _policy(args)
     trust = _trust(args, pol)
-    verified = _verified(_targets(args), trust, pol, registry_options(args))
+    targets = _targets(args)
+    verified = _verified(targets, trust, pol, registry_options(args))
     now = datetime.now(UTC)
     outcomes = [
-        Outcome(evidence, tuple(policy_mod.evaluate(pol, evidence, now=now)))
-        for evidence in verified
+        Outcome(evidence, tuple(policy_mod.evaluate(pol, evidence, now=now,
+                                                    families=t.families)))
+        for evidence, t in zip(verified, targets, strict=True)
     ]
     for fmt, output in reports:
         emit(render(fmt, outcomes, pol, now), output)

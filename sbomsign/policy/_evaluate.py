@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from sbomsign.policy._context import Evaluation
@@ -10,13 +11,16 @@ from sbomsign.policy.rules import FAMILIES
 from sbomsign.verify import ArtifactEvidence
 
 
-def evaluate(policy: Policy, evidence: ArtifactEvidence, *, now: datetime) -> list[RuleResult]:
+def evaluate(policy: Policy, evidence: ArtifactEvidence, *, now: datetime,
+             families: Collection[str] | None = None) -> list[RuleResult]:
     """Judge one artifact's verified evidence against the policy.
 
     Returns one result per check, in a stable order: bundle failures, then each rule family of
     `rules.FAMILIES` in turn (the artifact signature, attestations, provenance, SBOM, binary
     and custom rules). The artifact passes when every result passed. `now` (timezone-aware)
-    is used for `maxAge` and CEL's `now`.
+    is used for `maxAge` and CEL's `now`. `families` (names in `rules.FAMILIES`) limits the
+    rules to those families: an image index verified with its platforms answers for its
+    signature only, its platforms for their contents.
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -24,5 +28,6 @@ def evaluate(policy: Policy, evidence: ArtifactEvidence, *, now: datetime) -> li
     for f in evidence.failures:
         ev.add("bundle", False, f"could not be verified: {f.reason}", f.bundle)
     for family in FAMILIES:
-        family.check(ev)
+        if families is None or family.name in families:
+            family.check(ev)
     return ev.results

@@ -697,6 +697,16 @@ def test_produce_signs_each_platform_of_an_index(
     checked = runner.run(mode="verify", artifacts=image, key=str(public_key))
     assert checked.returncode == 0, checked.log
     assert checked.outputs["images"] == step.outputs["images"]
+    # The image policy (a signed SBOM of the image): the index answers for its signature and
+    # each platform, verified with it, for its SBOM and binaries.
+    (runner.workspace / "keys").mkdir()
+    shutil.copy(public_key, runner.workspace / "keys" / "release.pub")
+    shutil.copy(ROOT / "policies" / "image.yaml", runner.workspace / "image.yaml")
+    gated = runner.run(mode="verify", artifacts=image, policy="image.yaml")
+    assert gated.returncode == 0, gated.log
+    assert gated.outputs["verdict"] == "PASSED"
+    rows = [ln for ln in gated.summary.splitlines() if "sbom.describesArtifact" in ln]
+    assert len(rows) == 3 and all("✅ pass" in row for row in rows), gated.summary
 
 
 # --------------------------------------------------------------------------------------------

@@ -174,6 +174,33 @@ def test_sign_attest_and_verify_an_index_and_its_platforms(
     rules = {r["rule"]: r for r in report(out)["results"]}
     assert rules["sbom.describesArtifact"]["passed"]
     assert rules["binary.nx"]["passed"]
+    # the gate on the tag: the index has no SBOM of its own, so the whole policy fails it...
+    code, out, err = cli(capsys, "verify", "--policy", str(policy), f"{name}:1.0")
+    assert code == 1 and "sbom" in out
+    # ...and with --recursive the index answers for its signature, each platform for the rest
+    code, out, err = cli(capsys, "verify", "--policy", str(policy), "--recursive", "--format",
+                         "json", f"{name}:1.0")
+    assert code == 0, out + err
+    artifacts = json.loads(out)["artifacts"]
+    assert [a["digest"]["sha256"] for a in artifacts] == [
+        d.split(":")[1] for d in [index_digest, *platforms]]
+    assert {r["rule"] for r in artifacts[0]["results"]} == {"signature"}
+    for platform in artifacts[1:]:
+        assert {"signature", "sbom.describesArtifact", "binary.nx"} <= {
+            r["rule"] for r in platform["results"]}
+    code, out, err = cli(capsys, "verify", "--key", str(keys / "release.pub"), "--recursive",
+                         "--bundle", "x.json", f"{name}:1.0")
+    assert code == 2 and "--recursive verifies several" in err
+    # an index whose platforms were signed but only one attested fails the recursive gate
+    other = push(layouts, "svc", registry, "team/half:1.0")
+    assert cli(capsys, "sign", "--key", key, "--recursive", f"{other}:1.0")[0] == 0
+    assert cli(capsys, "attest", "--key", key, "--type", "cyclonedx",
+               f"{other}@{platforms[0]}")[0] == 0
+    code, out, err = cli(capsys, "verify", "--policy", str(policy), "--recursive", "--format",
+                         "json", f"{other}:1.0")
+    assert code == 1, out + err
+    assert [a["verdict"] for a in json.loads(out)["artifacts"]] == [
+        "PASSED", "PASSED", "FAILED", "FAILED"]
     # another key's signature is no signature
     code, out, _ = cli(capsys, "verify", "--key", str(keys / "other.pub"), f"{name}:1.0")
     assert code == 1
