@@ -384,6 +384,9 @@ class Container:
     purl: str = ""
     platform: str = ""
     """`os/arch[/variant]` of an image or package, where known."""
+    cpe: str = ""
+    """A package's CPE 2.3 name, where the classifier table names its product (as for the
+    same package found in an image)."""
     config_digest: str = ""
     media_type: str = ""
     created: str = ""

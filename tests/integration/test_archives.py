@@ -68,6 +68,16 @@ def test_debian_package_is_the_root_component() -> None:
     spdx = json.loads(write(inventory, "spdx-json"))
     root = next(p for p in spdx["packages"] if p.get("primaryPackagePurpose") == "INSTALL")
     assert root["name"] == libc6.name and root["versionInfo"] == version
+    # The package's CPE, as the same package found in an image gets it (glibc's release).
+    upstream = version.split("-")[0]
+    assert container.cpe == f"cpe:2.3:a:gnu:glibc:{upstream}:*:*:*:*:*:*:*"
+    assert {"referenceCategory": "SECURITY", "referenceType": "cpe23Type",
+            "referenceLocator": container.cpe} in root["externalRefs"]
+    cdx = json.loads(write(inventory, "cyclonedx-json"))
+    assert cdx["metadata"]["component"]["cpe"] == container.cpe
+    spdx3 = json.loads(write(inventory, "spdx3-json"))
+    assert any(i.get("identifier") == container.cpe for e in spdx3["@graph"]
+               for i in e.get("externalIdentifier", []) if e.get("name") == libc6.name)
 
 
 def _rpm(tmp_path: Path) -> Path:

@@ -223,7 +223,7 @@ def _deb(given: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component]
         raise InputError(f"{given}: the control file names no package and version")
     package = next(iter(found.components.values()))
     return Container("package", given, Digests(sha256=""), version=package.version,
-                     purl=package.purl,
+                     purl=package.purl, cpe=package.cpe,
                      platform=f"linux/{fields.get('Architecture', '')}"), package
 
 
@@ -273,7 +273,7 @@ def _rpm(given: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component]
     package = ospkg.add_rpm(found, header, vendor, "rpm header")
     _cpio(given, decompressed(f, f"{given}: payload"), tree)
     return Container("package", given, Digests(sha256=""), version=package.version,
-                     purl=package.purl,
+                     purl=package.purl, cpe=package.cpe,
                      platform=f"linux/{header.text(rpmheader.ARCH)}"), package
 
 

@@ -230,6 +230,7 @@ def _container_component(subject: Subject, supplier: Any, artifacts: list[Any], 
         supplier=supplier,
         hashes=_hashes(container.digests),
         purl=purl(container.purl),
+        cpe=container.cpe or None,
         properties=_properties(container_properties(container)
                                + (bsi_props.container_properties(container) if bsi else [])),
         components=artifacts,

@@ -261,6 +261,13 @@ def _purl_ref(purl: str) -> Any:
     return ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", purl)
 
 
+def _cpe_ref(cpe: str) -> Any:
+    from spdx_tools.spdx.model.package import ExternalPackageRef, ExternalPackageRefCategory
+
+    cpe_type = "cpe23Type" if cpe.startswith("cpe:2.3:") else "cpe22Type"
+    return ExternalPackageRef(ExternalPackageRefCategory.SECURITY, cpe_type, cpe)
+
+
 def _container_package(subject: Subject, sid: str, supplier: Any) -> Any:
     from spdx_tools.spdx.model.package import Package, PackagePurpose
     from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
@@ -280,7 +287,8 @@ def _container_package(subject: Subject, sid: str, supplier: Any) -> Any:
         license_declared=SpdxNoAssertion(),
         copyright_text=SpdxNoAssertion(),
         comment=format_comment_properties(container_properties(container)),
-        external_references=[_purl_ref(container.purl)] if container.purl else [],
+        external_references=([_purl_ref(container.purl)] if container.purl else [])
+        + ([_cpe_ref(container.cpe)] if container.cpe else []),
         primary_package_purpose=PackagePurpose[_PURPOSE[container.kind]],
     )
 
@@ -314,8 +322,6 @@ def _artifact_package(a: Artifact, sid: str, supplier: Any,
 
 def _component_package(c: Component, sid: str, owners: Sequence[str]) -> Any:
     from spdx_tools.spdx.model.package import (
-        ExternalPackageRef,
-        ExternalPackageRefCategory,
         Package,
         PackagePurpose,
     )
@@ -323,8 +329,7 @@ def _component_package(c: Component, sid: str, owners: Sequence[str]) -> Any:
 
     refs = [_purl_ref(c.purl)] if c.purl else []
     if c.cpe:
-        cpe_type = "cpe23Type" if c.cpe.startswith("cpe:2.3:") else "cpe22Type"
-        refs.append(ExternalPackageRef(ExternalPackageRefCategory.SECURITY, cpe_type, c.cpe))
+        refs.append(_cpe_ref(c.cpe))
     return Package(
         spdx_id=sid,
         name=c.name,

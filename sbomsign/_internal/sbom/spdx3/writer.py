@@ -129,6 +129,10 @@ def _identifier(kind: str, value: str) -> dict[str, str]:
     return {"type": "ExternalIdentifier", "externalIdentifierType": kind, "identifier": value}
 
 
+def _cpe(cpe: str) -> dict[str, Any]:
+    return _identifier("cpe23" if cpe.startswith("cpe:2.3:") else "cpe22", cpe)
+
+
 def _extension(props: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
     """sbomsign's property bag as SPDX 3's CycloneDX-style name/value extension."""
     entries = [{"type": "extension_CdxPropertyEntry", "extension_cdxPropName": name,
@@ -184,7 +188,7 @@ def _license(g: _Graph, licenses: Sequence[str]) -> str:
 
 
 def _component(g: _Graph, c: Component, owners: Sequence[str]) -> str:
-    cpe = c.cpe and _identifier("cpe23" if c.cpe.startswith("cpe:2.3:") else "cpe22", c.cpe)
+    cpe = c.cpe and _cpe(c.cpe)
     iri = g.add(g.iri(c.kind.value, c.name, c.ref), "software_Package", {
         "name": c.name,
         "software_packageVersion": c.version,
@@ -242,6 +246,7 @@ def _root(g: _Graph, subject: Subject, supplier: str, ids: dict[str, str]) -> st
             "name": subject.name,
             "software_packageVersion": subject.version,
             "software_packageUrl": container.purl,
+            "externalIdentifier": [_cpe(container.cpe)] if container.cpe else [],
             "software_primaryPurpose": _CONTAINER_PURPOSE[container.kind],
             "verifiedUsing": _hashes(container.digests),
             "suppliedBy": supplier,
