@@ -139,6 +139,28 @@ def test_a_malformed_trusted_root_is_a_usage_error(
     assert code == 2 and "tlogs is not a list" in out
 
 
+def test_a_validity_start_is_required_of_logs_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As sigstore-go reads a trusted root: a certificate or timestamp authority whose
+    # validFor has no start is open at the start; a log's key without one is malformed.
+    bundle = PUBLIC / "staging-rekor-v2.txt.sigstore.json"
+    root = json.loads((PUBLIC / "staging-trusted_root.json").read_bytes())
+    for authority in [*root["certificateAuthorities"], *root["timestampAuthorities"]]:
+        authority["validFor"].pop("start")
+    (tmp_path / "root.json").write_text(json.dumps(root))
+    args = ["--bundle", str(bundle), "--trusted-root", str(tmp_path / "root.json"),
+            "--certificate-identity", "jku@goto.fi",
+            "--certificate-oidc-issuer", "https://github.com/login/oauth",
+            str(PUBLIC / "staging-rekor-v2.txt")]
+    code, out = _verify(capsys, *args)
+    assert code == 0, out
+    root["tlogs"][0]["publicKey"]["validFor"].pop("start")
+    (tmp_path / "root.json").write_text(json.dumps(root))
+    code, out = _verify(capsys, *args)
+    assert code == 2 and "validFor.start is not an RFC 3339 time" in out
+
+
 def test_a_keyless_bundle_with_a_timestamp_and_no_log_entry_needs_the_thresholds_said(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -188,15 +188,19 @@ def _time(value: object, what: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _validity(value: object, what: str) -> Validity:
+def _validity(value: object, what: str, *, start_required: bool) -> Validity:
     if value is None:
         return Validity()
     period = _object(value, what)
-    end = period.get("end")
-    # NOTE: an absent end leaves the period open; the start is required (sigstore-conformance
-    # `trust-root-tlog-missing-validity-start_fail`: a root without it is malformed).
+    start, end = period.get("start"), period.get("end")
+    # NOTE: an absent end leaves the period open. A log's key needs its start
+    # (sigstore-conformance `trust-root-tlog-missing-validity-start_fail`, sigstore-go's
+    # "tlog missing public key validity period start time"); a certificate or timestamp
+    # authority without one is open at the start, as sigstore-go reads it.
+    if start is None and not start_required:
+        return Validity(None, _time(end, f"{what}.end") if end is not None else None)
     return Validity(
-        _time(period.get("start"), f"{what}.start"),
+        _time(start, f"{what}.start"),
         _time(end, f"{what}.end") if end is not None else None,
     )
 
@@ -221,7 +225,8 @@ def _trusted_key(instance: Mapping[str, Any], what: str) -> TrustedKey | None:
     details = public.get("keyDetails")
     if not isinstance(details, str):
         raise ValueError(f"{what}.publicKey.keyDetails is not a string")
-    validity = _validity(public.get("validFor"), f"{what}.publicKey.validFor")
+    validity = _validity(public.get("validFor"), f"{what}.publicKey.validFor",
+                         start_required=True)
     log_id = decode_base64(_object(instance.get("logId"), f"{what}.logId").get("keyId"), what)
     raw = public.get("rawBytes")
     # NOTE: like sigstore-python, a key that is absent, unreadable or of an algorithm the
@@ -267,7 +272,8 @@ def _authority(value: object, what: str) -> Authority:
         raise ValueError(f"{what} has no certificate")
     if ca.get("validFor") is None:
         raise ValueError(f"{what} has no validFor")
-    return Authority(certificates, _validity(ca.get("validFor"), f"{what}.validFor"))
+    return Authority(certificates, _validity(ca.get("validFor"), f"{what}.validFor",
+                                             start_required=False))
 
 
 def _parse_trusted_root(raw: bytes) -> TrustedRoot:
