@@ -131,6 +131,17 @@ def _pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
 
 
+def _envelope_parts(envelope: object, kind: str) -> tuple[str, list[Any]]:
+    """A proposed envelope's payload type and signatures, checked for shape."""
+    if not isinstance(envelope, dict):
+        raise _bad(f"{kind} envelope is not a JSON object")
+    payload_type = envelope.get("payloadType")
+    signatures = envelope.get("signatures")
+    if not isinstance(payload_type, str) or not isinstance(signatures, list) or not signatures:
+        raise _bad(f"{kind} envelope needs payloadType, payload and signatures")
+    return payload_type, signatures
+
+
 def _dsse(spec: Any) -> dict[str, Any]:
     """Canonical dsse v0.0.1 spec; every envelope signature must verify with a verifier."""
     content = spec.get("proposedContent") if isinstance(spec, dict) else None
@@ -146,12 +157,7 @@ def _dsse(spec: Any) -> dict[str, Any]:
         envelope = json.loads(envelope_text)
     except ValueError as e:
         raise _bad("dsse envelope is not JSON") from e
-    if not isinstance(envelope, dict):
-        raise _bad("dsse envelope is not a JSON object")
-    payload_type = envelope.get("payloadType")
-    signatures = envelope.get("signatures")
-    if not isinstance(payload_type, str) or not isinstance(signatures, list) or not signatures:
-        raise _bad("dsse envelope needs payloadType, payload and signatures")
+    payload_type, signatures = _envelope_parts(envelope, "dsse")
     try:
         payload = _crypto.unb64(envelope.get("payload"), "dsse payload")
         keys = [_load_verifier(v, "dsse verifier") for v in verifiers]
@@ -192,12 +198,7 @@ def _intoto(spec: Any) -> dict[str, Any]:
     signature must verify over the envelope's PAE with the key or certificate beside it."""
     content = spec.get("content") if isinstance(spec, dict) else None
     envelope = content.get("envelope") if isinstance(content, dict) else None
-    if not isinstance(envelope, dict):
-        raise _bad("intoto spec needs content.envelope")
-    payload_type = envelope.get("payloadType")
-    signatures = envelope.get("signatures")
-    if not isinstance(payload_type, str) or not isinstance(signatures, list) or not signatures:
-        raise _bad("intoto envelope needs payloadType, payload and signatures")
+    payload_type, signatures = _envelope_parts(envelope, "intoto")
     try:
         payload = _unb64_twice(envelope.get("payload"), "intoto payload")
         kept, hashed = [], []
