@@ -1,0 +1,75 @@
+"""Alpine's package database (apk `lib/apk/db/installed`) in an image, on a real database
+from syft's test data (`tests/assets/apk/`), compared with what syft reads from the same
+image: every package with the same name, version and purl, and the files each owns."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sbomsign.scan import scan_paths
+from tests.conftest import ASSETS, BIN
+from tests.images import _config, _umoci_image, run
+from tests.integration.test_images import _syft
+
+APK = ASSETS / "apk"
+
+
+@pytest.fixture(scope="module")
+def alpine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An OCI layout, tag 1.0: the apk database, os-release, and a binary at a path the
+    database says busybox owns."""
+    work = tmp_path_factory.mktemp("alpine")
+    root = work / "rootfs"
+    (root / "lib" / "apk" / "db").mkdir(parents=True)
+    (root / "etc").mkdir()
+    (root / "bin").mkdir()
+    shutil.copy(APK / "installed", root / "lib" / "apk" / "db" / "installed")
+    shutil.copy(APK / "os-release", root / "etc" / "os-release")
+    shutil.copy(BIN / "go-linux-amd64", root / "bin" / "busybox")
+    layout = work / "oci"
+    _umoci_image(layout, "1.0")
+    run("umoci", "insert", "--image", f"{layout}:1.0", root, "/")
+    _config(layout, "1.0", "amd64")
+    return layout
+
+
+def test_the_apk_database_as_syft_reads_it(alpine: Path) -> None:
+    name = f"oci-dir:{alpine}:1.0"
+    inventory = scan_paths([name], jobs=1)
+    assert not inventory.problems
+    (container,) = inventory.containers
+    assert container.package_database == "apk"
+    assert container.distro == "alpine-3.11.6"
+    ours = {(p.name, p.version, p.purl) for p in container.packages}
+    theirs = {(a["name"], a["version"], a["purl"]) for a in _syft(f"oci-dir:{alpine}")["artifacts"]
+              if a["type"] == "apk"}
+    assert len(theirs) == 14 and ours == theirs
+    busybox = next(p for p in container.packages if p.name == "busybox")
+    assert busybox.version == "1.35.0-r17"
+    assert busybox.purl.startswith("pkg:apk/alpine/busybox@1.35.0-r17?arch=x86_64")
+    # Beyond syft's package list: which package owns the binary found in the image.
+    (placed,) = container.files
+    assert placed.path == "/bin/busybox" and placed.package == busybox.ref
+
+
+def test_a_truncated_apk_database_gives_the_records_before_the_damage(tmp_path: Path) -> None:
+    root = tmp_path / "rootfs"
+    (root / "lib" / "apk" / "db").mkdir(parents=True)
+    (root / "lib" / "apk" / "db" / "installed").write_bytes(
+        (APK / "installed").read_bytes()[:3000] + b"\xff\xfe not a record\n")
+    (root / "app").mkdir()
+    shutil.copy(BIN / "go-linux-amd64", root / "app" / "server")
+    layout = tmp_path / "oci"
+    _umoci_image(layout, "1.0")
+    run("umoci", "insert", "--image", f"{layout}:1.0", root, "/")
+    _config(layout, "1.0", "amd64")
+    inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
+    assert [a.path for a in inventory.artifacts] == ["/app/server"]
+    assert not inventory.problems
+    (container,) = inventory.containers
+    # the complete records before the cut (the first four packages), nothing invented after
+    assert {p.name for p in container.packages} == {
+        "alpine-baselayout-data", "musl", "busybox", "alpine-baselayout"}
