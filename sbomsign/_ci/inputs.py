@@ -50,6 +50,8 @@ class Reader:
         self.system = system
         self.mode = mode
         self.problems: list[Problem] = []
+        self.workspace = Path(os.path.abspath(system.workspace(env)))
+        """The directory relative paths are relative to, absolute."""
 
     def raw(self, name: str) -> str:
         """The input's value, stripped; its default when the job does not set it."""
@@ -95,16 +97,16 @@ class Reader:
         self.problem(name, f"{value!r} is not true or false")
         return False
 
-    def path(self, name: str, value: str) -> Path:
+    def path(self, value: str) -> Path:
         """A path relative to the workspace (absolute ones as they are)."""
-        return Path(value) if os.path.isabs(value) else self.system.workspace(self.env) / value
+        return Path(value) if os.path.isabs(value) else self.workspace / value
 
     def existing_file(self, name: str) -> Path | None:
         """An optional input naming a file that must exist."""
         value = self.raw(name)
         if not value:
             return None
-        path = self.path(name, value)
+        path = self.path(value)
         if not path.is_file():
             self.problem(name, f"{value}: no such file")
             return None
@@ -216,7 +218,7 @@ def _output_dir(read: Reader) -> Path | None:
     raw_dir = read.raw("output-dir")
     if not raw_dir:
         return None
-    output_dir = Path(os.path.abspath(read.path("output-dir", raw_dir)))
+    output_dir = Path(os.path.abspath(read.path(raw_dir)))
     if output_dir.exists() and not output_dir.is_dir():
         read.problem("output-dir", f"{raw_dir}: exists and is not a directory")
     return output_dir
@@ -274,7 +276,7 @@ def read_inputs(env: Mapping[str, str], system: System, *, mode: str | None = No
     """
     read = Reader(env, system, mode or "produce")
     problems = read.problems
-    workspace = Path(os.path.abspath(system.workspace(env)))
+    workspace = read.workspace
     if mode is None:
         read.mode = mode = read.choice("mode", read.raw("mode") or "produce", MODES)
     # NOTE: with a misspelt mode or sign, the checks that depend on them would only add

@@ -30,7 +30,7 @@ def key_materials(read: Reader, value: str, *, what: str) -> tuple[KeyMaterial, 
         if line.startswith("pkcs11:"):
             keys.append(KeyMaterial(uri=line))
             continue
-        path = read.path("key", line)
+        path = read.path(line)
         if not path.is_file():
             read.problem("key", f"{line}: no such file ({what})")
         else:

@@ -197,10 +197,9 @@ def _validity(value: object, what: str, *, start_required: bool) -> Validity:
     # (sigstore-conformance `trust-root-tlog-missing-validity-start_fail`, sigstore-go's
     # "tlog missing public key validity period start time"); a certificate or timestamp
     # authority without one is open at the start, as sigstore-go reads it.
-    if start is None and not start_required:
-        return Validity(None, _time(end, f"{what}.end") if end is not None else None)
+    open_start = start is None and not start_required
     return Validity(
-        _time(start, f"{what}.start"),
+        None if open_start else _time(start, f"{what}.start"),
         _time(end, f"{what}.end") if end is not None else None,
     )
 
