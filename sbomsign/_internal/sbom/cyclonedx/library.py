@@ -2,7 +2,7 @@
 
 This module and `spdx.py` are the only places cyclonedx-python-lib types appear; everything
 else sees the inventory model. The library has no model for `compositions`, so they are added
-to its output text (see `_add_compositions`).
+to its output text (see `document.finish_json`).
 """
 
 from __future__ import annotations
@@ -23,17 +23,20 @@ from sbomsign._internal.sbom.common import (
     artifact_purl,
     artifact_ref,
     artifact_version,
-    composition_complete,
-    dependency_edges,
     document_uuid,
     parse_actor,
 )
 from sbomsign._internal.sbom.containers import (
     ROOT_TYPES,
-    container_complete,
-    container_edges,
     container_properties,
     file_properties,
+)
+from sbomsign._internal.sbom.cyclonedx.document import (
+    EXTERNAL,
+    SCOPES,
+    compositions,
+    finish_json,
+    graph,
 )
 from sbomsign._internal.sbom.cyclonedx.origin import evidence, pedigree, purl
 from sbomsign._internal.sbom.mapping import (
@@ -47,12 +50,10 @@ from sbomsign.errors import SbomError
 from sbomsign.models import (
     Artifact,
     Component,
-    ComponentKind,
     Container,
     Digests,
     Evidence,
     Inventory,
-    Linking,
 )
 
 if TYPE_CHECKING:
@@ -60,8 +61,6 @@ if TYPE_CHECKING:
     from cyclonedx.model.component import Component as CdxComponent
     from cyclonedx.schema import SchemaVersion
 
-_SCOPES = {"runtime": "required", "optional": "optional", "build": "excluded"}
-_EXTERNAL = frozenset({Linking.DYNAMIC, Linking.DLOPEN})
 
 
 def schema_version(spec: str) -> SchemaVersion:
@@ -102,7 +101,7 @@ def write(subject: Subject, options: Options, *, xml: bool) -> bytes:
             text = make_outputter(bom, fmt, version).output_as_string(indent=2)
     except Exception as e:  # the library raises many unrelated types; all mean "cannot write"
         raise SbomError(f"cannot write CycloneDX {spec}: {e}") from e
-    return _add_compositions(text, _compositions(subject), xml=xml).encode("utf-8")
+    return _add_compositions(text, subject, xml=xml).encode("utf-8")
 
 
 def _bom(subject: Subject, options: Options, spec: str) -> Bom:
@@ -173,25 +172,9 @@ def _bom(subject: Subject, options: Options, spec: str) -> Bom:
     # bom-refs are exactly our refs (the library would otherwise invent some).
     bom.dependencies = [
         Dependency(ref=_ref(src), dependencies=[Dependency(ref=_ref(t)) for t in sorted(tgts)])
-        for src, tgts in sorted(_graph(subject, str(root.bom_ref.value)).items())
+        for src, tgts in sorted(graph(subject, str(root.bom_ref.value)).items())
     ]
     return bom
-
-
-def _graph(subject: Subject, root_ref: str) -> dict[str, set[str]]:
-    graph: dict[str, set[str]] = {}
-    for a in subject.artifacts:
-        graph.setdefault(artifact_ref(a), set())
-        for e in dependency_edges(a):
-            graph.setdefault(e.source, set()).add(e.target)
-            graph.setdefault(e.target, set())
-    if subject.container is not None:
-        for src, tgt, _ in container_edges(subject):
-            graph.setdefault(src, set()).add(tgt)
-            graph.setdefault(tgt, set())
-    elif subject.merged:
-        graph[root_ref] = {artifact_ref(a) for a in subject.artifacts}
-    return graph
 
 
 def _ref(value: str) -> Any:
@@ -271,7 +254,7 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
         bom_ref=c.ref,
         purl=purl(c.purl),
         cpe=c.cpe or None,
-        scope=ComponentScope(_SCOPES.get(c.scope, "required")),
+        scope=ComponentScope(SCOPES.get(c.scope, "required")),
         supplier=OrganizationalEntity(name=c.supplier) if c.supplier else None,
         licenses=[LicenseExpression(" AND ".join(c.licenses))] if c.licenses else None,
         pedigree=pedigree(c, c.replacement) if c.replacement is not None else None,
@@ -280,77 +263,15 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
         evidence=evidence(c, spec),
         # NOTE: CycloneDX 1.7 says when a component is not in the artifact but provided by
         # the environment it runs in: what a binary links dynamically or loads.
-        is_external=True if external and spec == "1.7" and c.linking in _EXTERNAL else None,
+        is_external=True if external and spec == "1.7" and c.linking in EXTERNAL else None,
     )
 
 
-# --- compositions ------------------------------------------------------------------------------
-
-
-def _compositions(subject: Subject) -> list[dict[str, Any]]:
-    """What is complete and what is not, as CycloneDX `compositions`.
-
-    - an artifact's components are `complete` only for a pure-Go program (see
-      `composition_complete`), else `incomplete`: statically linked C/C++ code leaves no record;
-    - the Go main module's dependencies are `complete` (the build info lists every module), as
-      are Rust crates' (cargo-auditable records the whole resolved tree);
-    - the dependencies of everything else (Go modules, libraries, packages) are `unknown`;
-    - a merged release is `complete` as an assembly of exactly the artifacts listed.
-    """
-    complete: set[str] = set()
-    incomplete: set[str] = set()
-    unknown: set[str] = set()
-    for a in subject.artifacts:
-        (complete if composition_complete(a) else incomplete).add(artifact_ref(a))
-    for c in subject.components:
-        # NOTE: cargo-auditable records a crate's whole tree; a crate named by its source
-        # paths has dependencies nothing recorded.
-        if c.kind is ComponentKind.GO_MAIN_MODULE or (
-                c.kind is ComponentKind.RUST_CRATE and c.found_by == "cargo-auditable"):
-            complete.add(c.ref)
-        else:
-            unknown.add(c.ref)
-    out: list[dict[str, Any]] = []
-    if subject.container is not None:
-        whole = "complete" if container_complete(subject.container) else "incomplete"
-        out.append({"aggregate": whole, "assemblies": [subject.container.ref]})
-        unknown.update(c.ref for c in subject.container.packages)
-    elif subject.merged:
-        out.append({"aggregate": "complete", "assemblies": [f"release:sha256:{subject.digest}"]})
-    for aggregate, refs in (("complete", complete), ("incomplete", incomplete),
-                            ("unknown", unknown)):
-        if refs:
-            out.append({"aggregate": aggregate, "dependencies": sorted(refs)})
-    return out
-
-
-_JSON_ORDER = ("$schema", "bomFormat", "specVersion", "serialNumber", "version", "metadata",
-               "components", "dependencies", "compositions")
-
-
-def _interoperable(doc: dict[str, Any]) -> None:
-    """What other consumers need beyond the schema: cdxgen's SPDX 3 conversion reads only
-    timestamps ending in `Z`, and its validator needs `dependsOn` on every dependency entry
-    (a leaf's is empty, as most producers write it)."""
-    metadata = doc.get("metadata")
-    if isinstance(metadata, dict) and str(metadata.get("timestamp", "")).endswith("+00:00"):
-        metadata["timestamp"] = metadata["timestamp"].removesuffix("+00:00") + "Z"
-    for entry in doc.get("dependencies") or []:
-        entry.setdefault("dependsOn", [])
-
-
-def _add_compositions(text: str, compositions: list[dict[str, Any]], *, xml: bool) -> str:
+def _add_compositions(text: str, subject: Subject, *, xml: bool) -> str:
     if not xml:
-        doc = json.loads(text)
-        doc["compositions"] = compositions
-        _interoperable(doc)
-        # NOTE: the library appends the identifying keys last; readers (and people) look for
-        # them first, so the top level is put in the schema's order.
-        ordered = {k: doc[k] for k in _JSON_ORDER if k in doc}
-        ordered.update((k, v) for k, v in doc.items() if k not in ordered)
-        return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+        return finish_json(json.loads(text), subject)
     lines = ["  <compositions>"]
-    for comp in compositions:
+    for comp in compositions(subject):
         lines.append("    <composition>")
         lines.append(f"      <aggregate>{comp['aggregate']}</aggregate>")
         for group, item in (("assemblies", "assembly"), ("dependencies", "dependency")):
