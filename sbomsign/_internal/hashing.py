@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mmap
 from typing import BinaryIO
 
 from sbomsign.models import Digests
@@ -28,6 +29,20 @@ def digest_stream(stream: BinaryIO) -> tuple[Digests, int]:
         h512.update(chunk)
         size += n
     return Digests(sha256=h256.hexdigest(), sha512=h512.hexdigest(), sha1=h1.hexdigest()), size
+
+
+def digest_buffer(data: bytes | memoryview | mmap.mmap) -> Digests:
+    """Digests of a buffer (a mapped file), hashed in chunks: hashlib releases the GIL while
+    it hashes, so another thread's work goes on meanwhile."""
+    h1, h256, h512 = hashlib.sha1(usedforsecurity=False), hashlib.sha256(), hashlib.sha512()
+    with memoryview(data) as view:
+        for at in range(0, len(view), CHUNK):
+            chunk = view[at : at + CHUNK]
+            h1.update(chunk)
+            h256.update(chunk)
+            h512.update(chunk)
+            chunk.release()
+    return Digests(sha256=h256.hexdigest(), sha512=h512.hexdigest(), sha1=h1.hexdigest())
 
 
 def digest_bytes(data: bytes) -> Digests:

@@ -232,11 +232,13 @@ def run_tasks(
         for w in workers:
             w.stop()
         raise
+    # NOTE: a worker with nothing to do may still be loading lief; asking it to stop would
+    # wait for that. It holds nothing, so it is killed.
     for w in workers[len(found) or 1 :]:
-        w.stop()
+        w.kill()
     del workers[len(found) or 1 :]
     if not found:
-        workers[0].stop()
+        workers[0].kill()
         return []
     pool = _Pool(
         workers, found, lambda: _Worker(ctx, memory_limit, target), timeout, progress

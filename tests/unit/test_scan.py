@@ -241,3 +241,32 @@ def test_big_endian_and_32_bit_go(inventory: dict[str, Artifact]) -> None:
 def test_environment_is_clean() -> None:
     # The scanner never writes next to its inputs.
     assert not [p for p in os.listdir(BIN) if p.startswith(".")]
+
+
+def test_a_large_file_is_hashed_while_it_is_parsed(tmp_path: Path) -> None:
+    """From `HASH_BESIDE` on, the digests come from a thread beside the parser: the same
+    digests and findings as for the file read in one stream, and a parse failure still ends
+    in a clean error (the map is not closed under the hashing thread)."""
+    import hashlib
+
+    from sbomsign._internal.binary import HASH_BESIDE
+
+    data = (BIN / "go-linux-amd64").read_bytes()
+    big = tmp_path / "padded"
+    big.write_bytes(data + bytes(range(256)) * (HASH_BESIDE // 256))
+    small = scan_file(str(BIN / "go-linux-amd64"))
+    found = scan_file(str(big))
+    whole = big.read_bytes()
+    assert found.digests.sha256 == hashlib.sha256(whole).hexdigest()
+    assert found.digests.sha512 == hashlib.sha512(whole).hexdigest()
+    assert found.digests.sha1 == hashlib.sha1(whole).hexdigest()
+    assert found.size == len(whole)
+    assert found.components == small.components and found.binaries == small.binaries
+
+    damaged = tmp_path / "damaged"
+    # A valid magic, then an ELF class that does not exist.
+    damaged.write_bytes(data[:4] + b"\x09" + data[5:64] + bytes(HASH_BESIDE))
+    from sbomsign.errors import InspectionError
+
+    with pytest.raises(InspectionError):
+        scan_file(str(damaged))

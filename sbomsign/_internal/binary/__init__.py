@@ -9,6 +9,8 @@ from __future__ import annotations
 import mmap
 import os
 import stat
+import warnings
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import BinaryIO
 
@@ -79,12 +81,37 @@ def inspect_file(path: str, display: str | None = None) -> Artifact:
             if fmt is None:
                 raise InspectionError("not an ELF, PE or Mach-O file")
             f.seek(0)
-            digests, size = digest_stream(f)
+            if size < HASH_BESIDE:
+                digests, size = digest_stream(f)
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                binaries = _inspect(fmt, path, FileView(mm))
+                if size < HASH_BESIDE:
+                    binaries = _inspect(fmt, path, FileView(mm))
+                else:
+                    digests, binaries = _hash_beside(mm, lambda: _inspect(fmt, path,
+                                                                          FileView(mm)))
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}") from e
     return _artifact(shown, size, digests, binaries)
+
+
+#: From this size on, a file is hashed in a thread while it is parsed (a large Go binary's
+#: three digests take about as long as reading its build info and hardening).
+HASH_BESIDE = 4 << 20
+
+
+def _hash_beside(
+    mm: mmap.mmap, inspect: Callable[[], list[tuple[Binary, tuple[Component, ...]]]]
+) -> tuple[Digests, list[tuple[Binary, tuple[Component, ...]]]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sbomsign._internal.hashing import digest_buffer
+
+    # NOTE: leaving the executor waits for the hashing thread, so the map is never closed
+    # under it, also when parsing fails.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashed = pool.submit(digest_buffer, mm)
+        binaries = inspect()
+    return hashed.result(), binaries
 
 
 def _inspect(fmt: str, path: str, view: FileView) -> list[tuple[Binary, tuple[Component, ...]]]:
@@ -101,17 +128,21 @@ def _inspect(fmt: str, path: str, view: FileView) -> list[tuple[Binary, tuple[Co
     elif fmt == "macho" and head[:4] in MACHO_MAGICS:
         check_macho_header(head, size)
     try:
-        if fmt == "elf":
-            from sbomsign._internal.binary import elf
+        # NOTE: lief warns for every raw value its enums lack (a damaged or vendor-specific
+        # header), thousands of lines for a hostile file; the readers take the raw numbers.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", r".* is not a valid ", RuntimeWarning)
+            if fmt == "elf":
+                from sbomsign._internal.binary import elf
 
-            return [elf.inspect(path, view)]
-        if fmt == "pe":
-            from sbomsign._internal.binary import pe
+                return [elf.inspect(path, view)]
+            if fmt == "pe":
+                from sbomsign._internal.binary import pe
 
-            return [pe.inspect(path, view)]
-        from sbomsign._internal.binary import macho
+                return [pe.inspect(path, view)]
+            from sbomsign._internal.binary import macho
 
-        return macho.inspect(path, view)
+            return macho.inspect(path, view)
     except (RuntimeError, ValueError, IndexError, OverflowError, UnicodeDecodeError) as e:
         raise InspectionError(f"lief cannot parse this {fmt.upper()} file: {e}") from e
 

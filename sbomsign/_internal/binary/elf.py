@@ -114,14 +114,20 @@ class _Notes:
     errors: list[str] = field(default_factory=list)
 
 
+def _code(kind: Any) -> int:
+    """The raw number of a lief enum; lief gives a plain int for a value its enum lacks (a
+    damaged or vendor-specific header)."""
+    return int(getattr(kind, "value", kind))
+
+
 def _note_ranges(sections: list[Any], segments: list[Any]) -> list[tuple[str, int, int]]:
     """SHT_NOTE sections, or PT_NOTE segments when the section headers are gone."""
     return [
-        (text(s.name), s.offset, s.size) for s in sections if int(s.type.value) == _SHT_NOTE
+        (text(s.name), s.offset, s.size) for s in sections if _code(s.type) == _SHT_NOTE
     ] or [
         ("PT_NOTE", s.file_offset, s.physical_size)
         for s in segments
-        if int(s.type.value) == _PT_NOTE
+        if _code(s.type) == _PT_NOTE
     ]
 
 

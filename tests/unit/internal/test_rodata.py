@@ -46,3 +46,25 @@ def test_every_match_in_a_section_is_found_in_order() -> None:
     found = list(_found(data, _VERSION))
     assert [m for _, m in found] == [b"ver=1.2.%d" % i for i in range(30)]
     assert [o for o, _ in found] == sorted(o for o, _ in found)
+
+
+@pytest.mark.parametrize(("pattern", "anchor"), [
+    (rb"\x00OpenSSL (?P<version>\d+\.\d+)", b"\x00OpenSSL "),
+    (rb"(?:deflate|inflate) (?P<version>\d+) Copyright ", b" Copyright "),
+    (rb"abcde*", b"abcd"),            # the repeated byte is not in every match
+    (rb"abcd?", b""),                 # three bytes: too short to be worth a search
+    (rb"abcd|efgh", b""),             # neither side is in every match
+    (rb"(?i)nginx/(?P<version>\d)", b""),  # case-insensitive: no literal bytes
+    (rb"\x00(?P<version>\d+)\x00", b""),
+])
+def test_the_anchor_is_a_literal_every_match_contains(pattern: bytes, anchor: bytes) -> None:
+    compiled = re.compile(pattern)
+    assert _rodata.anchor(compiled) == anchor
+    if anchor:
+        for m in compiled.finditer(b"x\x00OpenSSL 1.1 deflate 7 Copyright abcdeee"):
+            assert anchor in m.group()
+
+
+def test_chunks_without_the_anchor_are_skipped_and_later_matches_still_found() -> None:
+    data = b"." * 500 + b"ver=9.8.7" + b"." * 100 + b"ver=1.2.3"
+    assert list(_found(data, _VERSION)) == [(500, b"ver=9.8.7"), (609, b"ver=1.2.3")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from sbomsign._internal.binary.facts import Facts
 
@@ -17,8 +18,35 @@ _OVERLAP = 512
 MAX_SEARCH = 512 << 20
 
 
+#: Shortest literal worth looking for before running a pattern.
+_MIN_ANCHOR = 4
+
+
+@lru_cache(maxsize=256)
+def anchor(pattern: re.Pattern[bytes]) -> bytes:
+    """The longest run of literal bytes every match of `pattern` contains, or b"".
+
+    Looking for it with `in` (a fast substring search) first lets a chunk without it be
+    skipped: most binaries hold none of the strings the classifiers look for, and the regular
+    expression engine tries every NUL byte of a pattern that starts with one."""
+    import re._parser as sre  # type: ignore[import-not-found]  # the stdlib's own parser
+
+    if pattern.flags & re.IGNORECASE:
+        return b""
+    best = run = b""
+    for op, arg in sre.parse(pattern.pattern, pattern.flags):
+        # NOTE: only the top level: an item there is in every match, in this order.
+        if op is sre.LITERAL:
+            run += bytes((arg,))
+            best = max(best, run, key=len)
+        else:
+            run = b""
+    return best if len(best) >= _MIN_ANCHOR else b""
+
+
 def search(facts: Facts, pattern: re.Pattern[bytes]) -> Iterator[tuple[str, int, re.Match[bytes]]]:
     """(section, file offset, match) for every match in the read-only sections, in order."""
+    needle = anchor(pattern)
     for name in SECTIONS:
         region = facts.sections.get(name)
         if region is None or region.size <= 0:
@@ -30,6 +58,9 @@ def search(facts: Facts, pattern: re.Pattern[bytes]) -> Iterator[tuple[str, int,
             data = facts.view.read(at, min(_CHUNK + _OVERLAP, end - at))
             if not data:
                 break
+            if needle and needle not in data:
+                at += _CHUNK
+                continue
             for m in pattern.finditer(data):
                 # A match starting in the overlap may be cut off at its end: it is left to
                 # the next chunk, which holds it whole. One starting inside a match already
