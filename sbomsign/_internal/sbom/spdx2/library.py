@@ -82,12 +82,12 @@ def write(subject: Subject, options: Options, *, tag_value: bool) -> bytes:
     """
     import io
 
-    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+    from sbomsign._internal.sbom.spdx2.validate import messages as validation_messages
 
     if options.spec_version not in ("", SPDX_VERSION, f"SPDX-{SPDX_VERSION}"):
         raise SbomError(f"SPDX spec version {options.spec_version!r} is not supported (2.3)")
     document = _document(subject, options)
-    messages = validate_full_spdx_document(document, f"SPDX-{SPDX_VERSION}")
+    messages = validation_messages(document, f"SPDX-{SPDX_VERSION}")
     if messages:
         raise SbomError(f"cannot write SPDX: {messages[0].validation_message}")
     out = io.StringIO()
