@@ -15,7 +15,7 @@ binary's place in it as `sbomsign:container:path`, `:layer` and `:package`.
 from __future__ import annotations
 
 from sbomsign._internal.sbom.common import Subject, artifact_ref
-from sbomsign.models import Artifact, Container
+from sbomsign.models import Artifact, ContainedFile, Container
 
 P_PATH = "sbomsign:container:path"
 P_LAYER = "sbomsign:container:layer"
@@ -70,14 +70,29 @@ def file_properties(container: Container | None, artifact: Artifact) -> list[tup
     if container is None:
         return []
     props = []
-    for f in container.files:
-        if f.path == artifact.path and f.sha256 == artifact.digests.sha256:
-            props.append((P_PATH, f.path))
-            if f.layer:
-                props.append((P_LAYER, f.layer))
-            if f.package:
-                props.append((P_OWNER, f.package))
+    for f in _files_by_key(container).get((artifact.path, artifact.digests.sha256), ()):
+        props.append((P_PATH, f.path))
+        if f.layer:
+            props.append((P_LAYER, f.layer))
+        if f.package:
+            props.append((P_OWNER, f.package))
     return sorted(set(props))
+
+
+#: The last container indexed, and its files by (path, sha256). Every writer asks once per
+#: binary; looking through all files each time grew with the square of an image's binaries.
+_indexed: tuple[Container, dict[tuple[str, str], list[ContainedFile]]] | None = None
+
+
+def _files_by_key(container: Container) -> dict[tuple[str, str], list[ContainedFile]]:
+    global _indexed
+    # NOTE: by identity: comparing (or hashing) a container walks all its files.
+    if _indexed is None or _indexed[0] is not container:
+        index: dict[tuple[str, str], list[ContainedFile]] = {}
+        for f in container.files:
+            index.setdefault((f.path, f.sha256), []).append(f)
+        _indexed = (container, index)
+    return _indexed[1]
 
 
 def container_edges(subject: Subject) -> list[tuple[str, str, str]]:
