@@ -66,7 +66,7 @@ def inspect_file(path: str, display: str | None = None) -> Artifact:
         InputError: the file cannot be read.
         InspectionError: it is not an ELF, PE or Mach-O file, or it is damaged.
     """
-    from sbomsign._internal.hashing import digest_stream
+    from sbomsign._internal.hashing import digest_buffer
 
     shown = display or path
     try:
@@ -80,15 +80,16 @@ def inspect_file(path: str, display: str | None = None) -> Artifact:
             fmt = sniff(f)
             if fmt is None:
                 raise InspectionError("not an ELF, PE or Mach-O file")
-            f.seek(0)
-            if size < HASH_BESIDE:
-                digests, size = digest_stream(f)
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                size = len(mm)
+
+                def inspect() -> list[tuple[Binary, tuple[Component, ...]]]:
+                    return _inspect(fmt, path, FileView(mm))
+
                 if size < HASH_BESIDE:
-                    binaries = _inspect(fmt, path, FileView(mm))
+                    digests, binaries = digest_buffer(mm), inspect()
                 else:
-                    digests, binaries = _hash_beside(mm, lambda: _inspect(fmt, path,
-                                                                          FileView(mm)))
+                    digests, binaries = _hash_beside(mm, inspect)
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}") from e
     return _artifact(shown, size, digests, binaries)
