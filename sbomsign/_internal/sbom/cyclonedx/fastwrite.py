@@ -22,6 +22,7 @@ the two writers byte for byte.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sbomsign._internal.sbom import bsi as bsi_props
@@ -44,7 +45,7 @@ from sbomsign._internal.sbom.cyclonedx.document import EXTERNAL, SCOPES, finish_
 from sbomsign._internal.sbom.cyclonedx.origin import ancestor, finding
 from sbomsign._internal.sbom.properties import artifact_properties, component_properties
 from sbomsign.errors import SbomError
-from sbomsign.models import Artifact, Component, Container, Digests
+from sbomsign.models import Artifact, Component, Container, Digests, Replacement
 
 #: The spec versions this writer serves.
 SPECS = frozenset({"1.6", "1.7"})
@@ -172,7 +173,7 @@ def _artifact(a: Artifact, supplier: Json | None, container: Container | None,
     })
 
 
-def _component(c: Component, owners: tuple[str, ...] | Any, spec: str, *,
+def _component(c: Component, owners: Sequence[str], spec: str, *,
                external: bool = False, bsi: bool = False) -> Json:
     props = component_properties(c, owners) + (bsi_props.component_properties(c) if bsi else [])
     return _drop({
@@ -184,7 +185,7 @@ def _component(c: Component, owners: tuple[str, ...] | Any, spec: str, *,
         "isExternal": True if external and spec == "1.7" and c.linking in EXTERNAL else None,
         "licenses": [{"expression": " AND ".join(c.licenses)}] if c.licenses else None,
         "name": c.name,
-        "pedigree": _pedigree(c) if c.replacement is not None else None,
+        "pedigree": _pedigree(c, c.replacement) if c.replacement is not None else None,
         "properties": _properties(props),
         "purl": _purl(c.purl),
         "scope": SCOPES.get(c.scope, "required"),
@@ -194,9 +195,8 @@ def _component(c: Component, owners: tuple[str, ...] | Any, spec: str, *,
     })
 
 
-def _pedigree(c: Component) -> Json:
-    assert c.replacement is not None  # noqa: S101 - only called for a replaced module
-    a = ancestor(c, c.replacement)
+def _pedigree(c: Component, replacement: Replacement) -> Json:
+    a = ancestor(c, replacement)
     return {
         "ancestors": [_drop({"bom-ref": a.ref, "name": a.name, "purl": _purl(a.purl),
                              "type": "library", "version": a.version or None})],
