@@ -18,17 +18,32 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from spdx_tools.spdx.model.relationship import RelationshipType
+from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+from spdx_tools.spdx.model.spdx_none import SpdxNone
+from spdx_tools.spdx.validation.annotation_validator import validate_annotations
+from spdx_tools.spdx.validation.creation_info_validator import validate_creation_info
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+from spdx_tools.spdx.validation.extracted_licensing_info_validator import (
+    validate_extracted_licensing_infos,
+)
+from spdx_tools.spdx.validation.file_validator import validate_file
+from spdx_tools.spdx.validation.license_expression_validator import (
+    validate_license_expression,
+    validate_license_expressions,
+)
+from spdx_tools.spdx.validation.package_validator import validate_package
+from spdx_tools.spdx.validation.spdx_id_validators import validate_spdx_id
+from spdx_tools.spdx.validation.validation_message import (
+    SpdxElementType,
+    ValidationContext,
+    ValidationMessage,
+)
+
 
 def messages(document: Any, spdx_version: str) -> list[Any]:
     """spdx-tools' `ValidationMessage`s for `document`, as `validate_full_spdx_document`
     gives them."""
-    from spdx_tools.spdx.validation.annotation_validator import validate_annotations
-    from spdx_tools.spdx.validation.creation_info_validator import validate_creation_info
-    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
-    from spdx_tools.spdx.validation.extracted_licensing_info_validator import (
-        validate_extracted_licensing_infos,
-    )
-
     if (document.snippets or spdx_version != "SPDX-2.3"
             or document.creation_info.spdx_version != spdx_version):
         return list(validate_full_spdx_document(document, spdx_version))
@@ -70,22 +85,11 @@ class _Index:
 
 
 def _context(element: Any, document: Any, kind: str) -> Any:
-    from spdx_tools.spdx.validation.validation_message import SpdxElementType, ValidationContext
-
     return ValidationContext(spdx_id=element.spdx_id, parent_id=document.creation_info.spdx_id,
                              element_type=SpdxElementType[kind], full_element=element)
 
 
 def _package(package: Any, version: str, document: Any, index: _Index) -> list[Any]:
-    from spdx_tools.spdx.model.relationship import RelationshipType
-    from spdx_tools.spdx.validation.license_expression_validator import (
-        validate_license_expression,
-        validate_license_expressions,
-    )
-    from spdx_tools.spdx.validation.package_validator import validate_package
-    from spdx_tools.spdx.validation.spdx_id_validators import validate_spdx_id
-    from spdx_tools.spdx.validation.validation_message import ValidationMessage
-
     context = _context(package, document, "PACKAGE")
     out = [ValidationMessage(m, context) for m in validate_spdx_id(package.spdx_id, document)]
     if not package.files_analyzed:
@@ -112,14 +116,6 @@ def _package(package: Any, version: str, document: Any, index: _Index) -> list[A
 
 
 def _file(file: Any, version: str, document: Any) -> list[Any]:
-    from spdx_tools.spdx.validation.file_validator import validate_file
-    from spdx_tools.spdx.validation.license_expression_validator import (
-        validate_license_expression,
-        validate_license_expressions,
-    )
-    from spdx_tools.spdx.validation.spdx_id_validators import validate_spdx_id
-    from spdx_tools.spdx.validation.validation_message import ValidationMessage
-
     context = _context(file, document, "FILE")
     out = [ValidationMessage(m, context) for m in validate_spdx_id(file.spdx_id, document)]
     out.extend(validate_license_expression(file.license_concluded, document, file.spdx_id))
@@ -129,15 +125,6 @@ def _file(file: Any, version: str, document: Any) -> list[Any]:
 
 
 def _relationship(relationship: Any, document: Any, index: _Index) -> list[Any]:
-    from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
-    from spdx_tools.spdx.model.spdx_none import SpdxNone
-    from spdx_tools.spdx.validation.spdx_id_validators import validate_spdx_id
-    from spdx_tools.spdx.validation.validation_message import (
-        SpdxElementType,
-        ValidationContext,
-        ValidationMessage,
-    )
-
     context = ValidationContext(element_type=SpdxElementType.RELATIONSHIP,
                                 full_element=relationship)
     ids = [relationship.spdx_element_id]
@@ -155,13 +142,6 @@ def _relationship(relationship: Any, document: Any, index: _Index) -> list[Any]:
 
 
 def _document_level(document: Any, index: _Index) -> list[Any]:
-    from spdx_tools.spdx.model.relationship import RelationshipType
-    from spdx_tools.spdx.validation.validation_message import (
-        SpdxElementType,
-        ValidationContext,
-        ValidationMessage,
-    )
-
     doc_id = document.creation_info.spdx_id
     context = ValidationContext(spdx_id=doc_id, element_type=SpdxElementType.DOCUMENT)
     out: list[Any] = []
