@@ -196,6 +196,10 @@ class _Expired(BaseException):  # not an Exception: celpy must not catch it
     pass
 
 
+#: After the deadline, the timer fires again this often until the evaluation has stopped.
+_REPEAT_SECONDS = 0.05
+
+
 @contextmanager
 def _deadline(seconds: int) -> Iterator[None]:
     # NOTE: a timer signal is the only way to stop celpy's pure-Python evaluator in-process;
@@ -205,16 +209,28 @@ def _deadline(seconds: int) -> Iterator[None]:
         yield
         return
 
-    def expired(signum: int, frame: object) -> None:
-        raise _Expired
+    armed = [True]
 
+    def expired(signum: int, frame: object) -> None:
+        if armed[0]:
+            raise _Expired
+
+    # NOTE: the timer repeats after the deadline. An exception raised by a signal handler is
+    # lost when it lands where Python can only report it (a finaliser, a weakref callback);
+    # one-shot, that left a runaway evaluation running for ever.
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT_SECONDS)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        while True:
+            try:
+                armed[0] = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except _Expired:  # arrived before `armed` was cleared: disarm again
+                continue
 
 
 def _type_name(value: Any) -> str:

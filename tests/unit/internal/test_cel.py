@@ -114,3 +114,29 @@ def test_celpy_is_imported_lazily() -> None:
         "assert 'yaml' not in sys.modules and 'jsonschema' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_deadline_whose_first_signal_is_lost_still_stops_the_evaluation() -> None:
+    """An exception raised by a signal handler is lost when it lands in a finaliser; the
+    timer repeats, so the next one stops the runaway work, and leaving the deadline disarms
+    the timer and restores the handler."""
+    import signal
+    import time
+
+    from sbomsign._internal import cel
+
+    before = signal.getsignal(signal.SIGALRM)
+    swallowed = 0
+    started = time.monotonic()
+    with pytest.raises(cel._Expired), cel._deadline(1):
+        while time.monotonic() - started < 10:
+            try:
+                while time.monotonic() - started < 10:
+                    pass
+            except cel._Expired:
+                if swallowed:
+                    raise
+                swallowed += 1  # the first one is lost, as in a finaliser
+    assert swallowed == 1 and time.monotonic() - started < 3
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) == before
