@@ -227,11 +227,16 @@ def image_layer(data: bytes) -> None:
 
 
 def package_database(data: bytes) -> None:
-    """dpkg status, apk installed and rpm header blobs."""
-    from sbomsign._internal.sources import ospkg, rpmheader
+    """dpkg status, apk installed and rpm header blobs; Debian copyright files and the
+    licence texts of package databases."""
+    from sbomsign._internal.sources import licences, ospkg, rpmheader
 
     ospkg.read({"var/lib/dpkg/status": data, "lib/apk/db/installed": data,
                 "var/lib/dpkg/status.d/x": data, "etc/os-release": data})
+    text = _text(data)
+    names, _ = licences.debian_copyright(text)
+    licences.declared(names)
+    licences.expression(text)
     rpmheader.parse_blob(data, "fuzz").files()
 
 

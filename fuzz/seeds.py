@@ -115,7 +115,8 @@ def _images() -> None:
         raw = gzip.decompress(data)
         with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
             for member in tar:
-                if "status.d/" in member.name and member.isreg():
+                if ("status.d/" in member.name or member.name.endswith("/copyright")) \
+                        and member.isreg():
                     f = tar.extractfile(member)
                     if f is not None:
                         _put("package_database", f.read())

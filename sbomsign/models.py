@@ -398,6 +398,9 @@ class Container:
     """Image config labels (`org.opencontainers.image.*`, ...), sorted by name."""
     distro: str = ""
     """`ID-VERSION_ID` from `etc/os-release` (`debian-12`), as purls carry it."""
+    licenses: tuple[str, ...] = ()
+    """A package's declared licences as SPDX expressions (all of them apply), where every
+    name it declares maps to an SPDX identifier; else empty."""
     package_database: str = ""
     """Where the OS packages were read from (`dpkg`, `dpkg status.d`, `apk`, `rpm`), or empty
     when the container has none: its package list is then incomplete."""

@@ -44,12 +44,25 @@ def test_the_apk_database_as_syft_reads_it(alpine: Path) -> None:
     assert container.package_database == "apk"
     assert container.distro == "alpine-3.11.6"
     ours = {(p.name, p.version, p.purl) for p in container.packages}
-    theirs = {(a["name"], a["version"], a["purl"]) for a in _syft(f"oci-dir:{alpine}")["artifacts"]
+    syft = _syft(f"oci-dir:{alpine}")
+    theirs = {(a["name"], a["version"], a["purl"]) for a in syft["artifacts"]
               if a["type"] == "apk"}
     assert len(theirs) == 14 and ours == theirs
     busybox = next(p for p in container.packages if p.name == "busybox")
     assert busybox.version == "1.35.0-r17"
     assert busybox.purl.startswith("pkg:apk/alpine/busybox@1.35.0-r17?arch=x86_64")
+    # Licences: SPDX where apk's field is an expression of known identifiers, as syft reads
+    # them; the old space-separated form ("MIT BSD GPL2+") names no expression and gives
+    # none, its text kept as written.
+    licences = {p.name: p.licenses for p in container.packages}
+    syft_licences = {a["name"]: tuple(sorted(lic["spdxExpression"] for lic in a["licenses"]))
+                     for a in syft["artifacts"] if a["type"] == "apk"}
+    assert licences["ca-certificates-bundle"] == ("MPL-2.0 AND MIT",)
+    assert licences["musl-utils"] == ()
+    assert dict(next(p for p in container.packages if p.name == "musl-utils").properties)[
+        "sbomsign:os-package:license"] == "MIT BSD GPL2+"
+    assert {n: v for n, v in licences.items() if v} == {
+        n: v for n, v in syft_licences.items() if n != "musl-utils"}
     # Beyond syft's package list: which package owns the binary found in the image.
     (placed,) = container.files
     assert placed.path == "/bin/busybox" and placed.package == busybox.ref

@@ -104,6 +104,20 @@ def test_rpm_package_is_the_root_component(tmp_path: Path) -> None:
     (container,) = inventory.containers
     assert container.version == "1.2.3-4"
     assert container.purl.startswith("pkg:rpm/example/hello-demo@1.2.3-4?arch=x86_64")
+    # The package's declared licence is the root's, in every format.
+    assert container.licenses == ("MIT",)
+    cdx = json.loads(write(inventory, "cyclonedx-json"))
+    assert cdx["metadata"]["component"]["licenses"] == [
+        {"acknowledgement": "declared", "expression": "MIT"}]
+    spdx = json.loads(write(inventory, "spdx-json"))
+    (described,) = [r["relatedSpdxElement"] for r in spdx["relationships"]
+                    if r["relationshipType"] == "DESCRIBES"]
+    (root,) = [p for p in spdx["packages"] if p["SPDXID"] == described]
+    assert root["licenseDeclared"] == "MIT"
+    spdx3 = json.loads(write(inventory, "spdx3-json"))
+    expressions = {e["simplelicensing_licenseExpression"] for e in spdx3["@graph"]
+                   if e.get("type") == "simplelicensing_LicenseExpression"}
+    assert expressions == {"MIT"}
     (artifact,) = inventory.artifacts
     assert artifact.path == "/usr/bin/hello"
     assert artifact.digests.sha256 == _sha256(BIN / "c-hello-plain")
@@ -133,6 +147,7 @@ def test_rpm_database_in_an_image(tmp_path: Path) -> None:
     (package,) = container.packages
     assert package.purl.startswith("pkg:rpm/fedora/hello-demo@1.2.3-4?arch=x86_64")
     assert "distro=fedora-40" in package.purl
+    assert package.licenses == ("MIT",)  # the header's License tag
     (placed,) = container.files
     assert placed.path == "/usr/bin/hello" and placed.package == package.ref
 

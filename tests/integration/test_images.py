@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sbomsign.models import ComponentKind, Inventory
+from sbomsign.models import ComponentKind, Container, Inventory
 from sbomsign.sbom import write
 from sbomsign.scan import scan_paths
 from tests.images import build
@@ -52,6 +52,7 @@ def _same_as_syft(inventory: Inventory, syft: dict[str, Any]) -> None:
     theirs = {(a["name"], a["version"], a["purl"]) for a in syft["artifacts"]
               if a["type"] == "deb"}
     assert theirs and ours == theirs
+    _licences_as_syft(container, syft)
     modules = {(c.name, c.version) for a in inventory.artifacts for c in a.components
                if c.kind in (ComponentKind.GO_MODULE, ComponentKind.GO_STDLIB)}
     # NOTE: syft lists a replaced module under its replacement; sbomsign keeps the required
@@ -64,6 +65,18 @@ def _same_as_syft(inventory: Inventory, syft: dict[str, Any]) -> None:
     # NOTE: syft also lists the main module, as a module; sbomsign lists it as the main
     # module of the binary (checked elsewhere), so it is left out of both sides here.
     assert syft_modules <= {(n, v.removeprefix("go")) for n, v in modules}
+
+
+def _licences_as_syft(container: Container, syft: dict[str, Any]) -> None:
+    """Each Debian package names the licences syft finds in its copyright file; it has SPDX
+    licences only where the file declares them (DEP-5), and then the ones syft gives."""
+    debs = {a["name"]: a["licenses"] for a in syft["artifacts"] if a["type"] == "deb"}
+    for package in container.packages:
+        theirs = debs[package.name]
+        names = dict(package.properties).get("sbomsign:os-package:license", "")
+        assert set(filter(None, names.split(", "))) == {lic["value"] for lic in theirs}
+        if package.licenses:
+            assert set(package.licenses) == {lic["spdxExpression"] for lic in theirs}
 
 
 def test_distroless_image_matches_syft_and_knows_more(images: Path) -> None:
@@ -86,6 +99,9 @@ def test_distroless_image_matches_syft_and_knows_more(images: Path) -> None:
     (placed,) = container.files
     assert placed.layer == container.layers[-1].digest
     assert server.go is not None and server.go.setting("CGO_ENABLED") == "0"
+    # netbase's copyright file is machine-readable (DEP-5); tzdata's names no SPDX licence
+    licences = {p.name: p.licenses for p in container.packages}
+    assert licences == {"base-files": (), "netbase": ("GPL-2.0-only",), "tzdata": ()}
 
 
 def test_glibc_image_whiteouts_ownership_and_library_edges(images: Path) -> None:
@@ -232,3 +248,26 @@ def test_direct_cyclonedx_writer_gives_the_librarys_bytes(
     monkeypatch.setattr(fastwrite, "write", unsupported)
     for (inv, opts), doc in zip(cases, direct, strict=True):
         assert document(inv, opts) == doc
+
+
+def test_package_licences_survive_every_format(images: Path, tmp_path: Path) -> None:
+    """netbase declares GPL-2 in its DEP-5 copyright file: each format carries it as the
+    package's declared licence, valid, and reading the document back gives it again (which
+    is what `sbom.allowedLicenses` judges)."""
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    from sbomsign.sbom import read
+
+    inventory = _scan(f"oci-dir:{images / 'oci'}:distroless")
+    for fmt in ("cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tv", "spdx3-json"):
+        back = read(write(inventory, fmt), fmt)
+        licences = {c.name: c.licenses for a in back.artifacts for c in a.components
+                    if c.name in ("netbase", "tzdata")}
+        assert licences == {"netbase": ("GPL-2.0-only",), "tzdata": ()}, fmt
+    spdx = json.loads(write(inventory, "spdx-json"))
+    (netbase,) = [p for p in spdx["packages"] if p["name"] == "netbase"]
+    assert netbase["licenseDeclared"] == "GPL-2.0-only"
+    path = tmp_path / "distroless.spdx.json"
+    path.write_bytes(write(inventory, "spdx-json"))
+    assert validate_full_spdx_document(parse_file(str(path))) == []

@@ -217,13 +217,13 @@ def _deb(given: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component]
     offset, size = members[data]
     f.seek(offset)
     tree.apply_tar(decompressed(_Slice(f, size), f"{given}: {data}"), 0, f"{given}: {data}")
-    found = ospkg.Packages()
-    ospkg.add_deb(found, fields, "debian", "/DEBIAN/control", [])
+    found = ospkg.Packages(resolve=tree.resolve)
+    ospkg.add_deb(found, fields, "debian", "/DEBIAN/control", [], tree.kept)
     if not found.components:
         raise InputError(f"{given}: the control file names no package and version")
     package = next(iter(found.components.values()))
     return Container("package", given, Digests(sha256=""), version=package.version,
-                     purl=package.purl, cpe=package.cpe,
+                     purl=package.purl, cpe=package.cpe, licenses=package.licenses,
                      platform=f"linux/{fields.get('Architecture', '')}"), package
 
 
@@ -273,7 +273,7 @@ def _rpm(given: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component]
     package = ospkg.add_rpm(found, header, vendor, "rpm header")
     _cpio(given, decompressed(f, f"{given}: payload"), tree)
     return Container("package", given, Digests(sha256=""), version=package.version,
-                     purl=package.purl, cpe=package.cpe,
+                     purl=package.purl, cpe=package.cpe, licenses=package.licenses,
                      platform=f"linux/{header.text(rpmheader.ARCH)}"), package
 
 

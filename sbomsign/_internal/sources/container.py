@@ -57,7 +57,7 @@ class Draft:
 
     def finish(self, artifacts: list[Artifact]) -> Container:
         """The container, with packages, files and resolved library links."""
-        packages = ospkg.read(self.tree.kept)
+        packages = ospkg.read(self.tree.kept, self.tree.resolve)
         self.tree.warnings.extend(packages.warnings)
         packages.components.update(self.nested_packages)
         owners = _Owners(self.tree, {**self.nested_owners, **packages.owners})

@@ -3,7 +3,8 @@
 Each reader takes the system files the tree kept and gives the installed packages as
 `OS_PACKAGE` components, with purls as syft writes them (`pkg:deb/debian/libc6@2.36-9?
 arch=amd64&distro=debian-12&upstream=glibc`), and which package owns which file, where the
-database lists files. The distro comes from `os-release` (`ID` and `VERSION_ID`).
+database lists files. The distro comes from `os-release` (`ID` and `VERSION_ID`). A package's
+licences come from its database entry (apk, rpm) or its Debian copyright file (`licences`).
 `READERS` is asked in order; every database found is read (an image may hold more than one).
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sbomsign._internal.binary.detectors import classifiers
 from sbomsign._internal.purl import purl
-from sbomsign._internal.sources import rpmheader
+from sbomsign._internal.sources import licences, rpmheader
 from sbomsign._internal.sources.streams import first_line
 from sbomsign.errors import InputError
 from sbomsign.models import Component, ComponentKind, Evidence, Linking
@@ -32,14 +33,16 @@ class Packages:
     owners: dict[str, str] = field(default_factory=dict)
     """Path (relative, no leading `/`) -> ref of the package whose file list names it."""
     warnings: list[str] = field(default_factory=list)
+    resolve: Callable[[str], str | None] | None = None
+    """Follows symlinks in the tree (Debian links one package's doc directory to another's)."""
 
 
 Kept = dict[str, "bytes | str"]
 
 
-def read(kept: Kept) -> Packages:
-    """Every package database among the kept files."""
-    found = Packages()
+def read(kept: Kept, resolve: Callable[[str], str | None] | None = None) -> Packages:
+    """Every package database among the kept files; `resolve` follows the tree's symlinks."""
+    found = Packages(resolve=resolve)
     release = _os_release(kept)
     distro_id = release.get("ID", "")
     found.distro = "-".join(x for x in (distro_id, release.get("VERSION_ID", "")) if x)
@@ -72,9 +75,10 @@ def _add(found: Packages, component: Component, files: list[str]) -> None:
 
 def _component(ecosystem: str, namespace: str, name: str, version: str, qualifiers: dict[str, str],
                *, source: str, location: str, extra: dict[str, str],
-               supplier: str = "") -> Component:
+               supplier: str = "", licence_names: tuple[str, ...] = ()) -> Component:
     # NOTE: licence fields of package databases are free text ("GPLv2+", "MIT or
-    # Apache-2.0"), not SPDX expressions; they travel as a property, never as a licence.
+    # Apache-2.0"): they travel as written in a property, and as SPDX licences only where
+    # every name maps exactly (`licences`).
     props = tuple(sorted((f"sbomsign:os-package:{k}", v) for k, v in extra.items() if v))
     # NOTE: a CPE only where the product table maps the package (or its source package) to
     # the NVD's vendor:product; no vendor is made up from a package name.
@@ -87,6 +91,7 @@ def _component(ecosystem: str, namespace: str, name: str, version: str, qualifie
         linking=Linking.NONE,
         found_by=source,
         supplier=supplier,
+        licenses=licences.declared(list(licence_names)),
         properties=props,
         evidence=(Evidence("manifest-analysis", 1.0, source, location=location),),
     )
@@ -125,8 +130,9 @@ def paragraphs(text: str) -> Iterator[dict[str, str]]:
 
 
 def add_deb(found: Packages, para: dict[str, str], distro: str, location: str,
-            files: list[str]) -> None:
-    """Record one installed Debian package (a dpkg paragraph) and the files it lists."""
+            files: list[str], kept: Kept | None = None) -> None:
+    """Record one installed Debian package (a dpkg paragraph) and the files it lists; its
+    licences from its copyright file among the `kept` files."""
     name, version = para.get("Package", ""), para.get("Version", "")
     if not name or not version:
         return
@@ -142,11 +148,22 @@ def add_deb(found: Packages, para: dict[str, str], distro: str, location: str,
         differs = source_version and source_version != version
         qualifiers["upstream"] = f"{upstream}@{source_version}" if differs else upstream
     supplier = re.sub(r"\s*<[^>]*>", "", para.get("Maintainer", "")).strip()
+    names, declared = _copyright(found, kept or {}, name)
     _add(found, _component(
         "deb", distro or "debian", name, version, qualifiers, source="dpkg database",
         location=location, supplier=supplier,
-        extra={"arch": arch, "source": source, "homepage": para.get("Homepage", "")},
+        licence_names=tuple(names) if declared else (),
+        extra={"arch": arch, "source": source, "homepage": para.get("Homepage", ""),
+               "license": ", ".join(names)},
     ), files)
+
+
+def _copyright(found: Packages, kept: Kept, name: str) -> tuple[list[str], bool]:
+    path = f"usr/share/doc/{name}/copyright"
+    raw = kept.get((found.resolve(path) if found.resolve else None) or path)
+    if not isinstance(raw, bytes):
+        return [], False
+    return licences.debian_copyright(raw.decode("utf-8", "replace"))
 
 
 def distro_qualifier(found: Packages, distro_id: str) -> str:
@@ -165,7 +182,7 @@ def _dpkg(kept: Kept, found: Packages, distro: str) -> bool:
                            kept.get(f"var/lib/dpkg/info/{name}.list", b""))
         files = (listing.decode("utf-8", "replace").splitlines()
                  if isinstance(listing, bytes) else [])
-        add_deb(found, para, distro, "/var/lib/dpkg/status", files)
+        add_deb(found, para, distro, "/var/lib/dpkg/status", files, kept)
     return True
 
 
@@ -180,7 +197,7 @@ def _distroless(kept: Kept, found: Packages, distro: str) -> bool:
         files = [line.split(None, 1)[1] for line in sums.decode("utf-8", "replace").splitlines()
                  if len(line.split(None, 1)) == 2] if isinstance(sums, bytes) else []
         for para in paragraphs(raw.decode("utf-8", "replace")):
-            add_deb(found, para, distro, "/" + path, files)
+            add_deb(found, para, distro, "/" + path, files, kept)
     return bool(names)
 
 
@@ -217,6 +234,7 @@ def _apk(kept: Kept, found: Packages, distro: str) -> bool:
             "apk", distro or "alpine", name, version, qualifiers, source="apk database",
             location="/lib/apk/db/installed",
             supplier=re.sub(r"\s*<[^>]*>", "", fields.get("m", "")).strip(),
+            licence_names=(licence,) if licence else (),
             extra={"arch": arch, "origin": origin, "license": licence},
         ), files)
     return True
@@ -258,6 +276,7 @@ def add_rpm(found: Packages, header: rpmheader.Header, distro: str, location: st
     component = _component(
         "rpm", distro or "redhat", name, full, qualifiers, source="rpm database",
         location=location, supplier=header.text(rpmheader.VENDOR),
+        licence_names=(licence,) if licence else (),
         extra={"arch": arch, "source": header.text(rpmheader.SOURCERPM), "license": licence},
     )
     _add(found, component, header.files())

@@ -148,6 +148,7 @@ def _container(subject: Subject, container: Container, supplier: Json | None,
         "components": _sorted_components(artifacts) or None,
         "cpe": container.cpe or None,
         "hashes": _hashes(container.digests),
+        "licenses": _licenses(container.licenses),
         "name": subject.name,
         "properties": _properties(props),
         "purl": _purl(container.purl),
@@ -183,7 +184,7 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
         # NOTE: CycloneDX 1.7 says when a component is not in the artifact but provided by
         # the environment it runs in: what a binary links dynamically or loads.
         "isExternal": True if external and spec == "1.7" and c.linking in EXTERNAL else None,
-        "licenses": [{"expression": " AND ".join(c.licenses)}] if c.licenses else None,
+        "licenses": _licenses(c.licenses),
         "name": c.name,
         "pedigree": _pedigree(c, c.replacement) if c.replacement is not None else None,
         "properties": _properties(props),
@@ -193,6 +194,12 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
         "type": "library",
         "version": c.version or None,
     })
+
+
+def _licenses(licenses: Sequence[str]) -> list[Json] | None:
+    if not licenses:
+        return None
+    return [{"acknowledgement": "declared", "expression": " AND ".join(licenses)}]
 
 
 def _pedigree(c: Component, replacement: Replacement) -> Json:

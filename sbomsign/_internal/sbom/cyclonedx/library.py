@@ -191,6 +191,17 @@ def _hashes(digests: Digests) -> list[Any]:
     return [HashType(alg=algs[k], content=v) for k, v in sorted(digests.as_dict().items())]
 
 
+def _expression(licenses: Sequence[str]) -> list[Any] | None:
+    """A component's licences, all of which apply, as one SPDX expression: what its authors
+    declare (not a licence concluded by analysis)."""
+    from cyclonedx.model.license import LicenseAcknowledgement, LicenseExpression
+
+    if not licenses:
+        return None
+    return [LicenseExpression(" AND ".join(licenses),
+                              acknowledgement=LicenseAcknowledgement.DECLARED)]
+
+
 def _properties(pairs: Iterable[tuple[str, str]]) -> list[Any]:
     from cyclonedx.model import Property
 
@@ -214,6 +225,7 @@ def _container_component(subject: Subject, supplier: Any, artifacts: list[Any], 
         hashes=_hashes(container.digests),
         purl=purl(container.purl),
         cpe=container.cpe or None,
+        licenses=_expression(container.licenses),
         properties=_properties(container_properties(container)
                                + (bsi_props.container_properties(container) if bsi else [])),
         components=artifacts,
@@ -245,7 +257,6 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
     from cyclonedx.model.component import Component as CdxComponent
     from cyclonedx.model.component import ComponentScope, ComponentType
     from cyclonedx.model.contact import OrganizationalEntity
-    from cyclonedx.model.license import LicenseExpression
 
     return CdxComponent(
         type=ComponentType.LIBRARY,
@@ -256,7 +267,7 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
         cpe=c.cpe or None,
         scope=ComponentScope(SCOPES.get(c.scope, "required")),
         supplier=OrganizationalEntity(name=c.supplier) if c.supplier else None,
-        licenses=[LicenseExpression(" AND ".join(c.licenses))] if c.licenses else None,
+        licenses=_expression(c.licenses),
         pedigree=pedigree(c, c.replacement) if c.replacement is not None else None,
         properties=_properties(component_properties(c, owners)
                                + (bsi_props.component_properties(c) if bsi else [])),

@@ -30,6 +30,7 @@ from sbomsign._internal.sbom.mapping import (
     SpdxRelationship,
     spdx_inventory,
 )
+from sbomsign._internal.spdx_ids import is_license_key
 from sbomsign.errors import SbomError
 from sbomsign.models import Inventory
 
@@ -320,29 +321,6 @@ def _relationships(doc: dict[str, Any]) -> list[SpdxRelationship]:
     return out
 
 
-@cache
-def _license_index() -> str:
-    """The text of the license index license-expression builds spdx-tools' licensing from."""
-    from importlib.util import find_spec
-    from pathlib import Path
-
-    spec = find_spec("license_expression")
-    if spec is None or not spec.submodule_search_locations:
-        return ""
-    index = Path(list(spec.submodule_search_locations)[0], "data", "scancode-licensedb-index.json")
-    try:
-        return index.read_text(encoding="utf-8")
-    except OSError:
-        return ""
-
-
-@cache
-def _is_license_key(token: str) -> bool:
-    # NOTE: a plain substring test instead of decoding ~1 MB of JSON: the token is known to
-    # hold no quote or backslash, and a key is written `"spdx_license_key": "<key>"`.
-    return f'"spdx_license_key": "{token}"' in _license_index()
-
-
 def _license(value: Any, path: str) -> str:
     """A license expression as spdx-tools gives it back ('' for NOASSERTION and NONE).
 
@@ -357,7 +335,7 @@ def _license(value: Any, path: str) -> str:
     words = text.split(" ")
     operators = set(words[1::2])
     if len(words) % 2 and (operators <= {"AND"} or operators <= {"OR"}) and all(
-            _LICENSE_ID.fullmatch(w) and _is_license_key(w) for w in words[0::2]):
+            _LICENSE_ID.fullmatch(w) and is_license_key(w) for w in words[0::2]):
         return text
     return _parsed_license(text, path)
 
@@ -371,7 +349,7 @@ def _license_item(value: Any, path: str) -> None:
 
 @cache
 def _licensing() -> Any:
-    from license_expression import get_spdx_licensing  # type: ignore[import-untyped]
+    from license_expression import get_spdx_licensing
 
     return get_spdx_licensing()
 

@@ -284,7 +284,7 @@ def _container_package(subject: Subject, sid: str, supplier: Any) -> Any:
         files_analyzed=False,
         checksums=_checksums(container.digests),
         license_concluded=SpdxNoAssertion(),
-        license_declared=SpdxNoAssertion(),
+        license_declared=_license(container.licenses),
         copyright_text=SpdxNoAssertion(),
         comment=format_comment_properties(container_properties(container)),
         external_references=([_purl_ref(container.purl)] if container.purl else [])

@@ -242,7 +242,7 @@ def _root(g: _Graph, subject: Subject, supplier: str, ids: dict[str, str]) -> st
     """The element the SBOM is about: the container, the merged release, or the artifact."""
     container = subject.container
     if container is not None:
-        return g.add(g.iri("Container", subject.name, container.ref), "software_Package", {
+        root = g.add(g.iri("Container", subject.name, container.ref), "software_Package", {
             "name": subject.name,
             "software_packageVersion": subject.version,
             "software_packageUrl": container.purl,
@@ -252,6 +252,9 @@ def _root(g: _Graph, subject: Subject, supplier: str, ids: dict[str, str]) -> st
             "suppliedBy": supplier,
             "extension": _extension(container_properties(container)),
         })
+        if container.licenses:
+            g.relate(root, "hasDeclaredLicense", _license(g, container.licenses))
+        return root
     if not subject.merged:
         return ids[artifact_ref(subject.artifacts[0])]
     release = g.add(g.iri("Release", subject.name, subject.digest), "software_Package", {

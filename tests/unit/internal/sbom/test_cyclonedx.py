@@ -102,7 +102,8 @@ def test_go_components() -> None:
     stdlib = comps["pkg:golang/stdlib@1.22.7"]
     assert stdlib["name"] == "stdlib" and stdlib["version"] == "go1.22.7"
     assert stdlib["cpe"] == "cpe:2.3:a:golang:go:1.22.7:-:*:*:*:*:*:*"
-    assert stdlib["licenses"] == [{"expression": "BSD-3-Clause"}]
+    # the Go project declares it; CycloneDX 1.6 says so (1.5 has no acknowledgement)
+    assert stdlib["licenses"] == [{"acknowledgement": "declared", "expression": "BSD-3-Clause"}]
     replaced = comps["pkg:golang/github.com/New/Thing@v1.2.0"]
     assert replaced["name"] == "github.com/Old/Thing"
     assert "hashes" not in replaced  # an h1: sum is no SHA-256 of anything

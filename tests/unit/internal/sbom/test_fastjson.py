@@ -760,11 +760,19 @@ def test_handled_members_are_the_libraries() -> None:
 def test_license_keys_come_from_license_expressions_index() -> None:
     from license_expression import get_license_index, get_spdx_licensing
 
+    from sbomsign._internal.spdx_ids import is_license_key, licence_ids
+
     keys = [e["spdx_license_key"] for e in get_license_index() if e.get("spdx_license_key")]
-    assert keys and all(spdx_fast._is_license_key(k) for k in keys)
+    # the licences (not exceptions, not LicenseRef-) by their lower case, as license-expression
+    # knows them
+    assert licence_ids() == {
+        e["spdx_license_key"].lower(): e["spdx_license_key"] for e in get_license_index()
+        if e.get("spdx_license_key") and not e.get("is_exception")
+        and not e["spdx_license_key"].startswith("LicenseRef-")}
+    assert keys and all(is_license_key(k) for k in keys)
     lowered = {k.lower() for k in keys}
     others = [k.lower() for k in keys[:200]] + ["GPL-2.0", "GPL-2.0+", "Foo", "MIT+"]
-    assert not any(spdx_fast._is_license_key(k) for k in others if k not in keys)
+    assert not any(is_license_key(k) for k in others if k not in keys)
     assert "mit" in lowered
     # Simple expressions of canonical keys come back unchanged from license-expression.
     licensing = get_spdx_licensing()
