@@ -3,6 +3,7 @@ syft on the same images."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -271,3 +272,61 @@ def test_package_licences_survive_every_format(images: Path, tmp_path: Path) -> 
     path = tmp_path / "distroless.spdx.json"
     path.write_bytes(write(inventory, "spdx-json"))
     assert validate_full_spdx_document(parse_file(str(path))) == []
+
+
+def _docker_save(layout: Path, tag: str, out: Path, *, only: str = "") -> Path:
+    """A `docker save` archive as Docker 25 and later write it: an OCI layout (index.json
+    naming the image as saved) with Docker's `manifest.json` beside it, whose `Config` and
+    `Layers` are paths of blobs. `only` keeps one platform's blobs of an index, as
+    `docker save --platform` does with the containerd image store."""
+    import tarfile
+
+    blobs = layout / "blobs" / "sha256"
+    root = next(m for m in json.loads((layout / "index.json").read_text())["manifests"]
+                if m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+    doc = json.loads((blobs / root["digest"].split(":")[1]).read_text())
+    kept = [root["digest"]]
+    manifests = [(root["digest"], doc)]
+    if "manifests" in doc:
+        manifests = [(m["digest"], json.loads((blobs / m["digest"].split(":")[1]).read_text()))
+                     for m in doc["manifests"] if m["platform"]["architecture"] == only]
+    (digest, manifest), = manifests
+    kept += [digest, manifest["config"]["digest"], *(x["digest"] for x in manifest["layers"])]
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+             "manifests": [dict(root, annotations={
+                 "io.containerd.image.name": f"example.com/team/app:{tag}",
+                 "org.opencontainers.image.ref.name": tag})]}
+    entry = [{"Config": "blobs/sha256/" + manifest["config"]["digest"].split(":")[1],
+              "RepoTags": [f"example.com/team/app:{tag}"],
+              "Layers": ["blobs/sha256/" + x["digest"].split(":")[1]
+                         for x in manifest["layers"]]}]
+    with tarfile.open(out, "w") as tar:
+        for name, data in (("oci-layout", (layout / "oci-layout").read_bytes()),
+                           ("index.json", json.dumps(index).encode()),
+                           ("manifest.json", json.dumps(entry).encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for d in dict.fromkeys(kept):
+            tar.add(blobs / d.split(":")[1], f"blobs/sha256/{d.split(':')[1]}")
+    return out
+
+
+def test_docker_save_since_docker_25_is_named_by_its_manifest(images: Path,
+                                                              tmp_path: Path) -> None:
+    """Since Docker 25, `docker save` writes an OCI layout too: the image is named by the
+    manifest it holds (with the containerd image store, the registry's digest), not by its
+    image ID, and reads as the layout does."""
+    layout = images / "oci"
+    archive = _docker_save(layout, "distroless", tmp_path / "distroless.tar")
+    (saved,) = _scan(f"docker-archive:{archive}").containers
+    (direct,) = _scan(f"oci-dir:{layout}:distroless").containers
+    assert saved.digests == direct.digests and saved.layers == direct.layers
+    assert saved.config_digest == direct.config_digest
+    assert saved.packages == direct.packages
+    assert saved.repository == "example.com/team/app" and saved.tag == "distroless"
+    # One platform of a multi-platform index, the others' blobs not saved.
+    arm = _docker_save(layout, "svc", tmp_path / "svc.tar", only="arm64")
+    (platform,) = _scan(f"docker-archive:{arm}").containers
+    (expected,) = _scan(f"oci-dir:{layout}:svc", platform="linux/arm64").containers
+    assert platform.platform == "linux/arm64" and platform.digests == expected.digests

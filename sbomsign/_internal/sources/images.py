@@ -401,10 +401,10 @@ class _TarMembers:
 
 
 class _LayoutTar:
-    """A tar of an OCI image layout, read in place."""
+    """A tar of an OCI image layout, read in place (`files`: its members, already listed)."""
 
-    def __init__(self, path: str) -> None:
-        self._files = _TarMembers(f"oci-archive:{path}", path)
+    def __init__(self, path: str, files: _TarMembers | None = None) -> None:
+        self._files = files or _TarMembers(f"oci-archive:{path}", path)
         if "oci-layout" not in self._files.members:
             raise InputError(f"oci-archive:{path}: not an OCI image layout (no oci-layout)")
 
@@ -459,12 +459,19 @@ def _docker_archive(given: str, ref: Reference, settings: Settings, into: Expans
                          f"{len(layers)}")
     tags = [str(t) for t in entry.get("RepoTags") or []]
     tag = ref.tag or (tags[0] if tags else "")
+    repository = tag.rsplit(":", 1)[0] if tag else ""
+    in_layout = _in_layout(given, archive, f"sha256:{config_hex}", config)
+    if in_layout is not None:
+        store, desc, manifest = in_layout
+        draft = _image(given, store, desc, manifest, settings, tag=tag, repository=repository)
+        into.drafts.append(draft)
+        into.candidates.extend(draft.candidates())
+        return
     desc = {"digest": f"sha256:{config_hex}", "config_digest": f"sha256:{config_hex}",
             "mediaType": "application/vnd.docker.container.image.v1+json"}
     layer_descs = [{"digest": d, "mediaType": "application/vnd.docker.image.rootfs.diff.tar"}
                    for d in diff_ids]
-    identity = _identity(given, desc, config, layer_descs, tag=tag,
-                         repository=tag.rsplit(":", 1)[0] if tag else "")
+    identity = _identity(given, desc, config, layer_descs, tag=tag, repository=repository)
     tree = FileTree(_private_dir(settings), given)
     for i, (name, diff_id) in enumerate(zip(layers, diff_ids, strict=True)):
         what = f"{given}: layer {diff_id}"
@@ -477,3 +484,32 @@ def _docker_archive(given: str, ref: Reference, settings: Settings, into: Expans
     draft = Draft(identity, tree, diff_ids)
     into.drafts.append(draft)
     into.candidates.extend(draft.candidates())
+
+
+def _in_layout(given: str, archive: _DockerArchive, config_digest: str, config: dict[str, Any]
+               ) -> tuple[_LayoutTar, dict[str, Any], dict[str, Any]] | None:
+    """The image manifest whose config is `config_digest`, where the archive is also an OCI
+    layout (`docker save` since Docker 25), or None.
+
+    Such an archive holds the image's manifest: its digest is the image's name (with the
+    containerd image store, the registry's digest), which the old form lacks.
+    """
+    if "oci-layout" not in archive.members or "index.json" not in archive.members:
+        return None
+    store = _LayoutTar(archive.label, archive)
+    index = _json(store.open_layout("index.json"), f"{given}: index.json")
+    plat = _config_platform(config)
+    platform = "/".join(x for x in (plat["os"], plat["architecture"], plat["variant"]) if x)
+    roots = index.get("manifests")
+    for root in roots if isinstance(roots, list) else []:
+        root = _descriptor(root, f"{given}: index.json")
+        try:
+            # NOTE: an index may list platforms whose blobs were not saved; only the
+            # archive's own platform is opened.
+            for desc, manifest in _manifests(given, store, root, platform, seen=set(), depth=0):
+                held = manifest.get("config")
+                if isinstance(held, dict) and held.get("digest") == config_digest:
+                    return store, desc, manifest
+        except InputError:
+            continue
+    return None

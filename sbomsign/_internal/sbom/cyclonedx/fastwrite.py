@@ -77,7 +77,7 @@ def write(subject: Subject, options: Options, spec: str) -> bytes:
                   for c in subject.components]
     if subject.container is not None:
         components += [_component(c, (), spec, bsi=bsi) for c in subject.container.packages]
-    _check_refs(root, components)
+    refs = _unique_refs(root, components)
     metadata: Json = {
         "component": root,
         "lifecycles": [{"phase": "post-build"}],
@@ -103,7 +103,8 @@ def write(subject: Subject, options: Options, spec: str) -> bytes:
     if components:
         doc["components"] = _sorted_components(components)
     edges = graph(subject, root["bom-ref"])
-    _check_graph(edges, root, components)
+    if any(ref not in refs for ref in edges):
+        raise Unsupported("a dependency names no component")
     doc["dependencies"] = [{"dependsOn": sorted(edges[src]), "ref": src} if edges[src]
                            else {"ref": src} for src in sorted(edges)]
     return finish_json(doc, subject).encode("utf-8")
@@ -247,7 +248,7 @@ def _purl(text: str) -> str | None:
 
 
 def _sorted_components(components: list[Json]) -> list[Json]:
-    """In the library's order. bom-refs are unique (`_check_refs`), so the key stops there."""
+    """In the library's order. bom-refs are unique (`_unique_refs`), so the key stops there."""
     def key(c: Json) -> tuple[Any, ...]:
         version = c.get("version")
         return (c["type"], c["name"], version is None, version or "", c["bom-ref"])
@@ -255,22 +256,14 @@ def _sorted_components(components: list[Json]) -> list[Json]:
     return sorted(components, key=key)
 
 
-def _check_refs(root: Json, components: list[Json]) -> None:
+def _unique_refs(root: Json, components: list[Json]) -> set[str]:
+    """The bom-refs of the document, which the library's output requires to be unique."""
     seen: set[str] = set()
-    for c in _every(root, components):
+    for c in [root, *root.get("components", ()), *components]:
         if c["bom-ref"] in seen:
             raise Unsupported(f"bom-ref {c['bom-ref']!r} given twice")
         seen.add(c["bom-ref"])
-
-
-def _check_graph(edges: dict[str, set[str]], root: Json, components: list[Json]) -> None:
-    known = {c["bom-ref"] for c in _every(root, components)}
-    if any(ref not in known for ref in edges):
-        raise Unsupported("a dependency names no component")
-
-
-def _every(root: Json, components: list[Json]) -> list[Json]:
-    return [root, *root.get("components", ()), *components]
+    return seen
 
 
 def _drop(d: Json) -> Json:
