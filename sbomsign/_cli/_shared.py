@@ -22,6 +22,10 @@ logger = logging.getLogger("sbomsign")
 
 #: The suffix of every bundle the CLI writes or looks for beside an artifact.
 BUNDLE_SUFFIX = ".sigstore.json"
+#: What `scan` and `sbom` read.
+PATHS_HELP = ("files, directories, archives (.tar*, .zip, .whl), packages (.deb, .rpm), "
+              "images (oci-dir:, oci-archive:, docker-archive:, registry:); dir:, file: as "
+              "syft names them")
 
 #: The keyless part of `sign`'s and `attest`'s help.
 KEYLESS_HELP = """\

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import atomic_write, emit
-from sbomsign._cli._shared import add_scan_options
+from sbomsign._cli._shared import PATHS_HELP, add_scan_options
 from sbomsign.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InputError
 from sbomsign.models import Artifact, Inventory
 from sbomsign.sbom import PROFILE_CHECKS, SbomFormat
@@ -76,7 +76,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     """Add `sbom`'s arguments."""
     parser.epilog = _EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help=PATHS_HELP)
     parser.add_argument(
         "--format",
         dest="formats",

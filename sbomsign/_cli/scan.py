@@ -9,7 +9,7 @@ from typing import assert_never
 
 from sbomsign._cli import env_default
 from sbomsign._cli._output import emit
-from sbomsign._cli._shared import add_scan_options, exit_code, scan_for
+from sbomsign._cli._shared import PATHS_HELP, add_scan_options, exit_code, scan_for
 from sbomsign.models import Artifact, Binary, Container, Inventory
 
 
@@ -22,7 +22,7 @@ class ScanFormat(enum.StrEnum):
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add `scan`'s arguments."""
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help=PATHS_HELP)
     parser.add_argument(
         "--format",
         choices=[f.value for f in ScanFormat],

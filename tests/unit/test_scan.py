@@ -270,3 +270,34 @@ def test_a_large_file_is_hashed_while_it_is_parsed(tmp_path: Path) -> None:
 
     with pytest.raises(InspectionError):
         scan_file(str(damaged))
+
+
+def test_syft_names_for_files_and_directories(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dir:PATH` and `file:PATH` read as syft reads them; `file:` opens an archive like a
+    bare path; the daemon schemes get one line saying what to name instead; a file that is
+    really called `dir:…` keeps its meaning."""
+    import zipfile
+
+    shutil.copy(BIN / "go-linux-arm64", tmp_path / "svc")
+    with zipfile.ZipFile(tmp_path / "release.zip", "w") as z:
+        z.write(BIN / "go-linux-amd64", "bin/svc")
+    monkeypatch.chdir(tmp_path)
+    bare = scan_paths(["."], jobs=1)
+    by_dir = scan_paths(["dir:."], jobs=1)
+    assert not by_dir.problems and by_dir.artifacts == bare.artifacts
+    one = scan_paths(["file:svc"], jobs=1)
+    assert [a.path for a in one.artifacts] == ["svc"]
+    archive = scan_paths(["file:release.zip"], jobs=1)
+    assert [c.kind for c in archive.containers] == ["archive"]
+    wrong = scan_paths(["dir:svc", "file:.", "file:gone", "docker:alpine:3.20", "file:svc"],
+                       jobs=1)
+    assert sorted((p.path, p.message, p.exit_code) for p in wrong.problems) == [
+        ("dir:svc", "not a directory", 2),
+        ("docker:alpine:3.20", "images are not read from a docker daemon; save the image "
+         "(`docker save IMAGE -o image.tar`) and name docker-archive:image.tar, or name it "
+         "in its registry (registry:HOST/REPOSITORY:TAG)", 2),
+        ("file:.", "not a file", 2), ("file:gone", "no such file", 2)]
+    assert [a.path for a in wrong.artifacts] == ["svc"]  # the rest of the run goes on
+    shutil.copy(BIN / "go-linux-amd64", tmp_path / "dir:odd")
+    assert [a.path for a in scan_paths(["dir:odd"], jobs=1).artifacts] == ["dir:odd"]

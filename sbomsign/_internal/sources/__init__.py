@@ -74,10 +74,10 @@ class Source(Protocol):
 
 
 def _sources() -> tuple[Source, ...]:
-    from sbomsign._internal.sources import archives, images, paths
+    from sbomsign._internal.sources import archives, images, paths, schemes
 
     # One line per source; the first that claims a name reads it. `paths` claims everything.
-    return (images.SOURCE, archives.SOURCE, paths.SOURCE)
+    return (images.SOURCE, schemes.SOURCE, archives.SOURCE, paths.SOURCE)
 
 
 SOURCES: tuple[Source, ...] = _sources()
