@@ -157,3 +157,28 @@ def test_device_files_are_skipped(tmp_path: Path) -> None:
     inventory = scan_paths([f"oci-dir:{layout}:t"], jobs=1, warn=notes.append)
     assert [a.path for a in inventory.artifacts] == ["/app"]
     assert any("device files" in n for n in notes)
+
+
+def test_system_files_kept_in_memory_are_bounded_in_all(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each system file has its own bound; many of them together stop at
+    SBOMSIGN_MAX_KEPT_BYTES with a warning, and the scan goes on."""
+    status = b"Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n"
+    dep5 = (b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+            b"Files: *\nLicense: MIT\n" + b"#" * 4000 + b"\n")
+    members = [_file("var/lib/dpkg/status", status), _file("app/ok", GO)]
+    members += [_file(f"usr/share/doc/p{i}/copyright", dep5) for i in range(20)]
+    members.append(_file("usr/share/doc/a/copyright", dep5))
+    layout = _layout(tmp_path / "oci", [_tar(members)])
+    name = f"oci-dir:{layout}:t"
+    (whole,) = scan_paths([name], jobs=1).containers
+    assert [p.licenses for p in whole.packages] == [("MIT",)]
+    monkeypatch.setenv("SBOMSIGN_MAX_KEPT_BYTES", "40000")
+    notes: list[str] = []
+    inventory = scan_paths([name], jobs=1, warn=notes.append)
+    (container,) = inventory.containers
+    assert [a.path for a in inventory.artifacts] == ["/app/ok"]
+    # the status file came first and was read; the last copyright file was not
+    assert [(p.name, p.licenses) for p in container.packages] == [("a", ())]
+    assert any("/usr/share/doc/a/copyright: the system files read reach 40000 bytes in all "
+               "(raise SBOMSIGN_MAX_KEPT_BYTES to allow more); not read" in n for n in notes)

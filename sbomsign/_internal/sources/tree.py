@@ -31,6 +31,10 @@ from sbomsign.errors import InputError
 
 #: Most entries one image or archive may hold (`SBOMSIGN_MAX_FILES` raises it).
 DEFAULT_MAX_FILES = 1_000_000
+#: Most bytes of system files (package databases, copyright files, ...) one image or archive
+#: may keep in memory (`SBOMSIGN_MAX_KEPT_BYTES` raises it): each file has its own bound, and
+#: this one stops many of them from adding up.
+DEFAULT_MAX_KEPT = 1 << 30
 #: Largest tar extended header (pax or GNU long name) read into memory.
 _MAX_TAR_HEADER = 1 << 20
 _SYMLINK_HOPS = 40
@@ -90,6 +94,8 @@ class FileTree:
         self._counter = 0
         self._max_files = limit("SBOMSIGN_MAX_FILES", DEFAULT_MAX_FILES)
         self._max_binary = max_binary_bytes()
+        self._max_kept = limit("SBOMSIGN_MAX_KEPT_BYTES", DEFAULT_MAX_KEPT)
+        self._kept_bytes = 0
 
     # --- building -------------------------------------------------------------------------
 
@@ -164,7 +170,12 @@ class FileTree:
                                      f"{keep} read for it; not read")
             elif _ON_DISK.fullmatch(path):
                 self.kept[path] = self._copy(reader, size)
+            elif self._kept_bytes + size > self._max_kept:
+                self.warnings.append(f"{self._what}: /{path}: the system files read reach "
+                                     f"{self._max_kept} bytes in all (raise "
+                                     "SBOMSIGN_MAX_KEPT_BYTES to allow more); not read")
             else:
+                self._kept_bytes += size
                 self.kept[path] = reader.read(size)
         else:
             head = reader.read(64)
