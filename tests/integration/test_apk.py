@@ -86,3 +86,34 @@ def test_a_truncated_apk_database_gives_the_records_before_the_damage(tmp_path: 
     # the complete records before the cut (the first four packages), nothing invented after
     assert {p.name for p in container.packages} == {
         "alpine-baselayout-data", "musl", "busybox", "alpine-baselayout"}
+
+
+def test_a_usr_merged_image_keeps_the_database_under_usr(tmp_path: Path) -> None:
+    """Wolfi and Chainguard's images, and Alpine since its /usr merge, keep the database at
+    /usr/lib/apk/db/installed with /lib a link to usr/lib: the same packages as syft, and the
+    owner of a binary the database names by its /bin path."""
+    root = tmp_path / "rootfs"
+    (root / "usr" / "lib" / "apk" / "db").mkdir(parents=True)
+    (root / "usr" / "bin").mkdir()
+    (root / "etc").mkdir()
+    (root / "lib").symlink_to("usr/lib")
+    (root / "bin").symlink_to("usr/bin")
+    shutil.copy(APK / "installed", root / "usr" / "lib" / "apk" / "db" / "installed")
+    shutil.copy(APK / "os-release", root / "etc" / "os-release")
+    shutil.copy(BIN / "go-linux-amd64", root / "usr" / "bin" / "busybox")
+    layout = tmp_path / "oci"
+    _umoci_image(layout, "1.0")
+    run("umoci", "insert", "--image", f"{layout}:1.0", root, "/")
+    _config(layout, "1.0", "amd64")
+    inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
+    assert not inventory.problems
+    (container,) = inventory.containers
+    assert container.package_database == "apk"
+    ours = {(p.name, p.version, p.purl) for p in container.packages}
+    theirs = {(a["name"], a["version"], a["purl"]) for a in _syft(f"oci-dir:{layout}")["artifacts"]
+              if a["type"] == "apk"}
+    assert len(theirs) == 14 and ours == theirs
+    busybox = next(p for p in container.packages if p.name == "busybox")
+    assert busybox.evidence[0].location == "/usr/lib/apk/db/installed"
+    (placed,) = container.files
+    assert placed.path == "/usr/bin/busybox" and placed.package == busybox.ref

@@ -204,8 +204,14 @@ def _distroless(kept: Kept, found: Packages, distro: str) -> bool:
 # --- apk -------------------------------------------------------------------------------------
 
 
+#: Where apk keeps its database: `/lib`, or `/usr/lib` where `/lib` is merged into `/usr`
+#: (Wolfi and Chainguard's images, Alpine since its /usr merge).
+_APK_DATABASES = ("lib/apk/db/installed", "usr/lib/apk/db/installed")
+
+
 def _apk(kept: Kept, found: Packages, distro: str) -> bool:
-    raw = kept.get("lib/apk/db/installed")
+    path = next((p for p in _APK_DATABASES if isinstance(kept.get(p), bytes)), "")
+    raw = kept.get(path)
     if not isinstance(raw, bytes):
         return False
     for block in raw.decode("utf-8", "replace").split("\n\n"):
@@ -232,7 +238,7 @@ def _apk(kept: Kept, found: Packages, distro: str) -> bool:
         licence = fields.get("L", "")
         _add(found, _component(
             "apk", distro or "alpine", name, version, qualifiers, source="apk database",
-            location="/lib/apk/db/installed",
+            location="/" + path,
             supplier=re.sub(r"\s*<[^>]*>", "", fields.get("m", "")).strip(),
             licence_names=(licence,) if licence else (),
             extra={"arch": arch, "origin": origin, "license": licence},

@@ -45,7 +45,7 @@ _KEEP: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"var/lib/dpkg/status"), 256 << 20),
     (re.compile(r"var/lib/dpkg/status\.d/[^/]+"), 16 << 20),
     (re.compile(r"var/lib/dpkg/info/[^/]+\.list"), 16 << 20),
-    (re.compile(r"lib/apk/db/installed"), 256 << 20),
+    (re.compile(r"(usr/)?lib/apk/db/installed"), 256 << 20),
     (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/rpmdb\.sqlite"), 1 << 30),
     (re.compile(r"etc/ld\.so\.conf(\.d/[^/]+)?"), 64 << 10),
     (re.compile(r"usr/share/doc/[^/]+/copyright"), 8 << 20),
