@@ -240,6 +240,19 @@ def package_database(data: bytes) -> None:
     rpmheader.parse_blob(data, "fuzz").files()
 
 
+def rpm_berkeley_db(data: bytes) -> None:
+    """rpm's Berkeley DB database (`var/lib/rpm/Packages`) and the headers in it."""
+    import tempfile
+
+    from sbomsign._internal.sources import rpmbdb, rpmheader
+
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(data)
+        f.flush()
+        for blob in rpmbdb.headers(f.name, "fuzz"):
+            rpmheader.parse_blob(blob, "fuzz").files()
+
+
 def registry_response(data: bytes) -> None:
     """What a registry serves: manifests, indexes, configs and layers (`data` split at
     `\\n--\\n` into the documents, served in the order they are asked for, each under its
@@ -409,6 +422,7 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "binary_scan": binary_scan,
     "image_layer": image_layer,
     "package_database": package_database,
+    "rpm_berkeley_db": rpm_berkeley_db,
     "registry_response": registry_response,
     "image_referrers": image_referrers,
     "verify_keyless": verify_keyless,

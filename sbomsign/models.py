@@ -402,7 +402,8 @@ class Container:
     """A package's declared licences as SPDX expressions (all of them apply), where every
     name it declares maps to an SPDX identifier; else empty."""
     package_database: str = ""
-    """Where the OS packages were read from (`dpkg`, `dpkg status.d`, `apk`, `rpm`), or empty
+    """Where the OS packages were read from (`dpkg`, `dpkg status.d`, `apk`, `rpm`, `rpm
+    Berkeley DB`), or empty
     when the container has none: its package list is then incomplete."""
     packages: tuple[Component, ...] = ()
     """OS packages (`ComponentKind.OS_PACKAGE`), and the packages that archives inside an

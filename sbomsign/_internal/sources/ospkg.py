@@ -1,4 +1,5 @@
-"""OS package databases inside an image: dpkg, distroless' `status.d`, apk and rpm (sqlite).
+"""OS package databases inside an image: dpkg, distroless' `status.d`, apk and rpm (sqlite, and
+Berkeley DB for RHEL 8 and older).
 
 Each reader takes the system files the tree kept and gives the installed packages as
 `OS_PACKAGE` components, with purls as syft writes them (`pkg:deb/debian/libc6@2.36-9?
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sbomsign._internal.binary.detectors import classifiers
 from sbomsign._internal.purl import purl
-from sbomsign._internal.sources import licences, rpmheader
+from sbomsign._internal.sources import licences, rpmbdb, rpmheader
 from sbomsign._internal.sources.streams import first_line
 from sbomsign.errors import InputError
 from sbomsign.models import Component, ComponentKind, Evidence, Linking
@@ -267,6 +268,19 @@ def _rpm(kept: Kept, found: Packages, distro: str) -> bool:
     return True
 
 
+def _rpm_bdb(kept: Kept, found: Packages, distro: str) -> bool:
+    path = next((p for p in kept if p.endswith("/Packages")), "")
+    disk = kept.get(path) if path else None
+    if not isinstance(disk, str):
+        return False
+    for count, blob in enumerate(rpmbdb.headers(disk, "/" + path)):
+        if count >= _MAX_RPM_ROWS:
+            break
+        add_rpm(found, rpmheader.parse_blob(blob, f"/{path} record {count + 1}"), distro,
+                "/" + path)
+    return True
+
+
 def add_rpm(found: Packages, header: rpmheader.Header, distro: str, location: str) -> Component:
     """Record one rpm header as a package, and the files it lists."""
     name = header.text(rpmheader.NAME)
@@ -280,7 +294,7 @@ def add_rpm(found: Packages, header: rpmheader.Header, distro: str, location: st
                   "upstream": header.text(rpmheader.SOURCERPM)}
     licence = header.text(rpmheader.LICENSE)
     component = _component(
-        "rpm", distro or "redhat", name, full, qualifiers, source="rpm database",
+        "rpm", _rpm_namespace(distro), name, full, qualifiers, source="rpm database",
         location=location, supplier=header.text(rpmheader.VENDOR),
         licence_names=(licence,) if licence else (),
         extra={"arch": arch, "source": header.text(rpmheader.SOURCERPM), "license": licence},
@@ -289,10 +303,19 @@ def add_rpm(found: Packages, header: rpmheader.Header, distro: str, location: st
     return component
 
 
+def _rpm_namespace(distro: str) -> str:
+    """The purl namespace of an rpm, as syft writes it: RHEL's (and UBI's) `rhel` is
+    `redhat`, every openSUSE is `opensuse`."""
+    if distro in ("", "rhel", "hummingbird"):
+        return "redhat"
+    return "opensuse" if distro.startswith("opensuse") else distro
+
+
 Reader = Callable[[Kept, Packages, str], bool]
 READERS: tuple[tuple[str, Reader], ...] = (
     ("dpkg", _dpkg),
     ("dpkg status.d", _distroless),
     ("apk", _apk),
     ("rpm", _rpm),
+    ("rpm Berkeley DB", _rpm_bdb),
 )

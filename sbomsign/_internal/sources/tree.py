@@ -39,7 +39,7 @@ DEFAULT_MAX_KEPT = 1 << 30
 _MAX_TAR_HEADER = 1 << 20
 _SYMLINK_HOPS = 40
 
-#: System files kept for reading, with their size bound. The rpm sqlite database goes to disk.
+#: System files kept for reading, with their size bound. rpm's databases go to disk.
 _KEEP: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"(etc|usr/lib)/os-release"), 64 << 10),
     (re.compile(r"var/lib/dpkg/status"), 256 << 20),
@@ -47,10 +47,11 @@ _KEEP: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"var/lib/dpkg/info/[^/]+\.list"), 16 << 20),
     (re.compile(r"(usr/)?lib/apk/db/installed"), 256 << 20),
     (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/rpmdb\.sqlite"), 1 << 30),
+    (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/Packages"), 1 << 30),
     (re.compile(r"etc/ld\.so\.conf(\.d/[^/]+)?"), 64 << 10),
     (re.compile(r"usr/share/doc/[^/]+/copyright"), 8 << 20),
 )
-_ON_DISK = re.compile(r".*/rpmdb\.sqlite")
+_ON_DISK = re.compile(r".*/(rpmdb\.sqlite|Packages)")
 _MAGICS = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf",
            b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"\xbe\xba\xfe\xca")
 

@@ -1,0 +1,140 @@
+"""rpm's Berkeley DB database (`var/lib/rpm/Packages`, RHEL/UBI 8 and older): read without
+Berkeley DB, on databases Berkeley DB wrote.
+
+The databases are made by the real tools: rpmbuild builds the packages, rpm records them in
+an sqlite database, and Berkeley DB's own `db5.3_load` writes their headers into a hash
+database keyed as rpm keys them (record 0 holds the last record number), in both byte
+orders. A database rpm itself wrote is in `tests/assets/rpmdb/` (syft's test data: dive
+0.9.2, in a 4 KiB-page database)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import struct
+from pathlib import Path
+
+import pytest
+
+from sbomsign._internal.sources import rpmbdb, rpmheader
+from sbomsign.scan import scan_paths
+from tests.conftest import ASSETS, BIN
+from tests.images import _config, _umoci_image, run
+from tests.integration.test_images import _syft
+
+RPMDB = ASSETS / "rpmdb"
+
+
+def _build(top: Path, name: str, files: int) -> Path:
+    """An rpm named `name` holding the C fixture program and `files` small files (a long
+    file list makes a header that spans many pages)."""
+    (top / "SOURCES").mkdir(parents=True, exist_ok=True)
+    shutil.copy(BIN / "c-hello-plain", top / "SOURCES" / "hello")
+    spec = top / f"{name}.spec"
+    extra = "".join(f"touch %{{buildroot}}/usr/share/{name}/file-{i:05d}\n" for i in range(files))
+    spec.write_text(
+        f"Name: {name}\nVersion: 1.{files}\nRelease: 2\nSummary: demo\n"
+        "License: MIT AND GPL-2.0-or-later\nVendor: Example\nBuildArch: x86_64\n"
+        "%description\ndemo\n%install\n"
+        f"mkdir -p %{{buildroot}}/usr/bin %{{buildroot}}/usr/share/{name}\n"
+        f"cp %{{_sourcedir}}/hello %{{buildroot}}/usr/bin/{name}\n{extra}"
+        f"%files\n/usr/bin/{name}\n" + (f"/usr/share/{name}\n" if files else ""))
+    run("rpmbuild", "--define", f"_topdir {top}", "--define", "__os_install_post %{nil}",
+        "--define", "debug_package %{nil}", "--define", "_build_id_links none", "-bb", spec)
+    (rpm,) = (top / "RPMS").rglob(f"{name}-*.rpm")
+    return rpm
+
+
+@pytest.fixture(scope="module")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[bytes]]:
+    """A root whose rpm database (sqlite) records three packages, and their header blobs."""
+    work = tmp_path_factory.mktemp("rpmdb")
+    rpms = [_build(work / "build", name, files)
+            for name, files in (("tiny", 0), ("small", 20), ("big", 3000))]
+    root = work / "root"
+    run("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "--initdb")
+    run("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--justdb", *rpms)
+    with sqlite3.connect(root / "var" / "lib" / "rpm" / "rpmdb.sqlite") as db:
+        blobs = [bytes(b) for _, b in db.execute("SELECT hnum, blob FROM Packages ORDER BY hnum")]
+    return root, blobs
+
+
+def _berkeley(blobs: list[bytes], out: Path, *, order: str = "1234") -> Path:
+    """A hash database of the headers as rpm keys them, written by Berkeley DB itself."""
+    fmt = "<I" if order == "1234" else ">I"
+    lines = ["VERSION=3", "format=bytevalue", "type=hash", "db_pagesize=4096", "HEADER=END"]
+    lines += [" " + struct.pack(fmt, 0).hex(), " " + struct.pack(fmt, len(blobs)).hex()]
+    for n, blob in enumerate(blobs, 1):
+        lines += [" " + struct.pack(fmt, n).hex(), " " + blob.hex()]
+    lines.append("DATA=END")
+    dump = out.with_suffix(".dump")
+    dump.write_text("\n".join(lines) + "\n")
+    run("db5.3_load", "-c", f"db_lorder={order}", "-f", dump, out)
+    return out
+
+
+@pytest.mark.parametrize("order", ["1234", "4321"])
+def test_headers_come_back_as_rpm_stored_them(databases: tuple[Path, list[bytes]],
+                                              tmp_path: Path, order: str) -> None:
+    _, blobs = databases
+    packages = _berkeley(blobs, tmp_path / "Packages", order=order)
+    assert max(len(b) for b in blobs) > 3 * 4096  # an overflow chain of several pages
+    assert sorted(rpmbdb.headers(str(packages), "Packages")) == sorted(blobs)
+
+
+def test_a_database_rpm_wrote() -> None:
+    (blob,) = rpmbdb.headers(str(RPMDB / "Packages"), "Packages")
+    header = rpmheader.parse_blob(blob, "dive")
+    assert (header.text(rpmheader.NAME), header.text(rpmheader.VERSION),
+            header.text(rpmheader.RELEASE), header.text(rpmheader.LICENSE)) == (
+        "dive", "0.9.2", "1", "MIT")
+    assert header.files() == ["/usr/local/bin/dive"]
+
+
+def test_an_image_with_the_old_database_reads_as_syft_reads_it(
+        databases: tuple[Path, list[bytes]], tmp_path: Path) -> None:
+    root, blobs = databases
+    image = tmp_path / "rootfs"
+    (image / "etc").mkdir(parents=True)
+    (image / "etc" / "os-release").write_text('ID="rhel"\nVERSION_ID="8.10"\n')
+    (image / "var" / "lib" / "rpm").mkdir(parents=True)
+    _berkeley(blobs, image / "var" / "lib" / "rpm" / "Packages")
+    (image / "usr" / "bin").mkdir(parents=True)
+    shutil.copy(BIN / "c-hello-plain", image / "usr" / "bin" / "big")
+    layout = tmp_path / "oci"
+    _umoci_image(layout, "1.0")
+    run("umoci", "insert", "--image", f"{layout}:1.0", image, "/")
+    _config(layout, "1.0", "amd64")
+    inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
+    assert not inventory.problems
+    (container,) = inventory.containers
+    assert container.package_database == "rpm Berkeley DB"
+    ours = {(p.name, p.version, p.purl) for p in container.packages}
+    theirs = {(a["name"], a["version"], a["purl"]) for a in _syft(f"oci-dir:{layout}")["artifacts"]
+              if a["type"] == "rpm"}
+    assert len(theirs) == 3 and ours == theirs
+    big = next(p for p in container.packages if p.name == "big")
+    assert big.licenses == ("MIT AND GPL-2.0-or-later",)
+    (placed,) = container.files
+    assert placed.path == "/usr/bin/big" and placed.package == big.ref
+
+
+def test_damage_keeps_the_packages_before_it(databases: tuple[Path, list[bytes]],
+                                             tmp_path: Path) -> None:
+    _, blobs = databases
+    packages = _berkeley(blobs, tmp_path / "Packages")
+    data = bytearray(packages.read_bytes())
+    # every overflow page names itself as the next one: a chain that loops
+    for start in range(4096, len(data), 4096):
+        if data[start + 25] == 7:
+            data[start + 16 : start + 20] = data[start + 8 : start + 12]
+    looped = tmp_path / "looped"
+    looped.write_bytes(bytes(data))
+    with pytest.raises(Exception, match="broken overflow chain|holds"):
+        list(rpmbdb.headers(str(looped), "Packages"))
+    for bad, message in ((b"", "empty"), (b"\0" * 4096, "not a Berkeley DB hash database"),
+                         (packages.read_bytes()[:300], "too short")):
+        path = tmp_path / "bad"
+        path.write_bytes(bad)
+        with pytest.raises(Exception, match=message):
+            list(rpmbdb.headers(str(path), "Packages"))
