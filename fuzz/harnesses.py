@@ -13,7 +13,7 @@ A new harness is one function here and one line in `HARNESSES`, plus seeds in
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sbomsign.errors import Error
 
@@ -240,17 +240,30 @@ def package_database(data: bytes) -> None:
     rpmheader.parse_blob(data, "fuzz").files()
 
 
-def rpm_berkeley_db(data: bytes) -> None:
-    """rpm's Berkeley DB database (`var/lib/rpm/Packages`) and the headers in it."""
+def _rpm_file(data: bytes, headers: Callable[[str, str], Iterable[bytes]]) -> None:
     import tempfile
 
-    from sbomsign._internal.sources import rpmbdb, rpmheader
+    from sbomsign._internal.sources import rpmheader
 
     with tempfile.NamedTemporaryFile() as f:
         f.write(data)
         f.flush()
-        for blob in rpmbdb.headers(f.name, "fuzz"):
+        for blob in headers(f.name, "fuzz"):
             rpmheader.parse_blob(blob, "fuzz").files()
+
+
+def rpm_berkeley_db(data: bytes) -> None:
+    """rpm's Berkeley DB database (`var/lib/rpm/Packages`) and the headers in it."""
+    from sbomsign._internal.sources import rpmbdb
+
+    _rpm_file(data, rpmbdb.headers)
+
+
+def rpm_ndb(data: bytes) -> None:
+    """SUSE's rpm ndb database (`Packages.db`) and the headers in it."""
+    from sbomsign._internal.sources import rpmndb
+
+    _rpm_file(data, rpmndb.headers)
 
 
 def registry_response(data: bytes) -> None:
@@ -423,6 +436,7 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "image_layer": image_layer,
     "package_database": package_database,
     "rpm_berkeley_db": rpm_berkeley_db,
+    "rpm_ndb": rpm_ndb,
     "registry_response": registry_response,
     "image_referrers": image_referrers,
     "verify_keyless": verify_keyless,

@@ -36,17 +36,26 @@ def is_license_key(token: str) -> bool:
     return f'"spdx_license_key": "{token}"' in index_text()
 
 
-@cache
 def licence_ids() -> dict[str, str]:
     """SPDX licence identifiers (not exceptions, not `LicenseRef-`), by their lower case."""
+    return _ids()[0]
+
+
+def exception_ids() -> dict[str, str]:
+    """SPDX licence exception identifiers (`GCC-exception-3.1`), by their lower case."""
+    return _ids()[1]
+
+
+@cache
+def _ids() -> tuple[dict[str, str], dict[str, str]]:
     try:
         entries = json.loads(index_text() or "[]")
     except ValueError:
-        return {}
-    out: dict[str, str] = {}
+        return {}, {}
+    licences: dict[str, str] = {}
+    exceptions: dict[str, str] = {}
     for entry in entries if isinstance(entries, list) else []:
         key = entry.get("spdx_license_key") if isinstance(entry, dict) else None
-        if isinstance(key, str) and not key.startswith("LicenseRef-") \
-                and not entry.get("is_exception"):
-            out[key.lower()] = key
-    return out
+        if isinstance(key, str) and not key.startswith("LicenseRef-"):
+            (exceptions if entry.get("is_exception") else licences)[key.lower()] = key
+    return licences, exceptions

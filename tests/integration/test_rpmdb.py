@@ -1,11 +1,11 @@
-"""rpm's Berkeley DB database (`var/lib/rpm/Packages`, RHEL/UBI 8 and older): read without
-Berkeley DB, on databases Berkeley DB wrote.
+"""rpm's Berkeley DB database (`var/lib/rpm/Packages`, RHEL/UBI 8 and older), read without
+Berkeley DB, on databases Berkeley DB wrote; and SUSE's ndb (`Packages.db`).
 
 The databases are made by the real tools: rpmbuild builds the packages, rpm records them in
 an sqlite database, and Berkeley DB's own `db5.3_load` writes their headers into a hash
 database keyed as rpm keys them (record 0 holds the last record number), in both byte
-orders. A database rpm itself wrote is in `tests/assets/rpmdb/` (syft's test data: dive
-0.9.2, in a 4 KiB-page database)."""
+orders. Databases rpm itself wrote are in `tests/assets/rpmdb/`: a Berkeley DB one from
+syft's test data and an ndb one of a SLE 15 BCI image from go-rpmdb's."""
 
 from __future__ import annotations
 
@@ -93,18 +93,10 @@ def test_a_database_rpm_wrote() -> None:
 
 def test_an_image_with_the_old_database_reads_as_syft_reads_it(
         databases: tuple[Path, list[bytes]], tmp_path: Path) -> None:
-    root, blobs = databases
-    image = tmp_path / "rootfs"
-    (image / "etc").mkdir(parents=True)
-    (image / "etc" / "os-release").write_text('ID="rhel"\nVERSION_ID="8.10"\n')
-    (image / "var" / "lib" / "rpm").mkdir(parents=True)
-    _berkeley(blobs, image / "var" / "lib" / "rpm" / "Packages")
-    (image / "usr" / "bin").mkdir(parents=True)
-    shutil.copy(BIN / "c-hello-plain", image / "usr" / "bin" / "big")
-    layout = tmp_path / "oci"
-    _umoci_image(layout, "1.0")
-    run("umoci", "insert", "--image", f"{layout}:1.0", image, "/")
-    _config(layout, "1.0", "amd64")
+    _, blobs = databases
+    packages = _berkeley(blobs, tmp_path / "Packages")
+    layout = _image(tmp_path, packages, "var/lib/rpm/Packages", 'ID="rhel"\nVERSION_ID="8.10"\n',
+                    program="big")
     inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
     assert not inventory.problems
     (container,) = inventory.containers
@@ -119,7 +111,7 @@ def test_an_image_with_the_old_database_reads_as_syft_reads_it(
     assert placed.path == "/usr/bin/big" and placed.package == big.ref
 
 
-def test_damage_keeps_the_packages_before_it(databases: tuple[Path, list[bytes]],
+def test_damaged_berkeley_databases_are_one_line_errors(databases: tuple[Path, list[bytes]],
                                              tmp_path: Path) -> None:
     _, blobs = databases
     packages = _berkeley(blobs, tmp_path / "Packages")
@@ -138,3 +130,63 @@ def test_damage_keeps_the_packages_before_it(databases: tuple[Path, list[bytes]]
         path.write_bytes(bad)
         with pytest.raises(Exception, match=message):
             list(rpmbdb.headers(str(path), "Packages"))
+
+
+def _image(tmp_path: Path, database: Path, where: str, os_release: str, *,
+           program: str = "hello") -> Path:
+    """An OCI layout (umoci) of the database at `where`, an os-release and one program."""
+    image = tmp_path / "rootfs"
+    (image / "etc").mkdir(parents=True)
+    (image / "etc" / "os-release").write_text(os_release)
+    (image / where).parent.mkdir(parents=True)
+    shutil.copy(database, image / where)
+    (image / "usr" / "bin").mkdir(parents=True, exist_ok=True)
+    shutil.copy(BIN / "c-hello-plain", image / "usr" / "bin" / program)
+    layout = tmp_path / "oci"
+    _umoci_image(layout, "1.0")
+    run("umoci", "insert", "--image", f"{layout}:1.0", image, "/")
+    _config(layout, "1.0", "amd64")
+    return layout
+
+
+def test_suse_ndb_database_reads_as_syft_reads_it(tmp_path: Path) -> None:
+    """SUSE's ndb `Packages.db` (SLE 15 BCI, from go-rpmdb's test data): its 35 packages,
+    with syft's purls, and their SPDX licences (`WITH` exceptions included)."""
+    layout = _image(tmp_path, RPMDB / "sle15-bci-Packages.db",
+                    "usr/lib/sysimage/rpm/Packages.db", 'ID="sles"\nVERSION_ID="15.3"\n')
+    inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
+    assert not inventory.problems
+    (container,) = inventory.containers
+    assert container.package_database == "rpm ndb"
+    ours = {(p.name, p.version, p.purl) for p in container.packages}
+    theirs = {(a["name"], a["version"], a["purl"]) for a in _syft(f"oci-dir:{layout}")["artifacts"]
+              if a["type"] == "rpm"}
+    assert len(theirs) == 35 and ours == theirs
+    licences = {p.name: p.licenses for p in container.packages}
+    assert licences["libgcc_s1"] == ("GPL-3.0-or-later WITH GCC-exception-3.1",)
+    assert licences["glibc"] == ("LGPL-2.1-or-later AND LGPL-2.1-or-later WITH "
+                                 "GCC-exception-2.0 AND GPL-2.0-or-later",)
+
+
+def test_damaged_ndb_databases_are_one_line_errors(tmp_path: Path) -> None:
+    from sbomsign._internal.sources import rpmndb
+
+    good = (RPMDB / "sle15-bci-Packages.db").read_bytes()
+    assert len(list(rpmndb.headers(str(RPMDB / "sle15-bci-Packages.db"), "db"))) == 35
+    slot = struct.pack("<4s3I", b"Slot", 1, len(good) // 16, 4)  # a block past the end
+    tail = bytearray(good)
+    first = struct.unpack_from("<4s3I", good, 32)
+    end = (first[2] + first[3]) * 16
+    tail[end - 8 : end - 4] = b"BAD!"  # the first block's tail length
+    cases = {
+        "empty": b"", "not an rpm ndb database": b"\0" * 4096,
+        "damaged ndb header": good[:12] + struct.pack("<I", 4096) + good[16:],
+        "damaged slot 2": good[:32] + b"Xlot" + good[36:],
+        "its block lies outside the file": good[:32] + slot + good[48:],
+        "package 1: damaged block": bytes(tail),
+    }
+    for message, data in cases.items():
+        path = tmp_path / "Packages.db"
+        path.write_bytes(data)
+        with pytest.raises(Exception, match=message):
+            list(rpmndb.headers(str(path), "db"))

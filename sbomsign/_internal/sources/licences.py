@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sbomsign._internal.spdx_ids import licence_ids
+from sbomsign._internal.spdx_ids import exception_ids, licence_ids
 
 #: Most characters of one licence text that is converted (longer ones are kept as text).
 _MAX_TEXT = 4096
@@ -85,15 +85,23 @@ def expression(text: str) -> str | None:
     if not text.strip() or len(text) > _MAX_TEXT:
         return None
     out: list[str] = []
-    for word in _TOKEN.findall(text):
+    words = iter(_TOKEN.findall(text))
+    for word in words:
         if word in ("(", ")"):
             out.append(word)
         elif word.lower() in _OPERATORS:
             out.append(_OPERATORS[word.lower()])
+        elif word.lower() == "with":
+            # SPDX's `GPL-3.0-or-later WITH GCC-exception-3.1`: an exception identifier must
+            # follow a licence (DEP-5's prose `with OpenSSL exception` names none)
+            exception = exception_ids().get(next(words, "").lower())
+            if exception is None or not out or out[-1] in ("(", ")", "AND", "OR"):
+                return None
+            out[-1] = f"{out[-1]} WITH {exception}"
         elif (mapped := spdx_id(word)) is not None:
             out.append(mapped)
         else:
-            return None  # `with ... exception`, commas, names without an identifier
+            return None  # commas, names without an identifier
     if not _well_formed(out):
         return None
     return " ".join(out).replace("( ", "(").replace(" )", ")")

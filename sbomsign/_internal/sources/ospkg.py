@@ -1,5 +1,5 @@
-"""OS package databases inside an image: dpkg, distroless' `status.d`, apk and rpm (sqlite, and
-Berkeley DB for RHEL 8 and older).
+"""OS package databases inside an image: dpkg, distroless' `status.d`, apk and rpm (sqlite;
+Berkeley DB for RHEL 8 and older; ndb for SUSE).
 
 Each reader takes the system files the tree kept and gives the installed packages as
 `OS_PACKAGE` components, with purls as syft writes them (`pkg:deb/debian/libc6@2.36-9?
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sbomsign._internal.binary.detectors import classifiers
 from sbomsign._internal.purl import purl
-from sbomsign._internal.sources import licences, rpmbdb, rpmheader
+from sbomsign._internal.sources import licences, rpmbdb, rpmheader, rpmndb
 from sbomsign._internal.sources.streams import first_line
 from sbomsign.errors import InputError
 from sbomsign.models import Component, ComponentKind, Evidence, Linking
@@ -39,6 +39,7 @@ class Packages:
 
 
 Kept = dict[str, "bytes | str"]
+Reader = Callable[[Kept, "Packages", str], bool]
 
 
 def read(kept: Kept, resolve: Callable[[str], str | None] | None = None) -> Packages:
@@ -268,17 +269,22 @@ def _rpm(kept: Kept, found: Packages, distro: str) -> bool:
     return True
 
 
-def _rpm_bdb(kept: Kept, found: Packages, distro: str) -> bool:
-    path = next((p for p in kept if p.endswith("/Packages")), "")
-    disk = kept.get(path) if path else None
-    if not isinstance(disk, str):
-        return False
-    for count, blob in enumerate(rpmbdb.headers(disk, "/" + path)):
-        if count >= _MAX_RPM_ROWS:
-            break
-        add_rpm(found, rpmheader.parse_blob(blob, f"/{path} record {count + 1}"), distro,
-                "/" + path)
-    return True
+def _rpm_file(name: str, headers: Callable[[str, str], Iterator[bytes]]) -> Reader:
+    """A reader of the rpm database file `name` (`Packages`, `Packages.db`), whose header
+    blobs `headers` gives."""
+    def read(kept: Kept, found: Packages, distro: str) -> bool:
+        path = next((p for p in kept if p.endswith("/" + name)), "")
+        disk = kept.get(path) if path else None
+        if not isinstance(disk, str):
+            return False
+        for count, blob in enumerate(headers(disk, "/" + path)):
+            if count >= _MAX_RPM_ROWS:
+                break
+            add_rpm(found, rpmheader.parse_blob(blob, f"/{path} record {count + 1}"), distro,
+                    "/" + path)
+        return True
+
+    return read
 
 
 def add_rpm(found: Packages, header: rpmheader.Header, distro: str, location: str) -> Component:
@@ -311,11 +317,11 @@ def _rpm_namespace(distro: str) -> str:
     return "opensuse" if distro.startswith("opensuse") else distro
 
 
-Reader = Callable[[Kept, Packages, str], bool]
 READERS: tuple[tuple[str, Reader], ...] = (
     ("dpkg", _dpkg),
     ("dpkg status.d", _distroless),
     ("apk", _apk),
     ("rpm", _rpm),
-    ("rpm Berkeley DB", _rpm_bdb),
+    ("rpm Berkeley DB", _rpm_file("Packages", rpmbdb.headers)),
+    ("rpm ndb", _rpm_file("Packages.db", rpmndb.headers)),
 )

@@ -47,11 +47,11 @@ _KEEP: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"var/lib/dpkg/info/[^/]+\.list"), 16 << 20),
     (re.compile(r"(usr/)?lib/apk/db/installed"), 256 << 20),
     (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/rpmdb\.sqlite"), 1 << 30),
-    (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/Packages"), 1 << 30),
+    (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/Packages(\.db)?"), 1 << 30),
     (re.compile(r"etc/ld\.so\.conf(\.d/[^/]+)?"), 64 << 10),
     (re.compile(r"usr/share/doc/[^/]+/copyright"), 8 << 20),
 )
-_ON_DISK = re.compile(r".*/(rpmdb\.sqlite|Packages)")
+_ON_DISK = re.compile(r".*/(rpmdb\.sqlite|Packages|Packages\.db)")
 _MAGICS = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf",
            b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"\xbe\xba\xfe\xca")
 

@@ -31,7 +31,11 @@ def test_names_map_only_where_their_meaning_is_certain(name: str, spdx: str | No
     ("LGPLv2+ and MIT", "LGPL-2.0-or-later AND MIT"),
     ("MIT AND (Apache-2.0 OR BSD-3-Clause)", "MIT AND (Apache-2.0 OR BSD-3-Clause)"),
     ("GPL-2+ | BSD-2-clause", "GPL-2.0-or-later OR BSD-2-Clause"),
+    ("GPL-3.0-or-later WITH GCC-exception-3.1", "GPL-3.0-or-later WITH GCC-exception-3.1"),
+    ("GPL-2 with classpath-exception-2.0", "GPL-2.0-only WITH Classpath-exception-2.0"),
     ("GPL-2+ with OpenSSL exception", None),  # an exception DEP-5 names in words
+    ("WITH GCC-exception-3.1", None), ("MIT AND WITH GCC-exception-3.1", None),
+    ("MIT WITH", None), ("MIT WITH Apache-2.0", None),  # no exception follows
     ("GPL-2+, and MIT", None),
     ("MIT AND", None), ("(MIT", None), ("MIT)", None), ("MIT OR OR GPL-2", None),
     ("MIT GPL-2", None), ("()", None), ("MIT and " * 1000 + "MIT", None),
