@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -244,3 +245,38 @@ def test_a_nested_archive_over_the_bound_is_not_opened(tmp_path: Path,
     assert [a.path for a in inventory.artifacts] == ["/svc"] and not inventory.problems
     assert any("/bomb.zip: not opened" in w and "SBOMSIGN_MAX_LAYER_BYTES" in w
                for w in warnings), warnings
+
+
+def test_a_nested_archive_replaced_or_removed_is_not_opened(tmp_path: Path) -> None:
+    """A tar may name one path twice (the last wins) and a layer may delete a file: only the
+    archive the tree holds in the end is opened, and the copy of the other is deleted at
+    once."""
+    import io
+
+    from sbomsign._internal.sources.tree import FileTree
+
+    def zipped(member: str) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as z:
+            z.write(BIN / "go-linux-amd64", member)
+        return out.getvalue()
+
+    work = tmp_path / "work"
+    work.mkdir()
+    tree = FileTree(str(work), "t", nested=(".zip",))
+    first, second = zipped("first"), zipped("second")
+    tree.add_file("app.zip", io.BytesIO(first), len(first), 0)
+    tree.add_file("app.zip", io.BytesIO(second), len(second), 0)
+    (stored,) = tree.nested.values()
+    assert Path(stored).read_bytes() == second and list(work.iterdir()) == [Path(stored)]
+    tree.add_symlink("app.zip", "elsewhere", 1)
+    assert not tree.nested and not list(work.iterdir())
+    # end to end: the archive holds the second copy only
+    tar = tmp_path / "twice.tar"
+    with tarfile.open(tar, "w") as t:
+        for data in (first, second):
+            info = tarfile.TarInfo("app.zip")
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    inventory = scan_paths([str(tar)], jobs=1)
+    assert [a.path for a in inventory.artifacts] == ["/app.zip!/second"]

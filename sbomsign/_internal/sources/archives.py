@@ -71,7 +71,7 @@ class _Archives:
                 identity, _ = _read(given, given, f, tree)
         except OSError as e:
             raise InputError(f"{given}: cannot read: {e.strerror or e}") from None
-        packages, owners = _open_nested(tree, given, settings, 1, [0])
+        packages, owners = _open_nested(tree, given, settings, 1, _Budget(MAX_NESTED))
         draft = Draft(replace(identity, digests=digests), tree, nested_packages=packages,
                       nested_owners=owners)
         into.drafts.append(draft)
@@ -119,15 +119,26 @@ def _wheel(name: str) -> Component | None:
         return None  # NOTE: a name a purl cannot carry is an archive like any other
 
 
+class _Budget:
+    """How many more archives inside an archive may be opened, at every depth together."""
+
+    def __init__(self, most: int) -> None:
+        self.left = most
+
+    def take(self) -> bool:
+        """Whether one more may be opened (and count it)."""
+        self.left -= 1
+        return self.left >= 0
+
+
 def _open_nested(tree: FileTree, label: str, settings: Settings, depth: int,
-                 opened: list[int]) -> tuple[dict[str, Component], dict[str, str]]:
+                 budget: _Budget) -> tuple[dict[str, Component], dict[str, str]]:
     """Open the archives `tree` holds, each grafted under `<its path>!`; the packages they
     are (wheels, .deb, .rpm) and which of the grafted files each package owns."""
     packages: dict[str, Component] = {}
     owners: dict[str, str] = {}
     for path, stored in sorted(tree.nested.items()):
-        opened[0] += 1
-        if opened[0] > MAX_NESTED:
+        if not budget.take():
             tree.warnings.append(f"{label}: more than {MAX_NESTED} archives inside it; "
                                  f"/{path} and the rest not opened")
             break
@@ -141,7 +152,7 @@ def _open_nested(tree: FileTree, label: str, settings: Settings, depth: int,
             continue
         finally:
             os.remove(stored)
-        inner_packages, inner_owners = _open_nested(inner, where, settings, depth + 1, opened)
+        inner_packages, inner_owners = _open_nested(inner, where, settings, depth + 1, budget)
         prefix = f"{path}!"
         tree.graft(prefix, inner)
         packages.update(inner_packages)

@@ -163,6 +163,7 @@ class FileTree:
 
     def add_file(self, path: str, reader: Readable, size: int, layer: int) -> None:
         """Record a regular file; copy it out when it is a binary or a system file we read."""
+        self._drop_nested(path)
         entry = Entry("file", layer, size=size)
         keep = _keep_bound(path)
         if keep is not None:
@@ -190,6 +191,13 @@ class FileTree:
                 self.nested[path] = self._copy(reader, size, head)
         self._put(path, entry)
 
+    def _drop_nested(self, path: str) -> None:
+        """Forget (and delete the copy of) an archive at `path` that is replaced or removed:
+        only what the tree holds in the end is opened."""
+        stored = self.nested.pop(path, None)
+        if stored is not None:
+            os.remove(stored)
+
     def graft(self, prefix: str, inner: FileTree) -> None:
         """Put the files and directories of `inner` (an archive inside this one) under
         `prefix`; its symlinks are left out, for they point into its own root."""
@@ -215,6 +223,7 @@ class FileTree:
         return dest
 
     def _hardlink(self, path: str, target: str, layer: int) -> str:
+        self._drop_nested(path)
         source = clean(target)
         found = self.entries.get(source) if source is not None else None
         if found is None or found.kind != "file":
@@ -239,6 +248,8 @@ class FileTree:
         self.entries[path] = entry
         if _keep_bound(path) is None:
             self.kept.pop(path, None)
+        if entry.kind != "file":
+            self._drop_nested(path)
 
     def _remove(self, path: str, *, below: int) -> None:
         """Delete `path` and everything under it that a layer before `below` wrote."""
@@ -251,6 +262,7 @@ class FileTree:
             return  # NOTE: something of this layer lives under it; the directory stays
         del self.entries[path]
         self.kept.pop(path, None)
+        self._drop_nested(path)
         self._children.pop(path, None)
         self._children.get(posixpath.dirname(path), set()).discard(posixpath.basename(path))
 
