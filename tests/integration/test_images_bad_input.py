@@ -182,3 +182,30 @@ def test_system_files_kept_in_memory_are_bounded_in_all(tmp_path: Path,
     assert [(p.name, p.licenses) for p in container.packages] == [("a", ())]
     assert any("/usr/share/doc/a/copyright: the system files read reach 40000 bytes in all "
                "(raise SBOMSIGN_MAX_KEPT_BYTES to allow more); not read" in n for n in notes)
+
+
+def test_only_binaries_the_image_holds_in_the_end_stay_on_disk(tmp_path: Path) -> None:
+    """A binary a later layer replaces or deletes is deleted from the work directory at
+    once; a copy hard links share stays while one of them is left."""
+    work = tmp_path / "work"
+    work.mkdir()
+    tree = FileTree(str(work), "t")
+    arm = (BIN / "go-linux-arm64").read_bytes()
+    tree.add_file("app", io.BytesIO(GO), len(GO), 0)  # type: ignore[arg-type]
+    tree.add_file("app", io.BytesIO(arm), len(arm), 1)  # type: ignore[arg-type]
+    (copy,) = work.iterdir()
+    assert copy.read_bytes() == arm
+    tree.apply_tar(io.BytesIO(_tar([(_link("alias", "app"), None)])), 2, "layer 2")
+    tree.add_file("app", io.BytesIO(GO), len(GO), 3)  # type: ignore[arg-type]
+    assert sorted(p.read_bytes() == arm for p in work.iterdir()) == [False, True]
+    assert [p for p, _ in tree.binaries()] == ["alias", "app"]
+    tree.apply_tar(io.BytesIO(_tar([_file(".wh.alias", b""), _file(".wh.app", b"")])), 4,
+                   "layer 4")
+    assert not list(work.iterdir()) and not list(tree.binaries())
+
+
+def _link(name: str, target: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.LNKTYPE
+    info.linkname = target
+    return info

@@ -17,6 +17,7 @@ the way the container would see them (`..` at the root stays at the root).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import re
@@ -87,6 +88,7 @@ class FileTree:
         applies; what each holds is bounded again when it is opened."""
         self._nested = nested
         self.kept: dict[str, bytes | str] = {}
+        self._stored_refs: dict[str, int] = {}
         """System files: bytes, or the path of the copy on disk (rpmdb.sqlite)."""
         self.warnings: list[str] = []
         self._children: dict[str, set[str]] = {}
@@ -191,6 +193,17 @@ class FileTree:
                 self.nested[path] = self._copy(reader, size, head)
         self._put(path, entry)
 
+    def _release(self, stored: str) -> None:
+        """One path less holds the binary copied to `stored` (hard links share a copy); the
+        last one gone, the copy is deleted, so that only what the tree holds in the end is
+        on disk."""
+        left = self._stored_refs.pop(stored, 1) - 1
+        if left > 0:
+            self._stored_refs[stored] = left
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(stored)
+
     def _drop_nested(self, path: str) -> None:
         """Forget (and delete the copy of) an archive at `path` that is replaced or removed:
         only what the tree holds in the end is opened."""
@@ -245,7 +258,12 @@ class FileTree:
             self._children.setdefault(parent, set()).add(posixpath.basename(path))
             if parent and parent not in self.entries:
                 self._put(parent, Entry("dir", entry.layer))
+        replaced = self.entries.get(path)
         self.entries[path] = entry
+        if entry.stored:
+            self._stored_refs[entry.stored] = self._stored_refs.get(entry.stored, 0) + 1
+        if replaced is not None and replaced.stored:
+            self._release(replaced.stored)
         if _keep_bound(path) is None:
             self.kept.pop(path, None)
         if entry.kind != "file":
@@ -261,6 +279,8 @@ class FileTree:
         if entry.kind == "dir" and self._children.get(path):
             return  # NOTE: something of this layer lives under it; the directory stays
         del self.entries[path]
+        if entry.stored:
+            self._release(entry.stored)
         self.kept.pop(path, None)
         self._drop_nested(path)
         self._children.pop(path, None)
