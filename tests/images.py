@@ -112,6 +112,14 @@ def _umoci_image(layout: Path, tag: str) -> None:
     run("umoci", "new", "--image", f"{layout}:{tag}")
 
 
+def rootfs_image(root: Path, layout: Path, tag: str = "1.0", arch: str = "amd64") -> Path:
+    """An OCI layout (umoci) whose image `tag` is one layer of the directory `root`."""
+    _umoci_image(layout, tag)
+    run("umoci", "insert", "--image", f"{layout}:{tag}", root, "/")
+    _config(layout, tag, arch)
+    return layout
+
+
 def _config(layout: Path, tag: str, arch: str, *labels: str) -> None:
     argv = ["umoci", "config", "--image", f"{layout}:{tag}", "--os", "linux",
             "--architecture", arch, "--created", CREATED]

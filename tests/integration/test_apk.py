@@ -11,8 +11,8 @@ import pytest
 
 from sbomsign.scan import scan_paths
 from tests.conftest import ASSETS, BIN
-from tests.images import _config, _umoci_image, run
-from tests.integration.test_images import _syft
+from tests.images import rootfs_image
+from tests.integration.test_images import _syft, packages, read_like_syft
 
 APK = ASSETS / "apk"
 
@@ -29,11 +29,7 @@ def alpine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(APK / "installed", root / "lib" / "apk" / "db" / "installed")
     shutil.copy(APK / "os-release", root / "etc" / "os-release")
     shutil.copy(BIN / "go-linux-amd64", root / "bin" / "busybox")
-    layout = work / "oci"
-    _umoci_image(layout, "1.0")
-    run("umoci", "insert", "--image", f"{layout}:1.0", root, "/")
-    _config(layout, "1.0", "amd64")
-    return layout
+    return rootfs_image(root, work / "oci")
 
 
 def test_the_apk_database_as_syft_reads_it(alpine: Path) -> None:
@@ -43,11 +39,10 @@ def test_the_apk_database_as_syft_reads_it(alpine: Path) -> None:
     (container,) = inventory.containers
     assert container.package_database == "apk"
     assert container.distro == "alpine-3.11.6"
-    ours = {(p.name, p.version, p.purl) for p in container.packages}
     syft = _syft(f"oci-dir:{alpine}")
     theirs = {(a["name"], a["version"], a["purl"]) for a in syft["artifacts"]
               if a["type"] == "apk"}
-    assert len(theirs) == 14 and ours == theirs
+    assert len(theirs) == 14 and packages(container) == theirs
     busybox = next(p for p in container.packages if p.name == "busybox")
     assert busybox.version == "1.35.0-r17"
     assert busybox.purl.startswith("pkg:apk/alpine/busybox@1.35.0-r17?arch=x86_64")
@@ -75,10 +70,7 @@ def test_a_truncated_apk_database_gives_the_records_before_the_damage(tmp_path: 
         (APK / "installed").read_bytes()[:3000] + b"\xff\xfe not a record\n")
     (root / "app").mkdir()
     shutil.copy(BIN / "go-linux-amd64", root / "app" / "server")
-    layout = tmp_path / "oci"
-    _umoci_image(layout, "1.0")
-    run("umoci", "insert", "--image", f"{layout}:1.0", root, "/")
-    _config(layout, "1.0", "amd64")
+    layout = rootfs_image(root, tmp_path / "oci")
     inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
     assert [a.path for a in inventory.artifacts] == ["/app/server"]
     assert not inventory.problems
@@ -101,18 +93,7 @@ def test_a_usr_merged_image_keeps_the_database_under_usr(tmp_path: Path) -> None
     shutil.copy(APK / "installed", root / "usr" / "lib" / "apk" / "db" / "installed")
     shutil.copy(APK / "os-release", root / "etc" / "os-release")
     shutil.copy(BIN / "go-linux-amd64", root / "usr" / "bin" / "busybox")
-    layout = tmp_path / "oci"
-    _umoci_image(layout, "1.0")
-    run("umoci", "insert", "--image", f"{layout}:1.0", root, "/")
-    _config(layout, "1.0", "amd64")
-    inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
-    assert not inventory.problems
-    (container,) = inventory.containers
-    assert container.package_database == "apk"
-    ours = {(p.name, p.version, p.purl) for p in container.packages}
-    theirs = {(a["name"], a["version"], a["purl"]) for a in _syft(f"oci-dir:{layout}")["artifacts"]
-              if a["type"] == "apk"}
-    assert len(theirs) == 14 and ours == theirs
+    container = read_like_syft(rootfs_image(root, tmp_path / "oci"), "apk", "apk", 14)
     busybox = next(p for p in container.packages if p.name == "busybox")
     assert busybox.evidence[0].location == "/usr/lib/apk/db/installed"
     (placed,) = container.files

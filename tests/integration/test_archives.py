@@ -16,7 +16,7 @@ import pytest
 from sbomsign.models import ComponentKind
 from sbomsign.sbom import write
 from sbomsign.scan import scan_paths
-from tests.images import BIN, debs, run
+from tests.images import BIN, debs, rootfs_image, run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,10 +137,7 @@ def test_rpm_database_in_an_image(tmp_path: Path) -> None:
         extra.unlink()
     (root / "usr" / "bin").mkdir(parents=True)
     shutil.copy(BIN / "c-hello-plain", root / "usr" / "bin" / "hello")
-    layout = tmp_path / "oci"
-    run("umoci", "init", "--layout", layout)
-    run("umoci", "new", "--image", f"{layout}:rpm")
-    run("umoci", "insert", "--image", f"{layout}:rpm", root, "/")
+    layout = rootfs_image(root, tmp_path / "oci", "rpm")
     inventory = scan_paths([f"oci-dir:{layout}:rpm"], jobs=1)
     assert not inventory.problems
     (container,) = inventory.containers

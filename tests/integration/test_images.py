@@ -41,6 +41,30 @@ def _syft(name: str) -> dict[str, Any]:
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
+def syft_packages(name: str, kind: str) -> set[tuple[str, str, str]]:
+    """(name, version, purl) of the packages of type `kind` (`deb`, `apk`, `rpm`) syft
+    finds in the image `name`."""
+    return {(a["name"], a["version"], a["purl"]) for a in _syft(name)["artifacts"]
+            if a["type"] == kind}
+
+
+def packages(container: Container) -> set[tuple[str, str, str]]:
+    """(name, version, purl) of the container's OS packages, as `syft_packages` gives them."""
+    return {(p.name, p.version, p.purl) for p in container.packages}
+
+
+def read_like_syft(layout: Path, kind: str, database: str, count: int) -> Container:
+    """The one image of the layout `layout` (tag 1.0), read from its `database` without a
+    problem, with the same `count` packages of type `kind` as syft finds."""
+    inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
+    assert not inventory.problems
+    (container,) = inventory.containers
+    assert container.package_database == database
+    theirs = syft_packages(f"oci-dir:{layout}", kind)
+    assert len(theirs) == count and packages(container) == theirs
+    return container
+
+
 def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "sbomsign", *argv], capture_output=True,
                           text=True, timeout=300, cwd=ROOT)
@@ -49,10 +73,9 @@ def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
 def _same_as_syft(inventory: Inventory, syft: dict[str, Any]) -> None:
     """Every package and Go module syft lists, sbomsign lists too (same name and version)."""
     container = inventory.containers[0]
-    ours = {(p.name, p.version, p.purl) for p in container.packages}
     theirs = {(a["name"], a["version"], a["purl"]) for a in syft["artifacts"]
               if a["type"] == "deb"}
-    assert theirs and ours == theirs
+    assert theirs and packages(container) == theirs
     _licences_as_syft(container, syft)
     modules = {(c.name, c.version) for a in inventory.artifacts for c in a.components
                if c.kind in (ComponentKind.GO_MODULE, ComponentKind.GO_STDLIB)}

@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from sbomsign._internal.sources import rpmbdb, rpmheader
-from sbomsign.scan import scan_paths
 from tests.conftest import ASSETS, BIN
-from tests.images import _config, _umoci_image, run
-from tests.integration.test_images import _syft
+from tests.images import rootfs_image, run
+from tests.integration.test_images import read_like_syft
 
 RPMDB = ASSETS / "rpmdb"
 
@@ -77,9 +76,9 @@ def _berkeley(blobs: list[bytes], out: Path, *, order: str = "1234") -> Path:
 def test_headers_come_back_as_rpm_stored_them(databases: tuple[Path, list[bytes]],
                                               tmp_path: Path, order: str) -> None:
     _, blobs = databases
-    packages = _berkeley(blobs, tmp_path / "Packages", order=order)
+    database = _berkeley(blobs, tmp_path / "Packages", order=order)
     assert max(len(b) for b in blobs) > 3 * 4096  # an overflow chain of several pages
-    assert sorted(rpmbdb.headers(str(packages), "Packages")) == sorted(blobs)
+    assert sorted(rpmbdb.headers(str(database), "Packages")) == sorted(blobs)
 
 
 def test_a_database_rpm_wrote() -> None:
@@ -94,17 +93,10 @@ def test_a_database_rpm_wrote() -> None:
 def test_an_image_with_the_old_database_reads_as_syft_reads_it(
         databases: tuple[Path, list[bytes]], tmp_path: Path) -> None:
     _, blobs = databases
-    packages = _berkeley(blobs, tmp_path / "Packages")
-    layout = _image(tmp_path, packages, "var/lib/rpm/Packages", 'ID="rhel"\nVERSION_ID="8.10"\n',
+    database = _berkeley(blobs, tmp_path / "Packages")
+    layout = _image(tmp_path, database, "var/lib/rpm/Packages", 'ID="rhel"\nVERSION_ID="8.10"\n',
                     program="big")
-    inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
-    assert not inventory.problems
-    (container,) = inventory.containers
-    assert container.package_database == "rpm Berkeley DB"
-    ours = {(p.name, p.version, p.purl) for p in container.packages}
-    theirs = {(a["name"], a["version"], a["purl"]) for a in _syft(f"oci-dir:{layout}")["artifacts"]
-              if a["type"] == "rpm"}
-    assert len(theirs) == 3 and ours == theirs
+    container = read_like_syft(layout, "rpm", "rpm Berkeley DB", 3)
     big = next(p for p in container.packages if p.name == "big")
     assert big.licenses == ("MIT AND GPL-2.0-or-later",)
     (placed,) = container.files
@@ -114,8 +106,8 @@ def test_an_image_with_the_old_database_reads_as_syft_reads_it(
 def test_damaged_berkeley_databases_are_one_line_errors(databases: tuple[Path, list[bytes]],
                                              tmp_path: Path) -> None:
     _, blobs = databases
-    packages = _berkeley(blobs, tmp_path / "Packages")
-    data = bytearray(packages.read_bytes())
+    database = _berkeley(blobs, tmp_path / "Packages")
+    data = bytearray(database.read_bytes())
     # every overflow page names itself as the next one: a chain that loops
     for start in range(4096, len(data), 4096):
         if data[start + 25] == 7:
@@ -125,7 +117,7 @@ def test_damaged_berkeley_databases_are_one_line_errors(databases: tuple[Path, l
     with pytest.raises(Exception, match="broken overflow chain|holds"):
         list(rpmbdb.headers(str(looped), "Packages"))
     for bad, message in ((b"", "empty"), (b"\0" * 4096, "not a Berkeley DB hash database"),
-                         (packages.read_bytes()[:300], "too short")):
+                         (database.read_bytes()[:300], "too short")):
         path = tmp_path / "bad"
         path.write_bytes(bad)
         with pytest.raises(Exception, match=message):
@@ -142,11 +134,7 @@ def _image(tmp_path: Path, database: Path, where: str, os_release: str, *,
     shutil.copy(database, image / where)
     (image / "usr" / "bin").mkdir(parents=True, exist_ok=True)
     shutil.copy(BIN / "c-hello-plain", image / "usr" / "bin" / program)
-    layout = tmp_path / "oci"
-    _umoci_image(layout, "1.0")
-    run("umoci", "insert", "--image", f"{layout}:1.0", image, "/")
-    _config(layout, "1.0", "amd64")
-    return layout
+    return rootfs_image(image, tmp_path / "oci")
 
 
 def test_suse_ndb_database_reads_as_syft_reads_it(tmp_path: Path) -> None:
@@ -154,14 +142,7 @@ def test_suse_ndb_database_reads_as_syft_reads_it(tmp_path: Path) -> None:
     with syft's purls, and their SPDX licences (`WITH` exceptions included)."""
     layout = _image(tmp_path, RPMDB / "sle15-bci-Packages.db",
                     "usr/lib/sysimage/rpm/Packages.db", 'ID="sles"\nVERSION_ID="15.3"\n')
-    inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
-    assert not inventory.problems
-    (container,) = inventory.containers
-    assert container.package_database == "rpm ndb"
-    ours = {(p.name, p.version, p.purl) for p in container.packages}
-    theirs = {(a["name"], a["version"], a["purl"]) for a in _syft(f"oci-dir:{layout}")["artifacts"]
-              if a["type"] == "rpm"}
-    assert len(theirs) == 35 and ours == theirs
+    container = read_like_syft(layout, "rpm", "rpm ndb", 35)
     licences = {p.name: p.licenses for p in container.packages}
     assert licences["libgcc_s1"] == ("GPL-3.0-or-later WITH GCC-exception-3.1",)
     assert licences["glibc"] == ("LGPL-2.1-or-later AND LGPL-2.1-or-later WITH "

@@ -20,6 +20,7 @@ import mmap
 import struct
 from collections.abc import Iterator
 
+from sbomsign._internal.sources.streams import mapped
 from sbomsign.errors import InputError
 
 _HASH_MAGIC = 0x061561
@@ -38,12 +39,7 @@ def headers(path: str, what: str) -> Iterator[bytes]:
     Raises:
         InputError: the file is not a Berkeley DB hash database, is encrypted, or is damaged.
     """
-    with open(path, "rb") as f:
-        try:
-            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # an empty file
-            raise InputError(f"{what}: empty") from None
-    with data:
+    with mapped(path, what) as data:
         yield from _Database(data, what).values()
 
 

@@ -16,6 +16,7 @@ import mmap
 import struct
 from collections.abc import Iterator
 
+from sbomsign._internal.sources.streams import mapped
 from sbomsign.errors import InputError
 
 _MAGIC, _SLOT, _BLOB, _TAIL = b"RpmP", b"Slot", b"BlbS", b"BlbE"
@@ -30,12 +31,7 @@ def headers(path: str, what: str) -> Iterator[bytes]:
     Raises:
         InputError: the file is not an ndb database or is damaged.
     """
-    with open(path, "rb") as f:
-        try:
-            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # an empty file
-            raise InputError(f"{what}: empty") from None
-    with data:
+    with mapped(path, what) as data:
         if len(data) < _PAGE or data[:4] != _MAGIC:
             raise InputError(f"{what}: not an rpm ndb database")
         version, _, pages = struct.unpack_from("<3I", data, 4)

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import lzma
+import mmap
 import zlib
 from typing import Any, Protocol
 
@@ -119,6 +120,19 @@ class Capped(io.RawIOBase):
             )
         buffer[: len(data)] = data
         return len(data)
+
+
+def mapped(path: str, what: str) -> mmap.mmap:
+    """The file at `path` (a database copied out of an image), mapped read-only.
+
+    Raises:
+        InputError: the file is empty (nothing can be mapped).
+    """
+    with open(path, "rb") as f:
+        try:
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:
+            raise InputError(f"{what}: empty") from None
 
 
 def first_line(e: BaseException) -> str:
