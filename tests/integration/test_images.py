@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -353,3 +354,19 @@ def test_docker_save_since_docker_25_is_named_by_its_manifest(images: Path,
     (platform,) = _scan(f"docker-archive:{arm}").containers
     (expected,) = _scan(f"oci-dir:{layout}:svc", platform="linux/arm64").containers
     assert platform.platform == "linux/arm64" and platform.digests == expected.digests
+    # A manifest whose bytes do not match its digest is not used: the image is read by
+    # manifest.json and its layers' diff IDs, named by its image ID, with a warning.
+    tampered = tmp_path / "tampered.tar"
+    with tarfile.open(archive) as src, tarfile.open(tampered, "w") as dst:
+        for member in src:
+            data = src.extractfile(member).read() if member.isreg() else b""  # type: ignore[union-attr]
+            if member.name == f"blobs/sha256/{direct.digests.sha256}":
+                data = data.replace(b"{", b"{ ", 1)  # the same JSON, other bytes
+            member.size = len(data)
+            dst.addfile(member, io.BytesIO(data))
+    notes: list[str] = []
+    fallback = scan_paths([f"docker-archive:{tampered}"], jobs=1, warn=notes.append)
+    (named,) = fallback.containers
+    assert f"sha256:{named.digests.sha256}" == direct.config_digest
+    assert named.packages == direct.packages
+    assert any("its OCI layout is not used" in n and "image ID" in n for n in notes), notes

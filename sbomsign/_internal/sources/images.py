@@ -33,6 +33,7 @@ from sbomsign._internal.sources.streams import (
     Readable,
     Verifying,
     decompressed,
+    first_line,
     json_object,
     read_document,
 )
@@ -460,7 +461,8 @@ def _docker_archive(given: str, ref: Reference, settings: Settings, into: Expans
     tags = [str(t) for t in entry.get("RepoTags") or []]
     tag = ref.tag or (tags[0] if tags else "")
     repository = tag.rsplit(":", 1)[0] if tag else ""
-    in_layout = _in_layout(given, archive, f"sha256:{config_hex}", config)
+    notes: list[str] = []
+    in_layout = _in_layout(given, archive, f"sha256:{config_hex}", config, notes)
     if in_layout is not None:
         store, desc, manifest = in_layout
         draft = _image(given, store, desc, manifest, settings, tag=tag, repository=repository)
@@ -473,6 +475,7 @@ def _docker_archive(given: str, ref: Reference, settings: Settings, into: Expans
                    for d in diff_ids]
     identity = _identity(given, desc, config, layer_descs, tag=tag, repository=repository)
     tree = FileTree(_private_dir(settings), given)
+    tree.warnings.extend(notes)
     for i, (name, diff_id) in enumerate(zip(layers, diff_ids, strict=True)):
         what = f"{given}: layer {diff_id}"
         # NOTE: docker save stores layers uncompressed or compressed; the diff ID is the
@@ -486,13 +489,15 @@ def _docker_archive(given: str, ref: Reference, settings: Settings, into: Expans
     into.candidates.extend(draft.candidates())
 
 
-def _in_layout(given: str, archive: _DockerArchive, config_digest: str, config: dict[str, Any]
-               ) -> tuple[_LayoutTar, dict[str, Any], dict[str, Any]] | None:
+def _in_layout(given: str, archive: _DockerArchive, config_digest: str, config: dict[str, Any],
+               notes: list[str]) -> tuple[_LayoutTar, dict[str, Any], dict[str, Any]] | None:
     """The image manifest whose config is `config_digest`, where the archive is also an OCI
     layout (`docker save` since Docker 25), or None.
 
     Such an archive holds the image's manifest: its digest is the image's name (with the
-    containerd image store, the registry's digest), which the old form lacks.
+    containerd image store, the registry's digest), which the old form lacks. A manifest that
+    cannot be read (damaged, or its digest wrong) is noted in `notes`, and the image is then
+    read as the old form, by `manifest.json` and the layers' diff IDs.
     """
     if "oci-layout" not in archive.members or "index.json" not in archive.members:
         return None
@@ -510,6 +515,7 @@ def _in_layout(given: str, archive: _DockerArchive, config_digest: str, config: 
                 held = manifest.get("config")
                 if isinstance(held, dict) and held.get("digest") == config_digest:
                     return store, desc, manifest
-        except InputError:
-            continue
+        except InputError as e:
+            notes.append(f"{given}: its OCI layout is not used ({first_line(e)}); the image "
+                         "is named by its image ID")
     return None
