@@ -232,7 +232,8 @@ def package_database(data: bytes) -> None:
     from sbomsign._internal.sources import licences, ospkg, rpmheader
 
     ospkg.read({"var/lib/dpkg/status": data, "lib/apk/db/installed": data,
-                "var/lib/dpkg/status.d/x": data, "etc/os-release": data})
+                "var/lib/dpkg/status.d/x": data, "etc/os-release": data,
+                "var/lib/rpmmanifest/container-manifest-2": data})
     text = _text(data)
     names, _ = licences.debian_copyright(text)
     licences.declared(names)

@@ -65,6 +65,7 @@ def _elf() -> None:
     _put("package_note", (ASSETS / "src" / "pe-package-note.json").read_bytes())
     _put("rpm_berkeley_db", (ASSETS / "rpmdb" / "Packages").read_bytes())
     _put("rpm_ndb", (ASSETS / "rpmdb" / "sle15-bci-Packages.db").read_bytes())
+    _put("package_database", (ASSETS / "rpmdb" / "container-manifest-2").read_bytes())
     # Whole binaries, the smallest of each format (the scan harness runs one process per input).
     for name in ("c-hello-plain", "pe-hello.exe", "c-hello-aarch64"):
         _put("binary_scan", (BIN / name).read_bytes())

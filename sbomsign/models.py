@@ -403,7 +403,7 @@ class Container:
     name it declares maps to an SPDX identifier; else empty."""
     package_database: str = ""
     """Where the OS packages were read from (`dpkg`, `dpkg status.d`, `apk`, `rpm`, `rpm
-    Berkeley DB`, `rpm ndb`), or empty
+    Berkeley DB`, `rpm ndb`, `rpm manifest`), or empty
     when the container has none: its package list is then incomplete."""
     packages: tuple[Component, ...] = ()
     """OS packages (`ComponentKind.OS_PACKAGE`), and the packages that archives inside an

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from sbomsign._internal.sources import rpmbdb, rpmheader
+from sbomsign.models import Inventory
+from sbomsign.scan import scan_paths
 from tests.conftest import ASSETS, BIN
 from tests.images import rootfs_image, run
-from tests.integration.test_images import read_like_syft
+from tests.integration.test_images import packages, read_like_syft, syft_packages
 
 RPMDB = ASSETS / "rpmdb"
 
@@ -171,3 +173,42 @@ def test_damaged_ndb_databases_are_one_line_errors(tmp_path: Path) -> None:
         path.write_bytes(data)
         with pytest.raises(Exception, match=message):
             list(rpmndb.headers(str(path), "db"))
+
+
+#: What Azure Linux's image toolkit writes to var/lib/rpmmanifest/container-manifest-2.
+_MANIFEST_FORMAT = ("%{NAME}\t%{VERSION}-%{RELEASE}\t%{INSTALLTIME}\t%{BUILDTIME}\t%{VENDOR}\t"
+                    "%{EPOCH}\t%{SIZE}\t%{ARCH}\t%{EPOCHNUM}\t%{SOURCERPM}\n")
+
+
+def test_the_package_manifest_of_azure_linux_distroless_images(
+        databases: tuple[Path, list[bytes]], tmp_path: Path) -> None:
+    """CBL-Mariner's and Azure Linux's distroless images hold no rpm database, only a
+    manifest: one written by rpm itself from the test database, and a Mariner 2.0 one from
+    syft's test data, each read as syft reads it."""
+    root, _ = databases
+    written = tmp_path / "container-manifest-2"
+    written.write_text(run("rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-qa",
+                           "--queryformat", _MANIFEST_FORMAT))
+    release = 'ID=mariner\nVERSION_ID="2.0"\n'
+    where = "var/lib/rpmmanifest/container-manifest-2"
+    for name, manifest, count in (("a", written, 3), ("b", RPMDB / "container-manifest-2", 5)):
+        layout = _image(tmp_path / name, manifest, where, release)
+        (container,) = _scan_image(layout).containers
+        assert container.package_database == "rpm manifest"
+        theirs = syft_packages(f"oci-dir:{layout}", "rpm")
+        # NOTE: syft leaves the distro out of these purls (its manifest reader is given
+        # none), and the syft the tests run reads vim's SIZE column (45000) as its epoch and
+        # puts it before the version; sbomsign writes the purls as for every other rpm
+        # database, with EPOCHNUM as the epoch.
+        assert len(theirs) == count and {(n, v) for n, v, _ in packages(container)} == {
+            (n, v.split(":")[-1]) for n, v, _ in theirs}
+        assert not container.files[0].package  # the manifest lists no files
+    vim = next(p for p in container.packages if p.name == "vim")
+    assert vim.purl == ("pkg:rpm/mariner/vim@9.0-1.cm2?arch=x86_64&distro=mariner-2.0&epoch=2"
+                        "&upstream=vim-9.0-1.cm2.src.rpm")
+
+
+def _scan_image(layout: Path) -> Inventory:
+    inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
+    assert not inventory.problems
+    return inventory

@@ -1,5 +1,6 @@
 """OS package databases inside an image: dpkg, distroless' `status.d`, apk and rpm (sqlite;
-Berkeley DB for RHEL 8 and older; ndb for SUSE).
+Berkeley DB for RHEL 8 and older; ndb for SUSE; the package manifest of Azure Linux's
+distroless images).
 
 Each reader takes the system files the tree kept and gives the installed packages as
 `OS_PACKAGE` components, with purls as syft writes them (`pkg:deb/debian/libc6@2.36-9?
@@ -287,6 +288,32 @@ def _rpm_file(name: str, headers: Callable[[str, str], Iterator[bytes]]) -> Read
     return read
 
 
+_RPM_MANIFEST = "var/lib/rpmmanifest/container-manifest-2"
+
+
+def _rpm_manifest(kept: Kept, found: Packages, distro: str) -> bool:
+    """CBL-Mariner's and Azure Linux's distroless images hold no rpm database, only the
+    output of `rpm -qa --queryformat` with NAME, VERSION-RELEASE, INSTALLTIME, BUILDTIME,
+    VENDOR, EPOCH, SIZE, ARCH, EPOCHNUM and SOURCERPM, tab-separated, one package a line
+    (the image toolkit's `container-manifest-2`); it lists no files."""
+    raw = kept.get(_RPM_MANIFEST)
+    if not isinstance(raw, bytes):
+        return False
+    for line in raw.decode("utf-8", "replace").splitlines()[:_MAX_RPM_ROWS]:
+        fields = line.split("\t")
+        version, _, release = fields[1].partition("-") if len(fields) >= 10 else ("", "", "")
+        if not fields[0] or not version or not release or "-" in release:
+            continue  # NOTE: as syft, a line that is not ten fields of a package is skipped
+        tags: dict[int, str | tuple[str, ...] | tuple[int, ...]] = {
+            rpmheader.NAME: fields[0], rpmheader.VERSION: version, rpmheader.RELEASE: release,
+            rpmheader.VENDOR: fields[4], rpmheader.ARCH: fields[7],
+            rpmheader.SOURCERPM: fields[9]}
+        if fields[5] != "(none)" and fields[8].isdigit():
+            tags[rpmheader.EPOCH] = (int(fields[8]),)
+        add_rpm(found, rpmheader.Header(tags), distro, "/" + _RPM_MANIFEST)
+    return True
+
+
 def add_rpm(found: Packages, header: rpmheader.Header, distro: str, location: str) -> Component:
     """Record one rpm header as a package, and the files it lists."""
     name = header.text(rpmheader.NAME)
@@ -324,4 +351,5 @@ READERS: tuple[tuple[str, Reader], ...] = (
     ("rpm", _rpm),
     ("rpm Berkeley DB", _rpm_file("Packages", rpmbdb.headers)),
     ("rpm ndb", _rpm_file("Packages.db", rpmndb.headers)),
+    ("rpm manifest", _rpm_manifest),
 )

@@ -47,6 +47,7 @@ _KEEP: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"var/lib/dpkg/status\.d/[^/]+"), 16 << 20),
     (re.compile(r"var/lib/dpkg/info/[^/]+\.list"), 16 << 20),
     (re.compile(r"(usr/)?lib/apk/db/installed"), 256 << 20),
+    (re.compile(r"var/lib/rpmmanifest/container-manifest-2"), 64 << 20),
     (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/rpmdb\.sqlite"), 1 << 30),
     (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/Packages(\.db)?"), 1 << 30),
     (re.compile(r"etc/ld\.so\.conf(\.d/[^/]+)?"), 64 << 10),
