@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import enum
 import json
+from collections.abc import Sequence
 from typing import assert_never
 
 from sbomsign._cli import env_default
@@ -119,16 +120,20 @@ def _artifact_lines(a: Artifact) -> list[str]:
             lines.append(f"  slice at offset {b.slice_offset}:")
         lines.extend(_binary_lines(b))
     if a.components:
-        rows = [("KIND", "NAME", "VERSION", "FOUND BY", "PURL")] + [
+        lines.append(f"  components ({len(a.components)}):")
+        lines.extend(_table([("KIND", "NAME", "VERSION", "FOUND BY", "PURL")] + [
             (c.kind.value, c.name, c.version or "-", c.found_by or "-", c.purl or "-")
             for c in a.components
-        ]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines.append(f"  components ({len(a.components)}):")
-        lines.extend(
-            "    " + "  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows
-        )
+        ]))
     return lines
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Rows as aligned columns, indented under their heading; the last column is not
+    padded."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return ["    " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False))
+            + "  " + r[-1] for r in rows]
 
 
 def _container_lines(c: Container) -> list[str]:
@@ -139,9 +144,16 @@ def _container_lines(c: Container) -> list[str]:
     lines.extend(f"  layer      {layer.digest}" for layer in c.layers)
     if c.distro:
         lines.append(f"  distro     {c.distro}")
-    if c.kind == "image":
+    if c.kind == "image" or c.packages:
         db = c.package_database or "none found (the package list is incomplete)"
-        lines.append(f"  packages   {len(c.packages)} from {db}")
+        lines.append(f"  packages   {len(c.packages)}" + (f" from {db}" if c.kind == "image"
+                                                          else ""))
+        if c.packages:
+            lines.extend(_table([("NAME", "VERSION", "LICENCE", "PURL")] + [
+                (p.name, p.version or "-", " AND ".join(p.licenses) or "-", p.purl or "-")
+                for p in c.packages]))
+    if c.licenses:
+        lines.append(f"  licence    {' AND '.join(c.licenses)}")
     lines.append(f"  binaries   {len(c.files)}")
     for link in c.links:
         where = link.resolved or f"not found in the {c.kind}"

@@ -230,6 +230,11 @@ def test_cli_writes_one_document_per_platform(images: Path, tmp_path: Path) -> N
     table = _cli("scan", f"oci-dir:{images / 'oci'}:distroless")
     assert table.returncode == 0
     assert "packages   3 from dpkg status.d" in table.stdout
+    # each package on a line, with its declared licence where it maps to SPDX
+    rows = [line.split() for line in table.stdout.splitlines() if line.startswith("    ")]
+    netbase = next(r for r in rows if r[0] == "netbase")
+    assert netbase[2] == "GPL-2.0-only" and netbase[3].startswith("pkg:deb/debian/netbase@")
+    assert next(r for r in rows if r[0] == "tzdata")[2] == "-"
 
 
 def _tagged(layout: Path, tag: str) -> str:
