@@ -212,3 +212,20 @@ def _scan_image(layout: Path) -> Inventory:
     inventory = scan_paths([f"oci-dir:{layout}:1.0"], jobs=1)
     assert not inventory.problems
     return inventory
+
+
+def test_manifest_lines_that_are_not_packages_are_skipped() -> None:
+    from sbomsign._internal.sources import ospkg
+
+    good = "a\t1-2\t0\t0\tVendor\t3\t0\tx86_64\t3\ta-1-2.src.rpm"
+    lines = [good, "b\t1\t0\t0\tV\t(none)\t0\tx86_64\t0\tb.src.rpm",  # no release
+             "c\t1-2-3\t0\t0\tV\t(none)\t0\tx86_64\t0\tc.src.rpm", "d\t1-2\ttoo few",
+             "e\t1-2\t0\t0\tV\t1\t0\tx86_64\t\u00b2\te.src.rpm",  # a digit, not ASCII
+             "f\t1-2\t0\t0\tV\t1\t0\tx86_64\t" + "9" * 5000 + "\tf.src.rpm", "", "\t" * 20]
+    found = ospkg.read({"var/lib/rpmmanifest/container-manifest-2":
+                        "\n".join(lines).encode()})
+    assert not found.warnings
+    assert sorted(c.purl for c in found.components.values()) == [
+        "pkg:rpm/redhat/a@1-2?arch=x86_64&epoch=3&upstream=a-1-2.src.rpm",
+        "pkg:rpm/redhat/e@1-2?arch=x86_64&upstream=e.src.rpm",
+        "pkg:rpm/redhat/f@1-2?arch=x86_64&upstream=f.src.rpm"]

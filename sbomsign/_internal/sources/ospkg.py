@@ -308,8 +308,9 @@ def _rpm_manifest(kept: Kept, found: Packages, distro: str) -> bool:
             rpmheader.NAME: fields[0], rpmheader.VERSION: version, rpmheader.RELEASE: release,
             rpmheader.VENDOR: fields[4], rpmheader.ARCH: fields[7],
             rpmheader.SOURCERPM: fields[9]}
-        if fields[5] != "(none)" and fields[8].isdigit():
-            tags[rpmheader.EPOCH] = (int(fields[8]),)
+        epoch = fields[8]
+        if fields[5] != "(none)" and epoch.isascii() and epoch.isdigit() and len(epoch) < 10:
+            tags[rpmheader.EPOCH] = (int(epoch),)
         add_rpm(found, rpmheader.Header(tags), distro, "/" + _RPM_MANIFEST)
     return True
 

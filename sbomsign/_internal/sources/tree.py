@@ -89,8 +89,9 @@ class FileTree:
         applies; what each holds is bounded again when it is opened."""
         self._nested = nested
         self.kept: dict[str, bytes | str] = {}
+        """System files: bytes, or the path of the copy on disk (rpm's databases)."""
         self._stored_refs: dict[str, int] = {}
-        """System files: bytes, or the path of the copy on disk (rpmdb.sqlite)."""
+        """How many paths hold each binary copied to disk (hard links share one)."""
         self.warnings: list[str] = []
         self._children: dict[str, set[str]] = {}
         self._workdir = workdir
