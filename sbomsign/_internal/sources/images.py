@@ -502,20 +502,26 @@ def _in_layout(given: str, archive: _DockerArchive, config_digest: str, config: 
     if "oci-layout" not in archive.members or "index.json" not in archive.members:
         return None
     store = _LayoutTar(archive.label, archive)
-    index = _json(store.open_layout("index.json"), f"{given}: index.json")
     plat = _config_platform(config)
     platform = "/".join(x for x in (plat["os"], plat["architecture"], plat["variant"]) if x)
-    roots = index.get("manifests")
+    reasons: list[str] = []
+    roots: Any = None
+    try:
+        roots = _json(store.open_layout("index.json"), f"{given}: index.json").get("manifests")
+    except InputError as e:
+        reasons.append(first_line(e))
     for root in roots if isinstance(roots, list) else []:
-        root = _descriptor(root, f"{given}: index.json")
         try:
             # NOTE: an index may list platforms whose blobs were not saved; only the
             # archive's own platform is opened.
-            for desc, manifest in _manifests(given, store, root, platform, seen=set(), depth=0):
+            for desc, manifest in _manifests(given, store, _descriptor(
+                    root, f"{given}: index.json"), platform, seen=set(), depth=0):
                 held = manifest.get("config")
                 if isinstance(held, dict) and held.get("digest") == config_digest:
                     return store, desc, manifest
         except InputError as e:
-            notes.append(f"{given}: its OCI layout is not used ({first_line(e)}); the image "
-                         "is named by its image ID")
+            reasons.append(first_line(e))
+    if reasons:
+        notes.append(f"{given}: its OCI layout is not used ({'; '.join(reasons)}); the image "
+                     "is named by its image ID")
     return None
