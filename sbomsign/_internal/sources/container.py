@@ -3,15 +3,17 @@
 A source that reads an image or archive builds its tree, then hands it to `Draft`: the draft
 lists the binaries to scan (`candidates`) and, once the workers have inspected them,
 `finish` records which package owns each binary and resolves each binary's libraries inside
-the tree the way the dynamic loader would (RUNPATH or RPATH with `$ORIGIN`, `ld.so.conf`
-and its includes, the default and multiarch directories), giving the edges binary -> library
-file -> owning package that no peer records.
+the tree the way the dynamic loader would (glibc's: RUNPATH or RPATH with `$ORIGIN`,
+`ld.so.conf` and its includes, the default and multiarch directories; musl's: RPATH and
+RUNPATH, `etc/ld-musl-ARCH.path` or its defaults, and the libc names it answers itself),
+giving the edges binary -> library file -> owning package that no peer records.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from dataclasses import dataclass, field, replace
 
 from sbomsign._internal.sources import Candidate, ospkg
@@ -61,7 +63,7 @@ class Draft:
         self.tree.warnings.extend(packages.warnings)
         packages.components.update(self.nested_packages)
         owners = _Owners(self.tree, {**self.nested_owners, **packages.owners})
-        conf = conf_dirs(self.tree)
+        conf, musl = conf_dirs(self.tree), musl_loader(self.tree)
         files = []
         links: set[LibraryLink] = set()
         for artifact in artifacts:
@@ -73,7 +75,7 @@ class Draft:
             files.append(ContainedFile(artifact.path, artifact.digests.sha256, layer,
                                        owners.of(path)))
             for binary in artifact.binaries:
-                links.update(_links(self.tree, owners, conf, path, binary))
+                links.update(_links(self.tree, owners, conf, musl, path, binary))
         return replace(
             self.identity,
             distro=packages.distro,
@@ -130,15 +132,49 @@ def _conf(tree: FileTree, path: str, out: list[str], depth: int) -> None:
 
 
 def _search_dirs(binary: Binary, origin: str, conf: list[str]) -> list[str]:
+    """Where glibc's loader looks, in order."""
     linkage = binary.linkage
     first = [] if linkage.runpath else list(linkage.rpath)
-    lib = "lib64" if binary.bits == 64 and binary.arch not in _MULTIARCH else "lib"
     dirs = [*first, *linkage.runpath, *conf]
     triplet = _MULTIARCH.get(binary.arch)
     if triplet:
         dirs += [f"/lib/{triplet}", f"/usr/lib/{triplet}"]
     dirs += ["/lib64", "/usr/lib64", "/lib", "/usr/lib"] if binary.bits == 64 else ["/lib",
                                                                                     "/usr/lib"]
+    return _expand(dirs, binary, origin)
+
+
+#: musl's loader (`/lib/ld-musl-ARCH.so.1`), and the libraries it is itself: `lib` and one of
+#: c, pthread, rt, m, dl, util, xnet, then a dot (musl's `ldso/dynlink.c`).
+_MUSL = re.compile(r"ld-musl-([\w-]+)\.so\.1")
+_MUSL_BUILTIN = re.compile(r"lib(c|pthread|rt|m|dl|util|xnet)\..*")
+
+
+def musl_loader(tree: FileTree) -> str:
+    """The image's musl loader (`/lib/ld-musl-x86_64.so.1`) where it has one and no glibc
+    loader: a shared library names no loader, and in such an image musl's loads it."""
+    musl = [name for name in tree.listdir("lib") if _MUSL.fullmatch(name)]
+    glibc = any(name.startswith("ld-linux") for d in ("lib", "lib64") for name in tree.listdir(d))
+    return f"/lib/{musl[0]}" if len(musl) == 1 and not glibc else ""
+
+
+def _musl_dirs(tree: FileTree, binary: Binary, interpreter: str,
+               origin: str) -> list[str] | None:
+    """Where musl's loader looks, in order, or None for a binary it does not load: its
+    RPATH and RUNPATH alike, then `etc/ld-musl-ARCH.path` (directories separated by colons
+    or lines) or else /lib, /usr/local/lib and /usr/lib."""
+    found = _MUSL.fullmatch(posixpath.basename(interpreter))
+    if found is None:
+        return None
+    raw = tree.kept.get(f"etc/ld-musl-{found[1]}.path")
+    system = ([d.strip() for d in re.split(r"[:\n]", raw.decode("utf-8", "replace"))]
+              if isinstance(raw, bytes) else ["/lib", "/usr/local/lib", "/usr/lib"])
+    return _expand([*binary.linkage.rpath, *binary.linkage.runpath, *system], binary, origin)
+
+
+def _expand(dirs: list[str], binary: Binary, origin: str) -> list[str]:
+    """The directories with `$ORIGIN` and `$LIB` filled in, split at colons, each once."""
+    lib = "lib64" if binary.bits == 64 and binary.arch not in _MULTIARCH else "lib"
     expanded = []
     for d in dirs:
         for part in d.split(":"):
@@ -149,18 +185,23 @@ def _search_dirs(binary: Binary, origin: str, conf: list[str]) -> list[str]:
     return expanded
 
 
-def _links(tree: FileTree, owners: _Owners, conf: list[str], path: str,
+def _links(tree: FileTree, owners: _Owners, conf: list[str], musl_default: str, path: str,
            binary: Binary) -> list[LibraryLink]:
     if binary.format != "elf":
         return []
     out = []
     origin = "/" + posixpath.dirname(path)
-    dirs = _search_dirs(binary, origin, conf)
+    interpreter = binary.linkage.interpreter or musl_default
+    musl = _musl_dirs(tree, binary, interpreter, origin)
+    dirs = musl if musl is not None else _search_dirs(binary, origin, conf)
     for library in binary.linkage.libraries:
         if library.how != "DT_NEEDED":
             continue
-        candidates = [library.name] if "/" in library.name else [
-            posixpath.join(d, library.name) for d in dirs]
+        if musl is not None and _MUSL_BUILTIN.fullmatch(library.name):
+            candidates = [interpreter]  # musl's loader is its libc
+        else:
+            candidates = [library.name] if "/" in library.name else [
+                posixpath.join(d, library.name) for d in dirs]
         resolved = ""
         for candidate in candidates:
             real = tree.resolve(candidate)

@@ -51,6 +51,7 @@ _KEEP: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/rpmdb\.sqlite"), 1 << 30),
     (re.compile(r"(var/lib/rpm|usr/lib/sysimage/rpm)/Packages(\.db)?"), 1 << 30),
     (re.compile(r"etc/ld\.so\.conf(\.d/[^/]+)?"), 64 << 10),
+    (re.compile(r"etc/ld-musl-[^/]+\.path"), 64 << 10),
     (re.compile(r"usr/share/doc/[^/]+/copyright"), 8 << 20),
 )
 _ON_DISK = re.compile(r".*/(rpmdb\.sqlite|Packages|Packages\.db)")
