@@ -301,3 +301,10 @@ def test_syft_names_for_files_and_directories(tmp_path: Path,
     assert [a.path for a in wrong.artifacts] == ["svc"]  # the rest of the run goes on
     shutil.copy(BIN / "go-linux-amd64", tmp_path / "dir:odd")
     assert [a.path for a in scan_paths(["dir:odd"], jobs=1).artifacts] == ["dir:odd"]
+
+
+def test_a_registry_name_without_its_host_says_so() -> None:
+    (problem,) = scan_paths(["registry:alpine:3.20"], jobs=1).problems
+    assert problem.exit_code == 2 and problem.message == (
+        "expected registry:HOST[:PORT]/REPOSITORY[:TAG] (name the registry's host: a short "
+        "name is not taken to be Docker Hub's)")

@@ -87,7 +87,12 @@ def parse(rest: str) -> tuple[str, str, str, str]:
     """
     host, _, path = rest.partition("/")
     if not host or not path:
-        raise InputError(f"registry:{rest}: expected registry:HOST[:PORT]/REPOSITORY[:TAG]")
+        # NOTE: docker and syft read a bare `alpine:3.20` as Docker Hub's; sbomsign, made
+        # for private registries, always needs the host named.
+        hint = " (name the registry's host: a short name is not taken to be Docker Hub's)" \
+            if host and not path else ""
+        raise InputError(f"registry:{rest}: expected registry:HOST[:PORT]/REPOSITORY[:TAG]"
+                         + hint)
     digest = tag = ""
     if "@" in path:
         path, _, digest = path.partition("@")
