@@ -162,6 +162,10 @@ def test_docker_and_oci_archives_read_like_the_layout(images: Path) -> None:
     syft = _syft(f"docker-archive:{images / 'glibc.docker.tar'}")
     assert f"sha256:{c_docker.digests.sha256}" == syft["source"]["metadata"]["imageID"]
     assert c_docker.repository == "example.com/team/glibc-hello" and c_docker.tag == "1.0"
+    # --platform holds for a docker save archive too
+    other = scan_paths([f"docker-archive:{images / 'glibc.docker.tar'}"], platform="linux/arm64")
+    assert other.problems[0].message == "the image is linux/amd64, not linux/arm64"
+    assert not other.artifacts
     _same_as_syft(docker, syft)
     archived = _scan(f"oci-archive:{images / 'distroless.oci.tar'}")
     assert archived.containers[0].digests.sha256 == _tagged(

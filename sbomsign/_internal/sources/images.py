@@ -474,6 +474,8 @@ def _docker_archive(given: str, ref: Reference, settings: Settings, into: Expans
     layer_descs = [{"digest": d, "mediaType": "application/vnd.docker.image.rootfs.diff.tar"}
                    for d in diff_ids]
     identity = _identity(given, desc, config, layer_descs, tag=tag, repository=repository)
+    if not _platform_matches(_config_platform(config), settings.platform):
+        raise InputError(f"{given}: the image is {identity.platform}, not {settings.platform}")
     tree = FileTree(_private_dir(settings), given)
     tree.warnings.extend(notes)
     for i, (name, diff_id) in enumerate(zip(layers, diff_ids, strict=True)):
