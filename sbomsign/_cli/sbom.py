@@ -245,7 +245,9 @@ def run(args: argparse.Namespace) -> int:
 
     inventory = scan_for(args, "sbom")
     code = exit_code(inventory)
-    if not inventory.artifacts:
+    # NOTE: an image or package without binaries (a distroless base image) still has its
+    # packages to describe.
+    if not inventory.artifacts and not inventory.containers:
         if inventory.problems:
             return code
         raise InputError("no binaries found in " + " ".join(args.paths))

@@ -277,3 +277,25 @@ def test_a_nested_archive_replaced_or_removed_is_not_opened(tmp_path: Path) -> N
             t.addfile(info, io.BytesIO(data))
     inventory = scan_paths([str(tar)], jobs=1)
     assert [a.path for a in inventory.artifacts] == ["/app.zip!/second"]
+
+
+def test_a_package_without_binaries_still_has_its_sbom(tmp_path: Path) -> None:
+    """netbase holds data files only: `sbom` describes the package itself (and an image of
+    packages without binaries, such as a distroless base, likewise), valid in each format."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    (netbase,) = debs(("netbase",))
+    done = subprocess.run([sys.executable, "-m", "sbomsign", "sbom", str(netbase),
+                           "--format", "cyclonedx-json,spdx-json", "--output-dir",
+                           str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    cdx = (tmp_path / f"{netbase.name}.cdx.json").read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cdx) is None
+    root = json.loads(cdx)["metadata"]["component"]
+    assert root["purl"].startswith("pkg:deb/debian/netbase@") and root["licenses"] == [
+        {"acknowledgement": "declared", "expression": "GPL-2.0-only"}]
+    spdx = parse_file(str(tmp_path / f"{netbase.name}.spdx.json"))
+    assert validate_full_spdx_document(spdx) == []

@@ -262,10 +262,11 @@ def test_direct_cyclonedx_writer_gives_the_librarys_bytes(
     from tests.images import debs
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    (libc6,) = debs(("libc6",))
+    libc6, netbase = debs(("libc6", "netbase"))
+    # netbase holds no binary: the package alone, with its declared licence
     subjects = [_scan(f"oci-dir:{images / 'oci'}:glibc"),
                 _scan(f"oci-archive:{images / 'distroless.oci.tar'}"),
-                _scan(str(libc6))]
+                _scan(str(libc6)), _scan(str(netbase))]
     # (supplier, author, profile)
     options = [("", "", ""), ("Organization: Acme (sec@acme.example)", "Team", "bsi")]
     cases = [(inv, opts) for inv in subjects for opts in options]

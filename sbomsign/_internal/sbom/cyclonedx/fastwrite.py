@@ -103,6 +103,9 @@ def write(subject: Subject, options: Options, spec: str) -> bytes:
     if components:
         doc["components"] = _sorted_components(components)
     edges = graph(subject, root["bom-ref"])
+    # NOTE: the library lists the root even when nothing hangs off it (a package that holds
+    # no binary and names no other package).
+    edges.setdefault(root["bom-ref"], set())
     if any(ref not in refs for ref in edges):
         raise Unsupported("a dependency names no component")
     doc["dependencies"] = [{"dependsOn": sorted(edges[src]), "ref": src} if edges[src]
