@@ -29,7 +29,7 @@ from sbomsign._cli._shared import (
 from sbomsign.errors import EXIT_OK, InputError
 
 if TYPE_CHECKING:
-    from sbomsign.models import StoredImage
+    from sbomsign.models import Container, Inventory, StoredImage
 
 logger = logging.getLogger("sbomsign")
 
@@ -217,6 +217,9 @@ def _generated_sbom(
             f"{problem.path}: cannot make an SBOM of it: {problem.message}"
             " (pass the predicate with --predicate FILE)"
         )
+    packed = {os.path.abspath(c.name): c for c in inventory.containers}
+    if any(os.path.abspath(p) in packed for p in paths):
+        return _container_sbom(paths, digests, known, args, inventory, packed)
     by_path = {os.path.abspath(a.path): a for a in inventory.artifacts}
     artifacts = []
     for path in paths:
@@ -231,6 +234,29 @@ def _generated_sbom(
     document = sbom.write(
         artifacts, _SBOM_FORMATS[known], supplier=args.supplier, author=args.author
     )
+    predicate: dict[str, Any] = json.loads(document)
+    return predicate
+
+
+def _container_sbom(paths: list[Path], digests: dict[Path, str], known: str,
+                    args: argparse.Namespace, inventory: Inventory,
+                    packed: dict[str, Container]) -> dict[str, Any]:
+    """The SBOM of a release archive or package (`.tar.gz`, `.zip`, `.deb`, `.rpm`): the
+    archive is the root, its packages and binaries below it, as `sbomsign sbom` writes it."""
+    from sbomsign import sbom
+
+    if len(paths) != 1:
+        raise InputError(f"{paths[0]}: an archive or package has an SBOM of its own; attest "
+                         "it alone (or pass the predicate with --predicate FILE)")
+    (path,) = paths
+    container = packed[os.path.abspath(path)]
+    if container.digests.sha256 != digests[path]:
+        raise InputError(f"{path}: changed while being attested; try again")
+    from sbomsign.models import Inventory
+
+    one = Inventory(inventory.contents(container), (), inventory.tool_version, (container,))
+    document = sbom.write(one, _SBOM_FORMATS[known], supplier=args.supplier,
+                          author=args.author)
     predicate: dict[str, Any] = json.loads(document)
     return predicate
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -425,19 +426,20 @@ def _with_inventory(evidence: ArtifactEvidence, t: _Target) -> ArtifactEvidence:
     return dataclasses.replace(evidence, inventory=Inventory(artifacts=(t.artifact,)))
 
 
-def _image_artifact(inv: Inventory, t: _Target) -> Artifact | None:
-    """The image as one artifact for the policy: its digest, and the binaries and components
-    of every platform read from it."""
+def _packed_artifact(inv: Inventory, t: _Target) -> Artifact | None:
+    """An image, release archive or package as one artifact for the policy: its digest, and
+    the binaries and components of everything read from it (every platform of an image)."""
     from sbomsign.models import Artifact, ComponentKind, Digests
 
-    assert t.image is not None  # noqa: S101 - only called for images
-    found = [a for c in inv.containers if c.name == t.image.pinned for a in inv.contents(c)]
+    name = t.image.pinned if t.image is not None else str(t.path)
+    found = [a for c in inv.containers if c.name == name for a in inv.contents(c)]
     if not found:
         return None
+    size = t.image.size if t.image is not None else os.path.getsize(str(t.path))
     # NOTE: a shared library a binary links is, inside an image, another file of the image
     # (and of its package): the image's SBOM lists it as that file and package, with a link
     # edge, not as a component by its soname. What must be covered is what is compiled in.
-    return Artifact(path=t.label, name=t.label, size=t.image.size,
+    return Artifact(path=t.label, name=t.label, size=size,
                     digests=Digests(sha256=t.sha256),
                     binaries=tuple(b for a in found for b in a.binaries),
                     components=tuple(c for a in found for c in a.components
@@ -470,7 +472,10 @@ def _verified(targets: list[Any], trust: TrustMaterial, pol: Policy,
     inv = scanned[0] if scanned else Inventory()
     by_path = {a.path: a for a in inv.artifacts}
     for t in files:
-        t.artifact = by_path.get(str(t.path)) if t.path is not None else _image_artifact(inv, t)
+        # NOTE: a file is a binary scanned as itself, or an archive or package whose
+        # contents answer for it, as an image's do.
+        t.artifact = (by_path.get(str(t.path)) if t.path is not None else None) \
+            or _packed_artifact(inv, t)
     for problem in inv.problems:
         logger.warning("%s: %s", problem.path, problem.message)
     return [_with_inventory(e, t) for e, t in zip(verified, targets, strict=True)]

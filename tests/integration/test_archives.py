@@ -299,3 +299,39 @@ def test_a_package_without_binaries_still_has_its_sbom(tmp_path: Path) -> None:
         {"acknowledgement": "declared", "expression": "GPL-2.0-only"}]
     spdx = parse_file(str(tmp_path / f"{netbase.name}.spdx.json"))
     assert validate_full_spdx_document(spdx) == []
+
+
+def test_a_release_archive_is_attested_and_verified_with_its_own_sbom(tmp_path: Path) -> None:
+    """`attest --type cyclonedx ARCHIVE` makes the archive's SBOM (the archive as the root,
+    its binaries below); `verify` compares it with the archive's contents, as for an image:
+    the binaries' components must be covered."""
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "sbomsign", *argv], capture_output=True,
+                              text=True, timeout=300, cwd=tmp_path)
+
+    shutil.copy(BIN / "go-linux-amd64", tmp_path / "svc")
+    run("tar", "-czf", tmp_path / "app.tar.gz", "-C", tmp_path, "svc")
+    shutil.copy(BIN / "c-hello-plain", tmp_path / "svc")  # another program, no Go modules
+    run("tar", "-czf", tmp_path / "other.tar.gz", "-C", tmp_path, "svc")
+    assert cli("keygen", "--output-prefix", "k", "--no-password").returncode == 0
+    for argv in (("sign", "--key", "k.key", "app.tar.gz"),
+                 ("attest", "--key", "k.key", "--type", "cyclonedx", "app.tar.gz")):
+        done = cli(*argv)
+        assert done.returncode == 0, done.stderr
+    (tmp_path / "policy.yaml").write_text(
+        "apiVersion: sbomsign.dev/v1\nkind: Policy\nmetadata:\n  name: archive\nspec:\n"
+        "  signers:\n    release:\n      key:\n        file: k.pub\n"
+        "  artifactSignature:\n    required: true\n  attestations:\n    - type: sbom\n"
+        "  sbom:\n    describesArtifact: true\n    coversBinary: true\n")
+    done = cli("verify", "--policy", "policy.yaml", "app.tar.gz")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "pass  sbom.coversBinary: lists all" in done.stdout
+    # the SBOM of another archive, attested for this one, fails both rules
+    assert cli("sbom", "other.tar.gz", "-o", "other.cdx.json").returncode == 0
+    done = cli("attest", "--key", "k.key", "--type", "cyclonedx", "--predicate",
+               "other.cdx.json", "--overwrite", "app.tar.gz")
+    assert done.returncode == 0, done.stderr
+    done = cli("verify", "--policy", "policy.yaml", "app.tar.gz")
+    assert done.returncode == 1
+    assert "FAIL  sbom.describesArtifact" in done.stdout
+    assert "FAIL  sbom.coversBinary" in done.stdout
