@@ -51,6 +51,13 @@ class Draft:
     """Packages that archives inside an archive are (wheels, .deb, .rpm), by ref."""
     nested_owners: dict[str, str] = field(default_factory=dict)
     """Path in the tree -> ref of the nested package the file came from."""
+    packages: ospkg.Packages = field(init=False)
+    """What the tree's package databases say."""
+
+    def __post_init__(self) -> None:
+        # NOTE: read when the draft is made, while the workers load lief, rather than after
+        # they finish, when nothing else is left to do.
+        self.packages = ospkg.read(self.tree.kept, self.tree.resolve)
 
     def candidates(self) -> list[Candidate]:
         """The binaries of the tree, to be scanned under their path in the container."""
@@ -59,7 +66,7 @@ class Draft:
 
     def finish(self, artifacts: list[Artifact]) -> Container:
         """The container, with packages, files and resolved library links."""
-        packages = ospkg.read(self.tree.kept, self.tree.resolve)
+        packages = self.packages
         self.tree.warnings.extend(packages.warnings)
         packages.components.update(self.nested_packages)
         owners = _Owners(self.tree, {**self.nested_owners, **packages.owners})
