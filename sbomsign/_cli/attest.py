@@ -252,11 +252,8 @@ def _container_sbom(paths: list[Path], digests: dict[Path, str], known: str,
     container = packed[os.path.abspath(path)]
     if container.digests.sha256 != digests[path]:
         raise InputError(f"{path}: changed while being attested; try again")
-    from sbomsign.models import Inventory
-
-    one = Inventory(inventory.contents(container), (), inventory.tool_version, (container,))
-    document = sbom.write(one, _SBOM_FORMATS[known], supplier=args.supplier,
-                          author=args.author)
+    document = sbom.write(inventory, _SBOM_FORMATS[known], container=container,
+                          supplier=args.supplier, author=args.author)
     predicate: dict[str, Any] = json.loads(document)
     return predicate
 
