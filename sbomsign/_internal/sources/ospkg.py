@@ -255,37 +255,39 @@ def _apk(kept: Kept, found: Packages, distro: str) -> bool:
 _MAX_RPM_ROWS = 100_000
 
 
-def _rpm(kept: Kept, found: Packages, distro: str) -> bool:
-    path = next((p for p in kept if p.endswith("rpmdb.sqlite")), "")
-    disk = kept.get(path) if path else None
-    if not isinstance(disk, str):
-        return False
-    with sqlite3.connect(f"file:{disk}?mode=ro&immutable=1", uri=True) as db:
-        rows = db.execute("SELECT hnum, blob FROM Packages LIMIT ?", (_MAX_RPM_ROWS,))
-        for hnum, blob in rows:
-            if not isinstance(blob, bytes):
-                continue
-            add_rpm(found, rpmheader.parse_blob(blob, f"/{path} row {hnum}"), distro,
-                    "/" + path)
-    return True
+Rows = Callable[[str, str], Iterator[tuple[str, bytes]]]
+"""The header blobs of an rpm database file, each with the label that names it."""
 
 
-def _rpm_file(name: str, headers: Callable[[str, str], Iterator[bytes]]) -> Reader:
-    """A reader of the rpm database file `name` (`Packages`, `Packages.db`), whose header
-    blobs `headers` gives."""
+def _rpm_file(name: str, rows: Rows) -> Reader:
+    """A reader of the rpm database file `name` (`rpmdb.sqlite`, `Packages`, `Packages.db`),
+    whose header blobs `rows` gives."""
     def read(kept: Kept, found: Packages, distro: str) -> bool:
         path = next((p for p in kept if p.endswith("/" + name)), "")
         disk = kept.get(path) if path else None
         if not isinstance(disk, str):
             return False
-        for count, blob in enumerate(headers(disk, "/" + path)):
+        for count, (label, blob) in enumerate(rows(disk, "/" + path)):
             if count >= _MAX_RPM_ROWS:
                 break
-            add_rpm(found, rpmheader.parse_blob(blob, f"/{path} record {count + 1}"), distro,
-                    "/" + path)
+            add_rpm(found, rpmheader.parse_blob(blob, f"/{path} {label}"), distro, "/" + path)
         return True
 
     return read
+
+
+def _sqlite_rows(disk: str, what: str) -> Iterator[tuple[str, bytes]]:
+    with sqlite3.connect(f"file:{disk}?mode=ro&immutable=1", uri=True) as db:
+        for hnum, blob in db.execute("SELECT hnum, blob FROM Packages LIMIT ?",
+                                     (_MAX_RPM_ROWS,)):
+            if isinstance(blob, bytes):
+                yield f"row {hnum}", blob
+
+
+def _records(headers: Callable[[str, str], Iterator[bytes]]) -> Rows:
+    """Rows of a database whose records have no number of their own: counted from 1."""
+    return lambda disk, what: ((f"record {n}", blob)
+                               for n, blob in enumerate(headers(disk, what), 1))
 
 
 _RPM_MANIFEST = "var/lib/rpmmanifest/container-manifest-2"
@@ -349,8 +351,8 @@ READERS: tuple[tuple[str, Reader], ...] = (
     ("dpkg", _dpkg),
     ("dpkg status.d", _distroless),
     ("apk", _apk),
-    ("rpm", _rpm),
-    ("rpm Berkeley DB", _rpm_file("Packages", rpmbdb.headers)),
-    ("rpm ndb", _rpm_file("Packages.db", rpmndb.headers)),
+    ("rpm", _rpm_file("rpmdb.sqlite", _sqlite_rows)),
+    ("rpm Berkeley DB", _rpm_file("Packages", _records(rpmbdb.headers))),
+    ("rpm ndb", _rpm_file("Packages.db", _records(rpmndb.headers))),
     ("rpm manifest", _rpm_manifest),
 )

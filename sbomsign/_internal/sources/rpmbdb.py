@@ -80,18 +80,19 @@ class _Database:
         if _PAGE_HEADER + 2 * entries > self.page_size:
             raise InputError(f"{self.what}: damaged hash page {start // self.page_size}")
         offsets = [self._u16(start + _PAGE_HEADER + 2 * i) for i in range(entries)]
-        # Items alternate key, value; each ends where the item before it in the index begins.
+        # Items alternate key, value, packed from the page's end downwards.
         for i in range(1, entries, 2):
+            # the value ends where its key begins; the key, where the item before it begins
+            offset, key = offsets[i], offsets[i - 1]
             key_end = offsets[i - 2] if i > 1 else self.page_size
-            key, offset, end = offsets[i - 1], offsets[i], offsets[i - 1]
-            if not _PAGE_HEADER + 2 * entries <= offset < end < key_end <= self.page_size:
+            if not _PAGE_HEADER + 2 * entries <= offset < key < key_end <= self.page_size:
                 raise InputError(f"{self.what}: damaged item on page {start // self.page_size}")
             if self.data[start + key : start + key_end] == _COUNTER_KEY:
                 continue  # rpm's record 0: the last header number it gave, not a header
             kind = self.data[start + offset]
             if kind == _KEYDATA:
-                yield bytes(self.data[start + offset + 1 : start + end])
-            elif kind == _OFFPAGE and end - offset >= 12:
+                yield bytes(self.data[start + offset + 1 : start + key])
+            elif kind == _OFFPAGE and key - offset >= 12:
                 yield self._chain(self._u32(start + offset + 4), self._u32(start + offset + 8))
 
     def _chain(self, number: int, length: int) -> bytes:
