@@ -133,6 +133,41 @@ def binary_scan(data: bytes) -> None:
             raise ScanEscaped("the file is neither an artifact nor a problem")
 
 
+class TablesDiffer(AssertionError):
+    """The direct ELF reader accepted a file lief reads differently, or not at all."""
+
+
+def elf_tables(data: bytes) -> None:
+    """The ELF tables read without lief: for any file, the reader declines it (and lief reads
+    it in the scan) or reads exactly the tables lief reads."""
+    import mmap
+    import tempfile
+    import warnings
+
+    from sbomsign._internal.binary import elf, elftables
+    from sbomsign._internal.binary._common import check_elf_header
+
+    if data[:4] != b"\x7fELF":
+        return
+    check_elf_header(data[:64], len(data))
+    with mmap.mmap(-1, len(data)) as mm:
+        mm.write(data)
+        try:
+            tables = elftables.read(mm)
+        except elftables.Declined:
+            return
+    with tempfile.NamedTemporaryFile(prefix="sbomsign-fuzz-") as f, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f.write(data)
+        f.flush()
+        try:
+            liefs = elf._lief_tables(f.name)
+        except Error as e:
+            raise TablesDiffer(f"read a file lief refuses: {e}") from e
+    if liefs != tables:
+        raise TablesDiffer(f"read {tables} where lief reads {liefs}")
+
+
 def trusted_root(data: bytes) -> None:
     """A Sigstore trusted root, or a client trust config holding one."""
     from sbomsign._internal.sigstore.trustroot import load_trusted_root
@@ -434,6 +469,7 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "policy": policy,
     "verify_managed": verify_managed,
     "binary_scan": binary_scan,
+    "elf_tables": elf_tables,
     "image_layer": image_layer,
     "package_database": package_database,
     "rpm_berkeley_db": rpm_berkeley_db,

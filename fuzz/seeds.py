@@ -69,6 +69,10 @@ def _elf() -> None:
     # Whole binaries, the smallest of each format (the scan harness runs one process per input).
     for name in ("c-hello-plain", "pe-hello.exe", "c-hello-aarch64"):
         _put("binary_scan", (BIN / name).read_bytes())
+    # Programs for two machines, a shared library, one with a RUNPATH (the small fixtures;
+    # the big-endian ones are Go programs of a megabyte, covered by the differential tests).
+    for name in ("c-hello-plain", "c-hello-aarch64", "libdemo.so.1", "c-usedemo-rpath"):
+        _put("elf_tables", (BIN / name).read_bytes())
 
 
 def _documents() -> None:

@@ -77,11 +77,11 @@ def scan_paths(
     # NOTE: the user's classifiers serve the package databases read while expanding and the
     # workers forked to inspect files.
     with product_table.using(table), tempfile.TemporaryDirectory(prefix="sbomsign-") as workdir:
-        settings = sources.Settings(workdir, platform.strip("/"), registry_ca,
-                                    tuple(insecure_registries), layer_progress)
         expanded: list[sources.Expansion] = []
 
-        def tasks() -> list[worker.Task]:
+        def tasks(early: Callable[[str], None]) -> list[worker.Task]:
+            settings = sources.Settings(workdir, platform.strip("/"), registry_ca,
+                                        tuple(insecure_registries), layer_progress, early)
             expanded.append(sources.expand(paths, settings))
             found = expanded[0].candidates
             return [worker.Task(i, c.path, c.display) for i, c in enumerate(found)]

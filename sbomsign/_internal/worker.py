@@ -1,6 +1,7 @@
 """Crash-isolated parsing: each file is inspected in a worker process with limits.
 
-lief is C++ parsing untrusted input. A worker runs with an address-space limit; the supervisor
+lief is C++ parsing untrusted input, and the pure-Python readers are bounded but not proven.
+A worker runs with an address-space limit; the supervisor
 gives each file a deadline. A worker that crashes, runs out of memory or overruns is replaced,
 the file is reported as a problem, and the scan goes on with the other files.
 """
@@ -15,7 +16,8 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import PurePath
 from typing import Any
 
 from sbomsign._internal.limits import limit
@@ -72,8 +74,7 @@ def _work(conn: multiprocessing.connection.Connection, memory_limit: int, target
     module, _, func = target.partition(":")
     mod = importlib.import_module(module)
     inspect_file = getattr(mod, func)
-    # NOTE: loading lief takes longer than parsing most files; do it now, while the parent is
-    # still walking directories, rather than on the first task.
+    # NOTE: done now, while the parent is still finding files, rather than on the first task.
     warm_up = getattr(mod, "warm_up", None)
     if warm_up is not None:
         warm_up()
@@ -107,13 +108,25 @@ class _Worker:
         self.proc = ctx.Process(target=_work, args=(child, memory_limit, target), daemon=True)
         self.proc.start()
         child.close()
-        self.task: Task | None = None
+        self.queued: deque[Task] = deque()
+        """Tasks sent and not answered, in the order the worker takes them."""
         self.started = 0.0
+        """When the first of them started: when it was sent, or the one before answered."""
+
+    @property
+    def task(self) -> Task | None:
+        """The task the worker is on, if any."""
+        return self.queued[0] if self.queued else None
 
     def give(self, task: Task) -> None:
-        self.task = task
-        self.started = time.monotonic()
+        if not self.queued:
+            self.started = time.monotonic()
+        self.queued.append(task)
         self.conn.send(task)
+
+    def answered(self) -> None:
+        self.queued.popleft()
+        self.started = time.monotonic()
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -150,51 +163,111 @@ def _outcome(
     return None, False
 
 
-class _Pool:
-    """Workers handing out tasks in order and collecting results by task index."""
+#: Tasks sent to a worker ahead of its answers.
+_IN_FLIGHT = 2
 
-    def __init__(
-        self, workers: list[_Worker], found: Sequence[Task], make: Callable[[], _Worker],
-        timeout: float, progress: Callable[[int, int], None] | None,
-    ) -> None:
+
+class _Pool:
+    """Workers handing out tasks in order and collecting their outcomes by task index.
+
+    Files found early (`early`) are started before the final list of tasks is known; the
+    final tasks (`finish`) take the outcome of an early one for the same path, so a binary
+    taken out of an image is parsed while the later layers are still being read. An early
+    task whose file a later layer replaced is not waited for.
+    """
+
+    def __init__(self, workers: list[_Worker], make: Callable[[], _Worker],
+                 timeout: float) -> None:
         self.workers = workers
-        self.pending = deque(found)
-        self.results: list[Artifact | ScanProblem | None] = [None] * len(found)
-        self.total = len(found)
-        self.done = 0
         self.make = make
         self.timeout = timeout
-        self.progress = progress
+        self.pending: deque[Task] = deque()
+        self.outcomes: dict[int, Artifact | ScanProblem] = {}
+        self.early_index: dict[str, int] = {}
+        self._count = 0
 
-    def run(self) -> None:
-        for w in self.workers:
-            if self.pending:
-                w.give(self.pending.popleft())
-        while self.done < self.total:
-            busy = [w for w in self.workers if w.task is not None]
-            waitables: list[Any] = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
+    def _task(self, path: str, display: str) -> Task:
+        self._count += 1
+        return Task(self._count, path, display)
+
+    def early(self, path: str) -> None:
+        """Start on the file at `path` now, and collect what is done, without waiting."""
+        if path not in self.early_index:
+            task = self._task(path, path)
+            self.early_index[path] = task.index
+            self.pending.append(task)
+        self._step(0.0)
+
+    def finish(
+        self, found: Sequence[Task], progress: Callable[[int, int], None] | None
+    ) -> list[Artifact | ScanProblem]:
+        """The outcome of every task of `found`, in its order, shown under its display name."""
+        wanted = []
+        for t in found:
+            index = self.early_index.get(t.path)
+            if index is None:
+                task = self._task(t.path, t.display)
+                self.pending.append(task)
+                index = task.index
+            wanted.append(index)
+        needed = set(wanted)
+        self.pending = deque(t for t in self.pending if t.index in needed)
+        done = len(needed & self.outcomes.keys())
+        if progress is not None and done:
+            progress(done, len(needed))
+        while done < len(needed):
+            if not self._step(None):
+                raise RuntimeError("scan tasks left without a worker")  # pragma: no cover
+            now = len(needed & self.outcomes.keys())
+            if progress is not None and now != done:
+                progress(now, len(needed))
+            done = now
+        return [_shown(self.outcomes[i], t.display) for i, t in zip(wanted, found, strict=True)]
+
+    def _step(self, wait: float | None) -> bool:
+        """Give idle workers tasks, then collect what is finished, waiting at most `wait`
+        seconds (None: until something finishes or a deadline passes). False: no worker
+        is busy."""
+        self._feed()
+        busy = [w for w in self.workers if w.task is not None]
+        if not busy:
+            return False
+        if wait is None:
             deadline = min(w.started + self.timeout for w in busy)
-            ready = multiprocessing.connection.wait(
-                waitables, timeout=max(0.0, deadline - time.monotonic())
-            )
-            for i, w in enumerate(list(self.workers)):
-                if w.task is not None:
-                    self._collect(i, w, w.task, ready)
+            wait = max(0.0, deadline - time.monotonic())
+        waitables: list[Any] = [w.conn for w in busy] + [w.proc.sentinel for w in busy]
+        ready = multiprocessing.connection.wait(waitables, timeout=wait)
+        for i, w in enumerate(list(self.workers)):
+            if w.task is not None:
+                self._collect(i, w, w.task, ready)
+        self._feed()
+        return True
+
+    def _feed(self) -> None:
+        # NOTE: each worker gets its next task before it answers the one it is on, so it
+        # never waits for this process between files.
+        for w in self.workers:
+            while len(w.queued) < _IN_FLIGHT and self.pending:
+                w.give(self.pending.popleft())
 
     def _collect(self, i: int, w: _Worker, task: Task, ready: Sequence[Any]) -> None:
         finished, replace = _outcome(w, task, ready, self.timeout)
         if finished is None:
             return
-        self.results[task.index] = finished
-        self.done += 1
-        if self.progress is not None:
-            self.progress(self.done, self.total)
-        w.task = None
+        self.outcomes[task.index] = finished
+        w.answered()
         if replace:
+            # NOTE: the tasks sent after the one that failed go back to the front of the line.
+            self.pending.extendleft(reversed(w.queued))
             w.kill()
-            w = self.workers[i] = self.make()
-        if self.pending:
-            w.give(self.pending.popleft())
+            self.workers[i] = self.make()
+
+    def trim(self, keep: int) -> None:
+        """Kill the idle workers beyond the first `keep`: they would have nothing to do."""
+        for w in self.workers[keep:]:
+            if w.task is None:
+                w.kill()
+        self.workers = self.workers[:keep] + [w for w in self.workers[keep:] if w.task]
 
     def close(self) -> None:
         for w in self.workers:
@@ -204,8 +277,17 @@ class _Pool:
                 w.kill()
 
 
+def _shown(outcome: Artifact | ScanProblem, display: str) -> Artifact | ScanProblem:
+    """`outcome` under the name its final task shows (an early task knew only the path)."""
+    if outcome.path == display:
+        return outcome
+    if isinstance(outcome, Artifact):
+        return replace(outcome, path=display, name=PurePath(display).name)
+    return replace(outcome, path=display)
+
+
 def run_tasks(
-    tasks: Sequence[Task] | Callable[[], Sequence[Task]],
+    tasks: Sequence[Task] | Callable[[Callable[[str], None]], Sequence[Task]],
     *,
     jobs: int,
     timeout: float = DEFAULT_TIMEOUT,
@@ -215,39 +297,28 @@ def run_tasks(
 ) -> list[Artifact | ScanProblem]:
     """Inspect every task in worker processes; results come back in task order.
 
-    `tasks` may be a function producing them: the workers are started first, so they load the
-    parser while the tasks are being found.
+    `tasks` may be a function producing them: the workers are started first, so they are
+    ready when the first file is found. It is given a function to call with the path of each
+    file as soon as it is on disk, before the final list is known; the workers start on it
+    at once, and a final task for the same path takes that outcome.
     """
-    # NOTE: fork keeps start-up cheap (no re-import of the parent); the parent has not
-    # imported lief, so each worker loads it once for all its files.
+    # NOTE: fork keeps start-up cheap (no re-import of the parent); the parent never imports
+    # lief, so a worker that needs it loads it once for all its files.
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     expected = None if callable(tasks) else len(tasks)
     if expected == 0:
         return []
     count = max(1, jobs if expected is None else min(jobs, expected))
-    workers = [_Worker(ctx, memory_limit, target) for _ in range(count)]
+    pool = _Pool([_Worker(ctx, memory_limit, target) for _ in range(count)],
+                 lambda: _Worker(ctx, memory_limit, target), timeout)
     try:
-        found = tasks() if callable(tasks) else tasks
-    except BaseException:
-        for w in workers:
-            w.stop()
-        raise
-    # NOTE: a worker with nothing to do may still be loading lief; asking it to stop would
-    # wait for that. It holds nothing, so it is killed.
-    for w in workers[len(found) or 1 :]:
-        w.kill()
-    del workers[len(found) or 1 :]
-    if not found:
-        workers[0].kill()
-        return []
-    pool = _Pool(
-        workers, found, lambda: _Worker(ctx, memory_limit, target), timeout, progress
-    )
-    try:
-        pool.run()
+        found = tasks(pool.early) if callable(tasks) else tasks
+        # NOTE: a worker with nothing to do holds nothing; it is killed rather than asked to
+        # stop and waited for.
+        pool.trim(len(found))
+        return pool.finish(found, progress)
     finally:
         pool.close()
-    return [r for r in pool.results if r is not None]
 
 
 def _crash_problem(task: Task, worker: _Worker) -> ScanProblem:

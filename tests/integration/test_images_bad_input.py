@@ -204,6 +204,27 @@ def test_only_binaries_the_image_holds_in_the_end_stay_on_disk(tmp_path: Path) -
     assert not list(work.iterdir()) and not list(tree.binaries())
 
 
+def test_binaries_parsed_while_layers_are_read_are_those_of_the_final_image(
+    tmp_path: Path,
+) -> None:
+    """Binaries are parsed as soon as a layer puts them on disk, before the later layers are
+    read; what the scan reports is still the final image: a replaced binary's new bytes, a
+    deleted one gone, a hard link reported under its own path."""
+    arm = (BIN / "go-linux-arm64").read_bytes()
+    first = _tar([_file("app", GO), _file("lib/old", GO), _file("bin/keep", GO)])
+    second = _tar([_file("app", arm), (_link("alias", "app"), None),
+                   _file("lib/.wh.old", b"")])
+    layout = _layout(tmp_path / "oci", [first, second])
+    inventory = scan_paths([f"oci-dir:{layout}:t"], jobs=2)
+    shown = {a.path: (a.name, a.digests.sha256, a.binaries[0].arch)
+             for a in inventory.artifacts}
+    arm_digest, go_digest = hashlib.sha256(arm).hexdigest(), hashlib.sha256(GO).hexdigest()
+    assert shown == {"/alias": ("alias", arm_digest, "aarch64"),
+                     "/app": ("app", arm_digest, "aarch64"),
+                     "/bin/keep": ("keep", go_digest, "x86_64")}
+    assert not inventory.problems
+
+
 def _link(name: str, target: str) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = tarfile.LNKTYPE

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -252,9 +253,68 @@ def test_a_crashing_parser_does_not_stop_the_scan(tmp_path: Path) -> None:
     assert isinstance(slow, ScanProblem) and "timed out" in slow.message
 
 
+def test_the_files_sent_behind_a_crash_are_scanned(tmp_path: Path) -> None:
+    # A worker is sent its next file before it answers the one it is on; when it crashes or
+    # overruns, the file sent behind goes to the new worker.
+    paths = []
+    for name in ["poison", "a", "slow", "b"]:
+        shutil.copy(BIN / GOOD, tmp_path / name)
+        paths.append(str(tmp_path / name))
+    tasks = [worker.Task(i, p, p) for i, p in enumerate(paths)]
+    results = worker.run_tasks(
+        tasks, jobs=1, timeout=3, target="tests.unit.test_scan_bad_input:crash_on_poison"
+    )
+    kinds = [(Path(r.path).name, type(r).__name__) for r in results]
+    assert kinds == [("poison", "ScanProblem"), ("a", "Artifact"), ("slow", "ScanProblem"),
+                     ("b", "Artifact")]
+
+
+def inspect_and_log(path: str, display: str | None = None) -> Artifact:
+    """Inspect like the real worker, then note the path in the file `SBOMSIGN_TEST_LOG`."""
+    from sbomsign._internal.binary import inspect_file
+
+    found = inspect_file(path, display)
+    with open(os.environ["SBOMSIGN_TEST_LOG"], "a") as log:
+        log.write(path + "\n")
+    return found
+
+
+def test_files_found_early_are_scanned_before_the_list_is_final(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The way an image is read: each binary is offered as soon as it is on disk; the final
+    # list then names some of them (under the path shown to the user), drops those a later
+    # layer replaced, and adds others. A file offered early is parsed at once: here it is
+    # deleted once parsed, and its final task still gets its artifact.
+    log = tmp_path / "log"
+    log.touch()
+    monkeypatch.setenv("SBOMSIGN_TEST_LOG", str(log))
+    files = {}
+    for name in ["early", "replaced", "late"]:
+        shutil.copy(BIN / GOOD, tmp_path / name)
+        files[name] = str(tmp_path / name)
+
+    def tasks(early: Callable[[str], None]) -> list[worker.Task]:
+        early(files["early"])
+        early(files["replaced"])
+        deadline = time.monotonic() + 60
+        while files["early"] not in log.read_text().split() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.remove(files["early"])
+        return [worker.Task(0, files["early"], "/usr/bin/early"),
+                worker.Task(1, files["late"], "/usr/bin/late")]
+
+    results = worker.run_tasks(
+        tasks, jobs=2, target="tests.unit.test_scan_bad_input:inspect_and_log"
+    )
+    assert [(type(r).__name__, r.path) for r in results] == [
+        ("Artifact", "/usr/bin/early"), ("Artifact", "/usr/bin/late")]
+    assert isinstance(results[0], Artifact) and results[0].name == "early"
+
+
 def test_memory_limit_is_enforced(tmp_path: Path) -> None:
     shutil.copy(BIN / "go-linux-amd64", tmp_path / "go")
-    # 64 MiB of address space cannot even hold the interpreter's own mappings plus lief.
+    # 64 MiB of address space cannot even hold the interpreter's own mappings.
     inv = scan_paths([str(tmp_path / "go")], jobs=1, memory_limit=64 << 20)
     (problem,) = inv.problems
     assert problem.path.endswith("go")

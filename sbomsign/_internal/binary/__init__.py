@@ -1,5 +1,9 @@
 """The only package that imports lief: one reader per executable format.
 
+lief is loaded on the first file that needs it: a PE or Mach-O file, or an ELF file that
+`elftables` leaves to it. Most ELF files never need it, and loading it costs more than
+reading all the binaries of a small image.
+
 `inspect_file` opens a file once, hashes it in a streaming pass over a read-only map, and hands
 the same map to the format reader, so a binary is never held in Python memory as a whole.
 """
@@ -12,6 +16,7 @@ import stat
 import warnings
 from collections.abc import Callable
 from pathlib import PurePath
+from types import ModuleType
 from typing import BinaryIO
 
 from sbomsign._internal.binary._common import FileView
@@ -53,10 +58,24 @@ def sniff(stream: BinaryIO) -> str | None:
 
 
 def warm_up() -> None:
-    """Load lief ahead of the first file (called by the scan workers when they start)."""
+    """Load what every file needs: the ELF reader, and the classifier table with its patterns
+    compiled. A scan worker calls this when it starts, while the parent is still finding the
+    files; forked workers would otherwise each do it on their first file."""
+    from sbomsign._internal.binary import elf  # noqa: F401 - imported to be loaded
+    from sbomsign._internal.binary.detectors import _rodata, classifiers
+    from sbomsign._internal.hashing import digest_buffer  # noqa: F401 - imported to be loaded
+
+    for c in classifiers.builtin():
+        for pattern in (c.pattern, *c.requires):
+            _rodata.anchor(pattern)
+
+
+def lief_module() -> ModuleType:
+    """lief, loaded, with its own logging off (our one-line errors replace its messages)."""
     import lief
 
     lief.logging.disable()
+    return lief
 
 
 def inspect_file(path: str, display: str | None = None) -> Artifact:
@@ -116,10 +135,6 @@ def _hash_beside(
 
 
 def _inspect(fmt: str, path: str, view: FileView) -> list[tuple[Binary, tuple[Component, ...]]]:
-    import lief
-
-    # NOTE: lief logs parse problems to stderr itself; our own one-line errors replace them.
-    lief.logging.disable()
     from sbomsign._internal.binary._common import check_elf_header, check_macho_header
 
     size = len(view.mm)
@@ -128,6 +143,8 @@ def _inspect(fmt: str, path: str, view: FileView) -> list[tuple[Binary, tuple[Co
         check_elf_header(head, size)
     elif fmt == "macho" and head[:4] in MACHO_MAGICS:
         check_macho_header(head, size)
+    if fmt != "elf":
+        lief_module()
     try:
         # NOTE: lief warns for every raw value its enums lack (a damaged or vendor-specific
         # header), thousands of lines for a hostile file; the readers take the raw numbers.

@@ -37,6 +37,13 @@ class FileView:
             return b""
         return self.mm[start : start + size]
 
+    def holds(self, needle: bytes, offset: int, size: int) -> bool:
+        """Whether `read(offset, size)` would contain `needle`, found without copying."""
+        start = self.base + offset
+        if offset < 0 or size < 0 or start > len(self.mm):
+            return False
+        return self.mm.find(needle, start, start + size) >= 0
+
     def at(self, base: int) -> FileView:
         """A view of the same file whose offsets start at `base` (a fat slice)."""
         return FileView(self.mm, base)

@@ -1,13 +1,13 @@
-"""ELF images through lief: identity, linkage, hardening, notes, Go and Rust data."""
+"""ELF images: identity, linkage, hardening, notes, Go and Rust data.
+
+The tables come from `elftables` for a plain file and from lief for any other."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import lief
-
-from sbomsign._internal.binary import detectors, notes
+from sbomsign._internal.binary import detectors, elftables, notes
 from sbomsign._internal.binary._common import (
     GO_SEARCH_SIZE,
     GO_SECTION_MAX,
@@ -15,6 +15,14 @@ from sbomsign._internal.binary._common import (
     Mapping,
     string_table_flags,
     text,
+)
+from sbomsign._internal.binary.elftables import (
+    SECTION_TYPES,
+    SEGMENT_TYPES,
+    Section,
+    Segment,
+    Tables,
+    kind,
 )
 from sbomsign._internal.binary.facts import Facts, GoSearch, Region
 from sbomsign.errors import Error, InspectionError
@@ -63,12 +71,14 @@ _GNU_ABI_TAG = 1
 _DF_BIND_NOW = 0x8
 _DF_1_NOW = 0x1
 _DF_1_PIE = 0x08000000
-_SHT_NOTE = 7
 _ABI_TAG_OS = {0: "linux", 1: "hurd", 2: "solaris", 3: "freebsd"}
-_PT_NOTE = 4
 
 
-def _config() -> Any:
+def _lief_tables(path: str) -> Tables:
+    """The tables of a file `elftables` left to lief, as lief reads them."""
+    from sbomsign._internal.binary import lief_module
+
+    lief = lief_module()
     # NOTE: symbol tables and relocations are the expensive part of a large (Go) binary and
     # nothing here needs them: hardening is judged from the raw string tables, notes are read
     # from the section bytes directly.
@@ -79,7 +89,50 @@ def _config() -> Any:
     cfg.parse_symbol_versions = False
     cfg.parse_notes = False
     cfg.parse_overlay = False
-    return cfg
+    binary = lief.ELF.parse(path, cfg)
+    if binary is None:
+        raise InspectionError("not a parsable ELF file")
+    header = binary.header
+    return Tables(
+        bits=64 if _name(header.identity_class) == "ELF64" else 32,
+        big=_name(header.identity_data) == "MSB",
+        machine=_name(header.machine_type),
+        os_abi=_name(header.identity_os_abi),
+        file_type=_name(header.file_type),
+        sections=tuple(
+            Section(text(s.name), kind(_raw(s.type), SECTION_TYPES), s.offset, s.size)
+            for s in binary.sections
+        ),
+        segments=tuple(
+            Segment(type=kind(_raw(s.type), SEGMENT_TYPES), offset=s.file_offset,
+                    filesz=s.physical_size, vaddr=s.virtual_address, memsz=s.virtual_size,
+                    flags=_code(s.flags) & 7)
+            for s in binary.segments
+        ),
+        interpreter=text(binary.interpreter) if binary.has_interpreter else "",
+        dynamic=elftables.dynamic_from([_entry(e) for e in binary.dynamic_entries]),
+        nx=bool(binary.has_nx),
+    )
+
+
+def _raw(kind: Any) -> int:
+    """The number in the file: lief adds the machine above bit 32 to processor-specific
+    section and segment types."""
+    return _code(kind) & 0xFFFFFFFF
+
+
+def _entry(entry: Any) -> tuple[int, int, str]:
+    tag = _name(entry.tag)
+    string = {"NEEDED": "name", "RPATH": "rpath", "RUNPATH": "runpath"}.get(tag)
+    return _code(entry.tag), int(entry.value), text(getattr(entry, string)) if string else ""
+
+
+def tables(path: str, view: FileView) -> Tables:
+    """The file's tables: read directly where the file is plain, else by lief."""
+    try:
+        return elftables.read(view.mm)
+    except elftables.Declined:
+        return _lief_tables(path)
 
 
 def _arch(machine: str, bits: int, big: bool) -> str:
@@ -120,14 +173,10 @@ def _code(kind: Any) -> int:
     return int(getattr(kind, "value", kind))
 
 
-def _note_ranges(sections: list[Any], segments: list[Any]) -> list[tuple[str, int, int]]:
+def _note_ranges(t: Tables) -> list[tuple[str, int, int]]:
     """SHT_NOTE sections, or PT_NOTE segments when the section headers are gone."""
-    return [
-        (text(s.name), s.offset, s.size) for s in sections if _code(s.type) == _SHT_NOTE
-    ] or [
-        ("PT_NOTE", s.file_offset, s.physical_size)
-        for s in segments
-        if _code(s.type) == _PT_NOTE
+    return [(s.name, s.offset, s.size) for s in t.sections if s.type == elftables.SHT_NOTE] or [
+        ("PT_NOTE", s.offset, s.filesz) for s in t.segments if s.type == elftables.PT_NOTE
     ]
 
 
@@ -159,43 +208,13 @@ def _note(
         found.dlopen.extend(notes.dlopen_libraries(desc))
 
 
-@dataclass
-class _Dynamic:
-    """The dynamic section: what is linked, where it is looked for, and the binding flags."""
-
-    needed: list[LinkedLibrary] = field(default_factory=list)
-    rpath: list[str] = field(default_factory=list)
-    runpath: list[str] = field(default_factory=list)
-    flags: int = 0
-    flags_1: int = 0
-
-
-def _read_dynamic(binary: Any) -> _Dynamic:
-    d = _Dynamic()
-    for entry in binary.dynamic_entries:
-        tag = _name(entry.tag)
-        if tag == "NEEDED":
-            d.needed.append(LinkedLibrary(name=text(entry.name), how="DT_NEEDED"))
-        elif tag == "RPATH":
-            d.rpath.extend(p for p in text(entry.rpath).split(":") if p)
-        elif tag == "RUNPATH":
-            d.runpath.extend(p for p in text(entry.runpath).split(":") if p)
-        elif tag == "FLAGS":
-            d.flags = int(entry.value)
-        elif tag == "FLAGS_1":
-            d.flags_1 = int(entry.value)
-        elif tag == "BIND_NOW":
-            d.flags |= _DF_BIND_NOW
-    return d
-
-
 def _file_kind(file_type: str, is_pie_exe: bool) -> str:
     if file_type == "EXEC" or is_pie_exe:
         return "executable"
     return {"DYN": "shared-library", "REL": "relocatable"}.get(file_type, file_type.lower())
 
 
-def _go_search(by_name: dict[str, Any], segments: list[Any]) -> GoSearch:
+def _go_search(by_name: dict[str, Section], segments: tuple[Segment, ...]) -> GoSearch:
     """`.go.buildinfo`, else the first writable non-executable PT_LOAD (Go's own order)."""
     section = by_name.get(".go.buildinfo")
     if section is not None:
@@ -204,12 +223,17 @@ def _go_search(by_name: dict[str, Any], segments: list[Any]) -> GoSearch:
             # nothing is searched for it.
             return GoSearch(None, 0, scan_file=False)
         return GoSearch(Region(".go.buildinfo", section.offset, section.size), GO_SECTION_MAX)
-    writable = next((s for s in segments if _name(s.type) == "LOAD" and _writable_data(s)), None)
-    if writable is None or not writable.physical_size:
-        return GoSearch(None, 0)
-    return GoSearch(
-        Region("PT_LOAD (rw)", writable.file_offset, writable.physical_size), GO_SEARCH_SIZE
+    writable = next(
+        (
+            s for s in segments
+            if s.type == elftables.PT_LOAD
+            and s.flags & elftables.PF_W and not s.flags & elftables.PF_X
+        ),
+        None,
     )
+    if writable is None or not writable.filesz:
+        return GoSearch(None, 0)
+    return GoSearch(Region("PT_LOAD (rw)", writable.offset, writable.filesz), GO_SEARCH_SIZE)
 
 
 def _os_name(
@@ -226,17 +250,18 @@ def _os_name(
 
 
 def _hardening(
-    binary: Any, view: FileView, by_name: dict[str, Any], segments: list[Any], dyn: _Dynamic,
-    pie: bool | None, go: GoBuildInfo | None,
+    t: Tables, view: FileView, by_name: dict[str, Section], pie: bool | None,
+    go: GoBuildInfo | None,
 ) -> Hardening:
     relro = "none"
-    if "GNU_RELRO" in {_name(s.type) for s in segments}:
-        relro = "full" if (dyn.flags & _DF_BIND_NOW or dyn.flags_1 & _DF_1_NOW) else "partial"
+    if any(s.type == elftables.PT_GNU_RELRO for s in t.segments):
+        bind_now = t.dynamic.flags & _DF_BIND_NOW or t.dynamic.flags_1 & _DF_1_NOW
+        relro = "full" if bind_now else "partial"
     tables = [(s.offset, s.size) for n in (".dynstr", ".strtab") if (s := by_name.get(n))]
     stack, fortify = string_table_flags(view, tables)
     return Hardening(
         pie=pie,
-        nx=bool(binary.has_nx),
+        nx=t.nx,
         relro=relro,
         # NOTE: Go code does not use the C stack protector or FORTIFY; only cgo parts could,
         # so "absent" is reported only when the string tables were there to look at.
@@ -252,66 +277,53 @@ def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
     Raises:
         InspectionError: lief cannot parse it, or a structure it needs is damaged.
     """
-    binary = lief.ELF.parse(path, _config())
-    if binary is None:
-        raise InspectionError("not a parsable ELF file")
-    header = binary.header
-    bits = 64 if _name(header.identity_class) == "ELF64" else 32
-    big = _name(header.identity_data) == "MSB"
-    endianness = "big" if big else "little"
-    arch = _arch(_name(header.machine_type), bits, big)
-    os_abi = _OS_ABI.get(_name(header.identity_os_abi), _name(header.identity_os_abi).lower())
-    sections = list(binary.sections)
-    segments = list(binary.segments)
-    by_name = {text(s.name): s for s in sections}
-    found = _read_notes(view, _note_ranges(sections, segments), endianness)
-    interpreter = text(binary.interpreter) if binary.has_interpreter else ""
-    dyn = _read_dynamic(binary)
-    libraries = tuple(dyn.needed + found.dlopen)
+    t = tables(path, view)
+    endianness = "big" if t.big else "little"
+    arch = _arch(t.machine, t.bits, t.big)
+    os_abi = _OS_ABI.get(t.os_abi, t.os_abi.lower())
+    by_name = {s.name: s for s in t.sections}
+    found = _read_notes(view, _note_ranges(t), endianness)
+    needed = [LinkedLibrary(name=n, how="DT_NEEDED") for n in t.dynamic.needed]
+    libraries = tuple(needed + found.dlopen)
     facts = Facts(
         view=view,
         arch=arch,
         mappings=tuple(
-            Mapping(vaddr=s.virtual_address, offset=s.file_offset, size=s.physical_size)
-            for s in segments
-            if _name(s.type) == "LOAD"
+            Mapping(vaddr=s.vaddr, offset=s.offset, size=s.filesz)
+            for s in t.segments
+            if s.type == elftables.PT_LOAD
         ),
         sections={name: Region(name, s.offset, s.size) for name, s in by_name.items()},
-        go=_go_search(by_name, segments),
+        go=_go_search(by_name, t.segments),
         package_notes=tuple(found.package_notes),
         libraries=libraries,
         library_location=".dynamic",
     )
     detected = detectors.run(facts)
-    file_type = _name(header.file_type)
-    is_pie_exe = file_type == "DYN" and (bool(dyn.flags_1 & _DF_1_PIE) or bool(interpreter))
-    kind = _file_kind(file_type, is_pie_exe)
+    flags_1 = t.dynamic.flags_1
+    is_pie_exe = t.file_type == "DYN" and (bool(flags_1 & _DF_1_PIE) or bool(t.interpreter))
+    kind = _file_kind(t.file_type, is_pie_exe)
     pie = is_pie_exe if kind == "executable" else None
     return Binary(
         format="elf",
         arch=arch,
-        bits=bits,
+        bits=t.bits,
         endianness=endianness,
-        os=_os_name(found.abi_os, os_abi, detected.go, interpreter, dyn.needed),
+        os=_os_name(found.abi_os, os_abi, detected.go, t.interpreter, needed),
         os_abi=os_abi,
         file_type=kind,
         build_id=found.build_id,
         linkage=Linkage(
-            static=not interpreter and not dyn.needed,
-            interpreter=interpreter,
+            static=not t.interpreter and not needed,
+            interpreter=t.interpreter,
             libraries=libraries,
-            rpath=tuple(dyn.rpath),
-            runpath=tuple(dyn.runpath),
+            rpath=t.dynamic.rpath,
+            runpath=t.dynamic.runpath,
         ),
-        hardening=_hardening(binary, view, by_name, segments, dyn, pie, detected.go),
+        hardening=_hardening(t, view, by_name, pie, detected.go),
         go=detected.go,
         rust=detected.rust,
         package_notes=tuple(found.package_notes),
         warnings=detected.warnings,
         errors=tuple(found.errors) + detected.errors,
     ), detected.components
-
-
-def _writable_data(segment: Any) -> bool:
-    flags = str(segment.flags)
-    return "W" in flags and "X" not in flags

@@ -46,6 +46,9 @@ class Settings:
     insecure_registries: tuple[str, ...] = ()
     layer_progress: Callable[[str, int, int], None] | None = None
     """Told (image name, layers applied, layers in all) as an image's layers are read."""
+    on_binary: Callable[[str], None] | None = None
+    """Told the path of each binary copied out of an image or archive, as soon as it is on
+    disk (a later layer may still replace it), so it can be parsed while reading goes on."""
 
 
 @dataclass

@@ -85,9 +85,8 @@ def _tree(settings: Settings, what: str, depth: int) -> FileTree:
     import tempfile
 
     workdir = tempfile.mkdtemp(prefix="archive-", dir=settings.workdir)
-    if depth >= MAX_NESTING:
-        return FileTree(workdir, what)
-    return FileTree(workdir, what, nested=SUFFIXES)
+    nested = SUFFIXES if depth < MAX_NESTING else ()
+    return FileTree(workdir, what, nested=nested, on_binary=settings.on_binary)
 
 
 def _read(name: str, label: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component | None]:

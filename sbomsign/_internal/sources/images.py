@@ -244,7 +244,7 @@ def _image(given: str, store: Store, desc: dict[str, Any], manifest: dict[str, A
                          layer_descs, tag=tag, repository=repository)
     if not _platform_matches(_config_platform(config), settings.platform):
         raise InputError(f"{given}: the image is {identity.platform}, not {settings.platform}")
-    tree = FileTree(_private_dir(settings), given)
+    tree = FileTree(_private_dir(settings), given, on_binary=settings.on_binary)
     files = _artifact_files(manifest, config_desc)
     for i, layer in enumerate(layer_descs):
         what = f"{given}: layer {layer['digest']}"
@@ -476,7 +476,7 @@ def _docker_archive(given: str, ref: Reference, settings: Settings, into: Expans
     identity = _identity(given, desc, config, layer_descs, tag=tag, repository=repository)
     if not _platform_matches(_config_platform(config), settings.platform):
         raise InputError(f"{given}: the image is {identity.platform}, not {settings.platform}")
-    tree = FileTree(_private_dir(settings), given)
+    tree = FileTree(_private_dir(settings), given, on_binary=settings.on_binary)
     tree.warnings.extend(notes)
     for i, (name, diff_id) in enumerate(zip(layers, diff_ids, strict=True)):
         what = f"{given}: layer {diff_id}"

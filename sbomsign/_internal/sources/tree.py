@@ -23,7 +23,7 @@ import posixpath
 import re
 import shutil
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sbomsign._internal.limits import LimitExceeded, limit
@@ -82,8 +82,10 @@ class Entry:
 class FileTree:
     """Paths (relative, no leading `/`) to entries, built layer by layer."""
 
-    def __init__(self, workdir: str, what: str, *, nested: tuple[str, ...] = ()) -> None:
+    def __init__(self, workdir: str, what: str, *, nested: tuple[str, ...] = (),
+                 on_binary: Callable[[str], None] | None = None) -> None:
         self.entries: dict[str, Entry] = {}
+        self._on_binary = on_binary
         self.nested: dict[str, str] = {}
         """Archives inside this one (path -> their copy on disk), when `nested` names the
         suffixes to keep. Each is smaller than the archive holding it, whose own bound
@@ -192,6 +194,8 @@ class FileTree:
                         f"{self._what}: /{path}: {size} bytes, larger than "
                         f"{self._max_binary} (raise SBOMSIGN_MAX_BINARY_BYTES to allow more)")
                 entry.stored = self._copy(reader, size, head)
+                if self._on_binary is not None:
+                    self._on_binary(entry.stored)
             elif self._nested and path.lower().endswith(self._nested):
                 self.nested[path] = self._copy(reader, size, head)
         self._put(path, entry)

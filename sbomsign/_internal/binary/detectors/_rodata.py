@@ -55,12 +55,14 @@ def search(facts: Facts, pattern: re.Pattern[bytes]) -> Iterator[tuple[str, int,
         at = region.offset
         taken = at
         while at < end:
-            data = facts.view.read(at, min(_CHUNK + _OVERLAP, end - at))
-            if not data:
-                break
-            if needle and needle not in data:
+            size = min(_CHUNK + _OVERLAP, end - at)
+            # NOTE: the anchor is looked for in the map, so a chunk without it is never copied.
+            if needle and not facts.view.holds(needle, at, size):
                 at += _CHUNK
                 continue
+            data = facts.view.read(at, size)
+            if not data:
+                break
             for m in pattern.finditer(data):
                 # A match starting in the overlap may be cut off at its end: it is left to
                 # the next chunk, which holds it whole. One starting inside a match already
