@@ -6,9 +6,9 @@ Kept free of cyclonedx-python-lib, so that the direct JSON writer imports none o
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from sbomsign._internal import jsontext
 from sbomsign._internal.sbom.common import (
     Subject,
     artifact_ref,
@@ -89,7 +89,7 @@ def finish_json(doc: dict[str, Any], subject: Subject) -> str:
     _interoperable(doc)
     ordered = {k: doc[k] for k in JSON_ORDER if k in doc}
     ordered.update((k, v) for k, v in doc.items() if k not in ordered)
-    return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(ordered) + "\n"
 
 
 def _interoperable(doc: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from sbomsign._internal import jsontext
 from sbomsign._internal.sbom import telco
 from sbomsign._internal.sbom.common import (
     MADE_BY,
@@ -105,7 +106,7 @@ def write(subject: Subject, options: Options, *, tag_value: bool) -> bytes:
     for package in doc.get("packages", []):
         for ref in package.get("externalRefs", []):
             ref["referenceCategory"] = ref["referenceCategory"].replace("_", "-")
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    return (jsontext.dumps(doc) + "\n").encode()
 
 
 def _actor(text: str) -> Any:

@@ -23,11 +23,11 @@ same inputs and `SOURCE_DATE_EPOCH` give the same bytes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from sbomsign._internal import jsontext
 from sbomsign._internal.sbom.common import (
     MADE_BY,
     P_MERGED,
@@ -334,4 +334,4 @@ def write(subject: Subject, options: Options) -> bytes:
     })
     doc = {"@context": CONTEXT,
            "@graph": [creation, *(g.nodes[k] for k in sorted(g.nodes))]}
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    return (jsontext.dumps(doc) + "\n").encode()
