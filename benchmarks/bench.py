@@ -39,30 +39,42 @@ class Run:
     rss_mib: float
 
 
+def _once(cmd: list[str], env: dict[str, str] | None) -> tuple[float, float]:
+    """One run of `cmd`: wall time and peak RSS in MiB."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env or os.environ
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0,):
+        raise SystemExit(f"benchmark command failed: {' '.join(cmd)}")
+    return wall, usage.ru_maxrss / 1024
+
+
 def measure(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> Run:
     """Run `cmd` `repeat` times; the best wall time and the largest max RSS."""
-    best, rss = float("inf"), 0.0
+    runs = [_once(cmd, env) for _ in range(repeat)]
+    return Run(min(w for w, _ in runs), max(r for _, r in runs))
+
+
+def measure_pair(ours: list[str], theirs: list[str], repeat: int,
+                 env: dict[str, str] | None = None) -> tuple[Run, Run]:
+    """Run both commands `repeat` times, alternating, so that a slow spell of a shared
+    machine falls on both alike; the best wall time and largest max RSS of each."""
+    a, b = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env or os.environ
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) not in (0,):
-            raise SystemExit(f"benchmark command failed: {' '.join(cmd)}")
-        best = min(best, wall)
-        rss = max(rss, usage.ru_maxrss / 1024)
-    return Run(best, rss)
+        a.append(_once(ours, None))
+        b.append(_once(theirs, env))
+    return (Run(min(w for w, _ in a), max(r for _, r in a)),
+            Run(min(w for w, _ in b), max(r for _, r in b)))
 
 
 _GO_ONLY = """
 import sys, time, mmap
-import lief
 from sbomsign._internal.binary import elf
 from sbomsign._internal.binary._common import FileView
 from sbomsign._internal.binary import detectors  # noqa: F401  (imports are not timed)
-lief.logging.disable()
 best = 1e9
 for _ in range(5):
     t = time.perf_counter()

@@ -8,9 +8,9 @@ image (286 ELF files, dpkg database) as a docker-archive. Their binaries are sma
 fixture is 1.5 MB), so the fixed cost of each tool's start dominates; two service-sized
 images on the same distroless base follow: one whose service is syft's own binary (a real
 45 MB Go program with about 200 modules) and one with a 90 MB Go binary (`bench.py`'s).
-Each command runs in a fresh process; wall time is the best of `--repeat` runs, memory the
-child's peak RSS. The first line is the floor: an interpreter that only imports the modules
-an image's scan needs.
+Each command runs in a fresh process, the two tools taking turns; wall time is the best of
+`--repeat` runs, memory the child's peak RSS. The first line is the floor: an interpreter
+that only imports the modules an image's scan needs.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench import PY, build_embed_binary, measure, syft_bin  # noqa: E402
+from benchmarks.bench import PY, build_embed_binary, measure, measure_pair, syft_bin  # noqa: E402
 from tests.images import build, distroless, run  # noqa: E402
 
 
@@ -66,8 +66,9 @@ def main() -> int:
     floor = measure([PY, "-c", imports], args.repeat)
     print(f"{'(floor)':30} {'imports':16} {floor.wall:8.3f} {floor.rss_mib:8.1f}")
     for label, name in inputs:
-        ours = measure([PY, "-m", "sbomsign", "sbom", name, "-o", os.devnull], args.repeat)
-        theirs = measure([syft, "scan", name, "-q", "-o", "cyclonedx-json"], args.repeat, env)
+        ours, theirs = measure_pair([PY, "-m", "sbomsign", "sbom", name, "-o", os.devnull],
+                                    [syft, "scan", name, "-q", "-o", "cyclonedx-json"],
+                                    args.repeat, env)
         print(f"{label:30} {'sbomsign sbom':16} {ours.wall:8.3f} {ours.rss_mib:8.1f}")
         print(f"{'':30} {'syft scan':16} {theirs.wall:8.3f} {theirs.rss_mib:8.1f} "
               f"{ours.wall / theirs.wall:7.2f}x")

@@ -79,12 +79,12 @@ def scan_paths(
     with product_table.using(table), tempfile.TemporaryDirectory(prefix="sbomsign-") as workdir:
         expanded: list[sources.Expansion] = []
 
-        def tasks(early: Callable[[str], None]) -> list[worker.Task]:
+        def tasks(early: worker.Early) -> list[worker.Task]:
             settings = sources.Settings(workdir, platform.strip("/"), registry_ca,
                                         tuple(insecure_registries), layer_progress, early)
             expanded.append(sources.expand(paths, settings))
             found = expanded[0].candidates
-            return [worker.Task(i, c.path, c.display) for i, c in enumerate(found)]
+            return [worker.Task(i, c.path, c.display, c.span) for i, c in enumerate(found)]
 
         # NOTE: only directories, archives and images can hold more files than were named;
         # don't start more workers than there can be files.

@@ -43,6 +43,9 @@ class Task:
     index: int
     path: str
     display: str
+    span: tuple[int, int] | None = None
+    """Offset and size of the file inside `path` (small binaries share one spool file);
+    None: all of `path`."""
 
 
 def _limit_memory(limit: int) -> None:
@@ -88,7 +91,7 @@ def _work(conn: multiprocessing.connection.Connection, memory_limit: int, target
             return
         result: Artifact | ScanProblem
         try:
-            result = inspect_file(task.path, task.display)
+            result = inspect_file(task.path, task.display, task.span)
         except Error as e:
             result = ScanProblem(task.display, e.diagnostics(), e.exit_code)
         except MemoryError:
@@ -163,6 +166,10 @@ def _outcome(
     return None, False
 
 
+#: What `run_tasks` gives a function producing tasks: call it with a file (path, and span of
+#: it) as soon as it is on disk.
+Early = Callable[[str, "tuple[int, int] | None"], None]
+
 #: Tasks sent to a worker ahead of its answers.
 _IN_FLIGHT = 2
 
@@ -183,18 +190,19 @@ class _Pool:
         self.timeout = timeout
         self.pending: deque[Task] = deque()
         self.outcomes: dict[int, Artifact | ScanProblem] = {}
-        self.early_index: dict[str, int] = {}
+        self.early_index: dict[tuple[str, tuple[int, int] | None], int] = {}
         self._count = 0
 
-    def _task(self, path: str, display: str) -> Task:
+    def _task(self, path: str, display: str, span: tuple[int, int] | None) -> Task:
         self._count += 1
-        return Task(self._count, path, display)
+        return Task(self._count, path, display, span)
 
-    def early(self, path: str) -> None:
-        """Start on the file at `path` now, and collect what is done, without waiting."""
-        if path not in self.early_index:
-            task = self._task(path, path)
-            self.early_index[path] = task.index
+    def early(self, path: str, span: tuple[int, int] | None = None) -> None:
+        """Start on the file at `path` (`span` of it) now, and collect what is done, without
+        waiting."""
+        if (path, span) not in self.early_index:
+            task = self._task(path, path, span)
+            self.early_index[path, span] = task.index
             self.pending.append(task)
         self._step(0.0)
 
@@ -204,9 +212,9 @@ class _Pool:
         """The outcome of every task of `found`, in its order, shown under its display name."""
         wanted = []
         for t in found:
-            index = self.early_index.get(t.path)
+            index = self.early_index.get((t.path, t.span))
             if index is None:
-                task = self._task(t.path, t.display)
+                task = self._task(t.path, t.display, t.span)
                 self.pending.append(task)
                 index = task.index
             wanted.append(index)
@@ -287,7 +295,7 @@ def _shown(outcome: Artifact | ScanProblem, display: str) -> Artifact | ScanProb
 
 
 def run_tasks(
-    tasks: Sequence[Task] | Callable[[Callable[[str], None]], Sequence[Task]],
+    tasks: Sequence[Task] | Callable[[Early], Sequence[Task]],
     *,
     jobs: int,
     timeout: float = DEFAULT_TIMEOUT,

@@ -225,6 +225,62 @@ def test_binaries_parsed_while_layers_are_read_are_those_of_the_final_image(
     assert not inventory.problems
 
 
+def test_small_binaries_share_one_spool_file(tmp_path: Path) -> None:
+    """Binaries up to SPOOL_MAX are written one after another into one file, each at a page
+    boundary; a larger one gets its own file. Each is read back from its span alone."""
+    import mmap
+
+    from sbomsign._internal.sources.tree import SPOOL_MAX
+
+    work = tmp_path / "work"
+    work.mkdir()
+    small = {n: (BIN / n).read_bytes() for n in ("c-hello-plain", "pe-hello.exe",
+                                                  "libdemo.so.1", "c-hello-aarch64")}
+    assert all(len(d) <= SPOOL_MAX for d in small.values()) and len(GO) > SPOOL_MAX
+    tree = FileTree(str(work), "t")
+    for name, data in small.items():
+        tree.add_file(f"bin/{name}", io.BytesIO(data), len(data), 0)  # type: ignore[arg-type]
+    tree.add_file("app", io.BytesIO(GO), len(GO), 0)  # type: ignore[arg-type]
+    assert len(list(work.iterdir())) == 2
+    entries = dict(tree.binaries())
+    assert entries["app"].span is None and Path(entries["app"].stored).read_bytes() == GO
+    for name, data in small.items():
+        entry = entries[f"bin/{name}"]
+        assert entry.span is not None
+        offset, size = entry.span
+        assert offset % mmap.ALLOCATIONGRANULARITY == 0 and size == len(data)
+        assert Path(entry.stored).read_bytes()[offset:offset + size] == data
+
+
+def test_spooled_binaries_scan_as_the_files_themselves(tmp_path: Path) -> None:
+    """A PE file and an ELF file the direct reader leaves to lief are parsed by lief from
+    their bytes in the spool; the artifacts equal those of the files scanned alone."""
+    plain = bytearray((BIN / "c-hello-plain").read_bytes())
+    phoff = int.from_bytes(plain[32:40], "little")
+    types = [int.from_bytes(plain[phoff + 56 * i:phoff + 56 * i + 4], "little")
+             for i in range(int.from_bytes(plain[56:58], "little"))]
+    at = phoff + 56 * types.index(6)  # PT_PHDR made a second PT_INTERP: left to lief
+    plain[at:at + 4] = (3).to_bytes(4, "little")
+    odd = tmp_path / "odd"
+    odd.write_bytes(bytes(plain))
+    pe = (BIN / "pe-hello.exe").read_bytes()
+    first = (BIN / "libdemo.so.1").read_bytes()  # so that neither starts the spool file
+    layout = _layout(tmp_path / "oci", [_tar([_file("lib/first", first),
+                                               _file("bin/odd", bytes(plain)),
+                                               _file("bin/hello.exe", pe)])])
+    inventory = scan_paths([f"oci-dir:{layout}:t"], jobs=1)
+    alone = scan_paths([str(BIN / "libdemo.so.1"), str(odd), str(BIN / "pe-hello.exe")],
+                       jobs=1)
+    assert not inventory.problems and not alone.problems
+
+    def facts(a: object) -> tuple[object, ...]:
+        return (a.digests, a.size, a.binaries, a.components)  # type: ignore[attr-defined]
+
+    assert sorted(map(facts, inventory.artifacts), key=str) == sorted(
+        map(facts, alone.artifacts), key=str)
+    assert {a.binaries[0].format for a in inventory.artifacts} == {"elf", "pe"}
+
+
 def _link(name: str, target: str) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = tarfile.LNKTYPE

@@ -11,7 +11,6 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -218,7 +217,8 @@ def test_directory_with_unreadable_files(tmp_path: Path) -> None:
     assert all("Permission denied" in m for m in problems.values())
 
 
-def crash_on_poison(path: str, display: str | None = None) -> Artifact:
+def crash_on_poison(path: str, display: str | None = None,
+                    span: tuple[int, int] | None = None) -> Artifact:
     """Inspect like the real worker, but die hard on files named `poison` or hang on `slow`."""
     from sbomsign._internal.binary import inspect_file
 
@@ -227,7 +227,7 @@ def crash_on_poison(path: str, display: str | None = None) -> Artifact:
         os.kill(os.getpid(), signal.SIGSEGV)
     if name == "slow":
         time.sleep(60)
-    return inspect_file(path, display)
+    return inspect_file(path, display, span)
 
 
 def test_a_crashing_parser_does_not_stop_the_scan(tmp_path: Path) -> None:
@@ -269,11 +269,12 @@ def test_the_files_sent_behind_a_crash_are_scanned(tmp_path: Path) -> None:
                      ("b", "Artifact")]
 
 
-def inspect_and_log(path: str, display: str | None = None) -> Artifact:
+def inspect_and_log(path: str, display: str | None = None,
+                    span: tuple[int, int] | None = None) -> Artifact:
     """Inspect like the real worker, then note the path in the file `SBOMSIGN_TEST_LOG`."""
     from sbomsign._internal.binary import inspect_file
 
-    found = inspect_file(path, display)
+    found = inspect_file(path, display, span)
     with open(os.environ["SBOMSIGN_TEST_LOG"], "a") as log:
         log.write(path + "\n")
     return found
@@ -294,9 +295,9 @@ def test_files_found_early_are_scanned_before_the_list_is_final(
         shutil.copy(BIN / GOOD, tmp_path / name)
         files[name] = str(tmp_path / name)
 
-    def tasks(early: Callable[[str], None]) -> list[worker.Task]:
-        early(files["early"])
-        early(files["replaced"])
+    def tasks(early: worker.Early) -> list[worker.Task]:
+        early(files["early"], None)
+        early(files["replaced"], None)
         deadline = time.monotonic() + 60
         while files["early"] not in log.read_text().split() and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -33,8 +33,9 @@ MACHO_MAGICS = {
 FAT_MAGICS = {b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"}
 
 
-def sniff(stream: BinaryIO) -> str | None:
-    """The executable format of an open file from its magic bytes, or None.
+def sniff(stream: BinaryIO, start: int = 0) -> str | None:
+    """The executable format of an open file (positioned at `start`, where the image begins)
+    from its magic bytes, or None.
 
     Reads at most a few hundred bytes: cheap enough to skip non-binaries in a directory walk.
     """
@@ -51,7 +52,7 @@ def sniff(stream: BinaryIO) -> str | None:
     if head[:2] == b"MZ" and len(head) >= 64:
         pe_offset = int.from_bytes(head[60:64], "little")
         if pe_offset < 64 * 1024:
-            stream.seek(pe_offset)
+            stream.seek(start + pe_offset)
             if stream.read(4) == b"PE\0\0":
                 return "pe"
     return None
@@ -78,8 +79,11 @@ def lief_module() -> ModuleType:
     return lief
 
 
-def inspect_file(path: str, display: str | None = None) -> Artifact:
-    """Inspect one file: digests, then every image in it.
+def inspect_file(
+    path: str, display: str | None = None, span: tuple[int, int] | None = None
+) -> Artifact:
+    """Inspect one file (the `span` (offset, size) of `path`, or all of it): digests, then
+    every image in it. An offset is a multiple of `mmap.ALLOCATIONGRANULARITY`.
 
     Raises:
         InputError: the file cannot be read.
@@ -93,17 +97,22 @@ def inspect_file(path: str, display: str | None = None) -> Artifact:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode):
                 raise InspectionError("not a regular file")
-            size = st.st_size
+            start, size = span or (0, st.st_size)
             if size == 0:
                 raise InspectionError("empty file")
-            fmt = sniff(f)
+            if start + size > st.st_size:
+                raise InputError("the file is shorter than its span")
+            f.seek(start)
+            fmt = sniff(f, start)
             if fmt is None:
                 raise InspectionError("not an ELF, PE or Mach-O file")
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ, offset=start) as mm:
                 size = len(mm)
+                # NOTE: lief reads a file by name; a span of one is handed to it as bytes.
+                source = path if span is None else None
 
                 def inspect() -> list[tuple[Binary, tuple[Component, ...]]]:
-                    return _inspect(fmt, path, FileView(mm))
+                    return _inspect(fmt, source, FileView(mm))
 
                 if size < HASH_BESIDE:
                     digests, binaries = digest_buffer(mm), inspect()
@@ -134,7 +143,9 @@ def _hash_beside(
     return hashed.result(), binaries
 
 
-def _inspect(fmt: str, path: str, view: FileView) -> list[tuple[Binary, tuple[Component, ...]]]:
+def _inspect(
+    fmt: str, path: str | None, view: FileView
+) -> list[tuple[Binary, tuple[Component, ...]]]:
     from sbomsign._internal.binary._common import check_elf_header, check_macho_header
 
     size = len(view.mm)

@@ -102,6 +102,11 @@ def string_table_flags(view: FileView, tables: Iterable[tuple[int, int]]) -> tup
     return stack, fortify
 
 
+def lief_source(path: str | None, view: FileView) -> str | bytes:
+    """What lief parses: the file by name, or the bytes of a view that is part of a file."""
+    return path if path is not None else view.mm[:]
+
+
 def text(value: str | bytes) -> str:
     """A name lief returns as `str`, or as `bytes` when it is not valid UTF-8."""
     if isinstance(value, bytes):

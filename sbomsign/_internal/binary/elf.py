@@ -13,6 +13,7 @@ from sbomsign._internal.binary._common import (
     GO_SECTION_MAX,
     FileView,
     Mapping,
+    lief_source,
     string_table_flags,
     text,
 )
@@ -74,7 +75,7 @@ _DF_1_PIE = 0x08000000
 _ABI_TAG_OS = {0: "linux", 1: "hurd", 2: "solaris", 3: "freebsd"}
 
 
-def _lief_tables(path: str) -> Tables:
+def _lief_tables(source: str | bytes) -> Tables:
     """The tables of a file `elftables` left to lief, as lief reads them."""
     from sbomsign._internal.binary import lief_module
 
@@ -89,7 +90,7 @@ def _lief_tables(path: str) -> Tables:
     cfg.parse_symbol_versions = False
     cfg.parse_notes = False
     cfg.parse_overlay = False
-    binary = lief.ELF.parse(path, cfg)
+    binary = lief.ELF.parse(source, cfg)
     if binary is None:
         raise InspectionError("not a parsable ELF file")
     header = binary.header
@@ -127,12 +128,12 @@ def _entry(entry: Any) -> tuple[int, int, str]:
     return _code(entry.tag), int(entry.value), text(getattr(entry, string)) if string else ""
 
 
-def tables(path: str, view: FileView) -> Tables:
+def tables(path: str | None, view: FileView) -> Tables:
     """The file's tables: read directly where the file is plain, else by lief."""
     try:
         return elftables.read(view.mm)
     except elftables.Declined:
-        return _lief_tables(path)
+        return _lief_tables(lief_source(path, view))
 
 
 def _arch(machine: str, bits: int, big: bool) -> str:
@@ -271,8 +272,9 @@ def _hardening(
     )
 
 
-def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
-    """Inspect one ELF file: the binary's facts and the components found in it.
+def inspect(path: str | None, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
+    """Inspect one ELF file (`path`, or the bytes of `view` where it is part of a file): the
+    binary's facts and the components found in it.
 
     Raises:
         InspectionError: lief cannot parse it, or a structure it needs is damaged.

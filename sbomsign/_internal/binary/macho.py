@@ -7,7 +7,13 @@ from typing import Any
 import lief
 
 from sbomsign._internal.binary import detectors
-from sbomsign._internal.binary._common import GO_SEARCH_SIZE, GO_SECTION_MAX, FileView, Mapping
+from sbomsign._internal.binary._common import (
+    GO_SEARCH_SIZE,
+    GO_SECTION_MAX,
+    FileView,
+    Mapping,
+    lief_source,
+)
 from sbomsign._internal.binary.facts import Facts, GoSearch, Region
 from sbomsign.errors import InspectionError
 from sbomsign.models import Binary, Component, Hardening, Linkage, LinkedLibrary
@@ -42,13 +48,13 @@ def _name(enum_value: Any) -> str:
     return str(enum_value).rsplit(".", 1)[-1]
 
 
-def inspect(path: str, view: FileView) -> list[tuple[Binary, tuple[Component, ...]]]:
+def inspect(path: str | None, view: FileView) -> list[tuple[Binary, tuple[Component, ...]]]:
     """Inspect a Mach-O file; a fat/universal file gives one entry per slice.
 
     Raises:
         InspectionError: lief cannot parse it.
     """
-    fat = lief.MachO.parse(path, lief.MachO.ParserConfig.quick)
+    fat = lief.MachO.parse(lief_source(path, view), lief.MachO.ParserConfig.quick)
     if fat is None or len(fat) == 0:
         raise InspectionError("not a parsable Mach-O file")
     return [_slice(fat.at(i), view) for i in range(len(fat))]

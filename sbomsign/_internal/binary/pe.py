@@ -7,7 +7,13 @@ from typing import Any
 import lief
 
 from sbomsign._internal.binary import detectors, notes
-from sbomsign._internal.binary._common import GO_SEARCH_SIZE, FileView, Mapping, text
+from sbomsign._internal.binary._common import (
+    GO_SEARCH_SIZE,
+    FileView,
+    Mapping,
+    lief_source,
+    text,
+)
 from sbomsign._internal.binary.facts import Facts, GoSearch, Region
 from sbomsign.errors import Error, InspectionError
 from sbomsign.models import Binary, Component, Hardening, Linkage, LinkedLibrary, PackageNote
@@ -55,13 +61,13 @@ def _name(enum_value: Any) -> str:
     return str(enum_value).rsplit(".", 1)[-1]
 
 
-def inspect(path: str, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
+def inspect(path: str | None, view: FileView) -> tuple[Binary, tuple[Component, ...]]:
     """Inspect one PE file: the binary's facts and the components found in it.
 
     Raises:
         InspectionError: lief cannot parse it.
     """
-    binary = lief.PE.parse(path, _config())
+    binary = lief.PE.parse(lief_source(path, view), _config())
     if binary is None:
         raise InspectionError("not a parsable PE file")
     header = binary.header

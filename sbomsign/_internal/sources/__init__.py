@@ -32,6 +32,8 @@ class Candidate:
     display: str
     container: str = ""
     """`Container.ref` of the image or archive it was taken from."""
+    span: tuple[int, int] | None = None
+    """Offset and size of the file inside `path`; None: all of it."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,10 @@ class Settings:
     insecure_registries: tuple[str, ...] = ()
     layer_progress: Callable[[str, int, int], None] | None = None
     """Told (image name, layers applied, layers in all) as an image's layers are read."""
-    on_binary: Callable[[str], None] | None = None
-    """Told the path of each binary copied out of an image or archive, as soon as it is on
-    disk (a later layer may still replace it), so it can be parsed while reading goes on."""
+    on_binary: Callable[[str, tuple[int, int] | None], None] | None = None
+    """Told the path (and span) of each binary copied out of an image or archive, as soon as
+    it is on disk (a later layer may still replace it), so it can be parsed while reading
+    goes on."""
 
 
 @dataclass

@@ -55,13 +55,13 @@ class Draft:
     """What the tree's package databases say."""
 
     def __post_init__(self) -> None:
-        # NOTE: read when the draft is made, while the workers load lief, rather than after
-        # they finish, when nothing else is left to do.
+        # NOTE: read when the draft is made, while the workers parse the binaries, rather
+        # than after they finish, when nothing else is left to do.
         self.packages = ospkg.read(self.tree.kept, self.tree.resolve)
 
     def candidates(self) -> list[Candidate]:
         """The binaries of the tree, to be scanned under their path in the container."""
-        return [Candidate(entry.stored, "/" + path, self.identity.ref)
+        return [Candidate(entry.stored, "/" + path, self.identity.ref, entry.span)
                 for path, entry in self.tree.binaries()]
 
     def finish(self, artifacts: list[Artifact]) -> Container:

@@ -7,6 +7,8 @@ its kind and the layer that wrote it; only two kinds of content are kept:
 
 - executables (ELF, PE, Mach-O by their magic bytes) are copied into the private work
   directory, under a counter name (never under a name from the archive), for the scanners;
+  the small ones one after another into one spool file, for an image of a few hundred
+  libraries would otherwise spend more time creating files than reading them;
 - the small files that describe the system (`os-release`, package databases, `ld.so.conf`)
   are kept in memory, or on disk for the sqlite rpm database, each within its own size bound.
 
@@ -18,6 +20,7 @@ the way the container would see them (`..` at the root stays at the root).
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import posixpath
 import re
@@ -77,13 +80,16 @@ class Entry:
     stored: str = ""
     """Where a binary's bytes were copied (in the work directory)."""
     size: int = 0
+    span: tuple[int, int] | None = None
+    """Offset and size of a small binary's bytes inside the spool file `stored`."""
 
 
 class FileTree:
     """Paths (relative, no leading `/`) to entries, built layer by layer."""
 
     def __init__(self, workdir: str, what: str, *, nested: tuple[str, ...] = (),
-                 on_binary: Callable[[str], None] | None = None) -> None:
+                 on_binary: Callable[[str, tuple[int, int] | None], None] | None = None,
+                 ) -> None:
         self.entries: dict[str, Entry] = {}
         self._on_binary = on_binary
         self.nested: dict[str, str] = {}
@@ -94,7 +100,8 @@ class FileTree:
         self.kept: dict[str, bytes | str] = {}
         """System files: bytes, or the path of the copy on disk (rpm's databases)."""
         self._stored_refs: dict[str, int] = {}
-        """How many paths hold each binary copied to disk (hard links share one)."""
+        """How many paths hold each binary copied to its own file (hard links share one)."""
+        self._spool = _Spool(workdir)
         self.warnings: list[str] = []
         self._children: dict[str, set[str]] = {}
         self._workdir = workdir
@@ -193,9 +200,12 @@ class FileTree:
                     raise LimitExceeded(
                         f"{self._what}: /{path}: {size} bytes, larger than "
                         f"{self._max_binary} (raise SBOMSIGN_MAX_BINARY_BYTES to allow more)")
-                entry.stored = self._copy(reader, size, head)
+                if size <= SPOOL_MAX:
+                    entry.stored, entry.span = self._spool.add(reader, size, head, self._what)
+                else:
+                    entry.stored = self._copy(reader, size, head)
                 if self._on_binary is not None:
-                    self._on_binary(entry.stored)
+                    self._on_binary(entry.stored, entry.span)
             elif self._nested and path.lower().endswith(self._nested):
                 self.nested[path] = self._copy(reader, size, head)
         self._put(path, entry)
@@ -248,7 +258,8 @@ class FileTree:
         found = self.entries.get(source) if source is not None else None
         if found is None or found.kind != "file":
             return "hard links to missing files"
-        self._put(path, Entry("file", layer, stored=found.stored, size=found.size))
+        self._put(path, Entry("file", layer, stored=found.stored, size=found.size,
+                              span=found.span))
         if source in self.kept:
             self.kept[path] = self.kept[source]
         return ""
@@ -267,9 +278,9 @@ class FileTree:
                 self._put(parent, Entry("dir", entry.layer))
         replaced = self.entries.get(path)
         self.entries[path] = entry
-        if entry.stored:
+        if entry.stored and entry.span is None:
             self._stored_refs[entry.stored] = self._stored_refs.get(entry.stored, 0) + 1
-        if replaced is not None and replaced.stored:
+        if replaced is not None and replaced.stored and replaced.span is None:
             self._release(replaced.stored)
         if _keep_bound(path) is None:
             self.kept.pop(path, None)
@@ -286,7 +297,7 @@ class FileTree:
         if entry.kind == "dir" and self._children.get(path):
             return  # NOTE: something of this layer lives under it; the directory stays
         del self.entries[path]
-        if entry.stored:
+        if entry.stored and entry.span is None:
             self._release(entry.stored)
         self.kept.pop(path, None)
         self._drop_nested(path)
@@ -379,3 +390,39 @@ def clean(name: str) -> str | None:
 def _keep_bound(path: str) -> int | None:
     return next((size for pattern, size in _KEEP if pattern.fullmatch(path)), None)
 
+
+#: Binaries up to this size share the spool file; a larger one gets a file of its own, which
+#: is deleted as soon as a later layer replaces or deletes it.
+SPOOL_MAX = 512 << 10
+
+
+class _Spool:
+    """Small binaries, one after another in one file, each at a page boundary so that a
+    worker can map it alone. One that a later layer replaces stays until the scan ends; a
+    spool holds at most `SPOOL_MAX` bytes for each binary the image wrote."""
+
+    def __init__(self, workdir: str) -> None:
+        self.path = os.path.join(workdir, "spool")
+        self._end = 0
+
+    def add(
+        self, reader: Readable, size: int, head: bytes, what: str
+    ) -> tuple[str, tuple[int, int]]:
+        """Append a binary of `size` bytes (`head` already read); its file and span.
+
+        Raises:
+            InputError: the member holds fewer or more bytes than it declares.
+        """
+        page = mmap.ALLOCATIONGRANULARITY
+        start = -(-self._end // page) * page
+        # NOTE: opening the one existing file costs little; creating a file is what the spool
+        # saves. Closing it after each binary puts the bytes where a worker can read them.
+        with open(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as out:
+            out.seek(start)
+            out.write(head)
+            shutil.copyfileobj(reader, out, 1 << 20)
+            written = out.tell() - start
+        if written != size:
+            raise InputError(f"{what}: a member declares {size} bytes but holds {written}")
+        self._end = start + size
+        return self.path, (start, size)

@@ -35,7 +35,7 @@ def test_every_committed_json_document() -> None:
     float("inf"), float("-inf"), True, False, None,
     "quote \" backslash \\ tab \t newline \n nul \0 del \x7f", "ünïcødé ✓ 𝄞", "\u2028\u2029",
     {"a": {}, "b": [], "c": [[]], "d": [{}], "e": {"f": [1, [2, [3, {}]]]}},
-    {1: "int key", 2.5: "float key", True: "bool key", None: "null key"},
+    {1: "int key", 2.5: "float key", False: "bool key", None: "null key"},
     ("a", "tuple"), [("nested", ("tuples",))],
 ])
 def test_edge_values(value: Any) -> None:
