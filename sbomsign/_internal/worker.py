@@ -204,7 +204,13 @@ class _Pool:
             task = self._task(path, path, span)
             self.early_index[path, span] = task.index
             self.pending.append(task)
-        self._step(0.0)
+        # NOTE: called for every file while the layers are read, so it only looks at each
+        # busy worker's pipe; a crash shows there as its end, and deadlines are `finish`'s.
+        for i, w in enumerate(list(self.workers)):
+            while w.task is not None and w.conn.poll(0):
+                self._collect(i, w, w.task, [w.conn])
+                w = self.workers[i]
+        self._feed()
 
     def finish(
         self, found: Sequence[Task], progress: Callable[[int, int], None] | None

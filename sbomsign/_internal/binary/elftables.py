@@ -54,6 +54,9 @@ _EM_PPC64 = 21
 #: lief reads at most this many dynamic entries; a longer table is left to it.
 _MAX_DYNAMIC = 1000
 _SHN_LORESERVE = 0xFF00
+#: Largest section name table read here (real ones hold a few hundred bytes; a C++ object
+#: with a section per function, some hundred kilobytes).
+_MAX_NAMES = 4 << 20
 #: lief reads at most this many program headers.
 _MAX_SEGMENTS = 10000
 
@@ -270,11 +273,24 @@ def _sections(r: _Reader, off: int, count: int, names_index: int) -> tuple[Secti
     if not 0 < names_index < count:
         raise Declined("no section name table")
     names_at, names_size = rows[names_index][4:6]
-    end = min(names_at + names_size, len(r.mm))
+    if names_size > _MAX_NAMES:
+        raise Declined("section name table larger than names need")
+    names = r.mm[names_at : names_at + names_size]
     return tuple(
-        Section(r.string(names_at + row[0], end), kind(row[1], SECTION_TYPES), row[4], row[5])
+        Section(_name_at(names, row[0]), kind(row[1], SECTION_TYPES), row[4], row[5])
         for row in rows
     )
+
+
+def _name_at(names: bytes, at: int) -> str:
+    """The NUL-terminated UTF-8 name at `at` of the section name table."""
+    stop = names.find(b"\0", at) if at < len(names) else -1
+    if stop < 0:
+        raise Declined("section name outside its table")
+    try:
+        return names[at:stop].decode("utf-8")
+    except UnicodeDecodeError:
+        raise Declined("section name is not UTF-8") from None
 
 
 def _only(segments: tuple[Segment, ...], kind: int) -> Segment | None:
