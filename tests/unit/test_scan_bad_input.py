@@ -230,15 +230,20 @@ def crash_on_poison(path: str, display: str | None = None,
     return inspect_file(path, display, span)
 
 
-def test_a_crashing_parser_does_not_stop_the_scan(tmp_path: Path) -> None:
+def _scan_poisoned(tmp_path: Path, names: list[str], jobs: int) -> list[Artifact | ScanProblem]:
+    """Copies of a good binary under `names`, scanned by `crash_on_poison` workers."""
     paths = []
-    for name in ["a", "poison", "b", "slow", "c"]:
+    for name in names:
         shutil.copy(BIN / GOOD, tmp_path / name)
         paths.append(str(tmp_path / name))
     tasks = [worker.Task(i, p, p) for i, p in enumerate(paths)]
-    results = worker.run_tasks(
-        tasks, jobs=2, timeout=3, target="tests.unit.test_scan_bad_input:crash_on_poison"
+    return worker.run_tasks(
+        tasks, jobs=jobs, timeout=3, target="tests.unit.test_scan_bad_input:crash_on_poison"
     )
+
+
+def test_a_crashing_parser_does_not_stop_the_scan(tmp_path: Path) -> None:
+    results = _scan_poisoned(tmp_path, ["a", "poison", "b", "slow", "c"], jobs=2)
     kinds = [(Path(r.path).name, type(r).__name__) for r in results]
     assert kinds == [
         ("a", "Artifact"),
@@ -256,14 +261,7 @@ def test_a_crashing_parser_does_not_stop_the_scan(tmp_path: Path) -> None:
 def test_the_files_sent_behind_a_crash_are_scanned(tmp_path: Path) -> None:
     # A worker is sent its next file before it answers the one it is on; when it crashes or
     # overruns, the file sent behind goes to the new worker.
-    paths = []
-    for name in ["poison", "a", "slow", "b"]:
-        shutil.copy(BIN / GOOD, tmp_path / name)
-        paths.append(str(tmp_path / name))
-    tasks = [worker.Task(i, p, p) for i, p in enumerate(paths)]
-    results = worker.run_tasks(
-        tasks, jobs=1, timeout=3, target="tests.unit.test_scan_bad_input:crash_on_poison"
-    )
+    results = _scan_poisoned(tmp_path, ["poison", "a", "slow", "b"], jobs=1)
     kinds = [(Path(r.path).name, type(r).__name__) for r in results]
     assert kinds == [("poison", "ScanProblem"), ("a", "Artifact"), ("slow", "ScanProblem"),
                      ("b", "Artifact")]

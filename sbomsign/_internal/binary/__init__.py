@@ -106,7 +106,9 @@ def inspect_file(
             fmt = sniff(f, start)
             if fmt is None:
                 raise InspectionError("not an ELF, PE or Mach-O file")
-            with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ, offset=start) as mm:
+            # NOTE: a whole file is mapped at the size it has when mapped, not the one fstat saw.
+            length = 0 if span is None else size
+            with mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=start) as mm:
                 size = len(mm)
                 # NOTE: lief reads a file by name; a span of one is handed to it as bytes.
                 source = path if span is None else None

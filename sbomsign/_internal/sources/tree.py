@@ -404,6 +404,7 @@ class _Spool:
     def __init__(self, workdir: str) -> None:
         self.path = os.path.join(workdir, "spool")
         self._end = 0
+        self._made = False
 
     def add(
         self, reader: Readable, size: int, head: bytes, what: str
@@ -417,7 +418,10 @@ class _Spool:
         start = -(-self._end // page) * page
         # NOTE: opening the one existing file costs little; creating a file is what the spool
         # saves. Closing it after each binary puts the bytes where a worker can read them.
-        with open(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as out:
+        # The first binary makes the file, which must not exist yet (as `_copy`'s "xb").
+        flags = os.O_WRONLY if self._made else os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        with open(os.open(self.path, flags, 0o600), "wb") as out:
+            self._made = True
             out.seek(start)
             out.write(head)
             shutil.copyfileobj(reader, out, 1 << 20)
