@@ -2,7 +2,7 @@
 
 `elftables` reads the plain ELF files itself so that a scan of an image of ELF files never
 loads lief; it must then say exactly what lief says, and leave every file it is not sure of
-to lief. The binaries are the toolchain fixtures (eleven architectures, both byte orders, 32
+to lief. The binaries are the toolchain fixtures (nine architectures, both byte orders, 32
 and 64 bit, Go, C, Rust, static and dynamic) and the ELF files of real Debian packages.
 """
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping as MappingType
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sbomsign._internal.binary._common import FileView, Mapping
 from sbomsign.models import Component, GoBuildInfo, LinkedLibrary, PackageNote, RustAudit
 
 
-@dataclass(frozen=True)
-class Region:
-    """A byte range of the image (offsets relative to the image, as `FileView` reads them)."""
+class Region(NamedTuple):
+    """A byte range of the image (offsets relative to the image, as `FileView` reads them);
+    a named tuple, for an image has dozens and each is made per file."""
 
     name: str
     """What the format calls it (`.go.buildinfo`, `__DATA,__go_buildinfo`, `PT_LOAD (rw)`)."""
