@@ -212,3 +212,39 @@ def test_lief_names_every_machine_and_os_abi_as_the_tables_do() -> None:
         assert str(lief.ELF.Header.OS_ABI(number)).rsplit(".", 1)[-1] == name
     for number, name in elftables.FILE_TYPES.items():
         assert str(lief.ELF.Header.FILE_TYPE(number)).rsplit(".", 1)[-1] == name
+
+
+def _shdr_of(data: bytearray, name: bytes) -> int:
+    """Offset of the section header named `name` in a 64-bit little-endian file."""
+    shoff = int.from_bytes(data[40:48], "little")
+    shnum, shstrndx = int.from_bytes(data[60:62], "little"), int.from_bytes(data[62:64], "little")
+    names_at = int.from_bytes(data[shoff + 64 * shstrndx + 24 : shoff + 64 * shstrndx + 32],
+                              "little")
+    for i in range(shnum):
+        at = shoff + 64 * i
+        start = names_at + int.from_bytes(data[at : at + 4], "little")
+        if bytes(data[start : data.index(b"\0", start)]) == name:
+            return at
+    raise AssertionError(name)
+
+
+def test_tables_beyond_the_bounds_are_left_to_lief(tmp_path: Path) -> None:
+    # The README's bounds: a section name table over 4 MiB, more than 10,000 program headers.
+    # Such a file is not refused: lief reads it, as it reads any file the reader declines.
+    data = bytearray((BIN / "c-hello-plain").read_bytes())
+    at = _shdr_of(data, b".shstrtab")
+    names = bytearray(data)
+    names[at + 32 : at + 40] = (5 << 20).to_bytes(8, "little")
+    many = bytearray(data)
+    phoff, phnum = int.from_bytes(data[32:40], "little"), int.from_bytes(data[56:58], "little")
+    table = bytes(data[phoff : phoff + 56 * phnum]) + bytes(56) * (10_001 - phnum)
+    many[32:40] = len(many).to_bytes(8, "little")
+    many[56:58] = (10_001).to_bytes(2, "little")
+    many += table
+    for label, odd, reason in (("names", names, "larger than names need"),
+                               ("headers", many, "more program headers")):
+        path = tmp_path / label
+        path.write_bytes(bytes(odd))
+        with pytest.raises(elftables.Declined, match=reason):
+            _read(path)
+        assert inspect_file(str(path)).binaries[0].arch == "x86_64"

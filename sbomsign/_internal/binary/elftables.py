@@ -6,8 +6,10 @@ it; everything else is already read from the raw bytes. This module reads those 
 and only from files where it and lief cannot disagree: every table inside the file, one
 `PT_INTERP` and one `PT_DYNAMIC` whose bytes the `PT_LOAD` holding it maps at the same
 offset, NUL-terminated UTF-8 names, a machine and OS ABI whose names it knows. Anything else
-raises `Declined`, and lief reads the file as before, so a damaged or unusual file is judged
-by the same parser as always. The differential tests hold both readers to equal results.
+raises `Declined`, and lief reads the file, so a damaged or unusual file is judged by the
+same parser as every PE and Mach-O file. The differential tests
+(`tests/integration/test_elftables.py`, the `elf_tables` fuzz harness) hold both readers to
+equal tables.
 """
 
 from __future__ import annotations
