@@ -248,3 +248,26 @@ def test_tables_beyond_the_bounds_are_left_to_lief(tmp_path: Path) -> None:
         with pytest.raises(elftables.Declined, match=reason):
             _read(path)
         assert inspect_file(str(path)).binaries[0].arch == "x86_64"
+
+
+def test_a_dynamic_table_longer_than_liefs_is_left_to_it(tmp_path: Path) -> None:
+    # lief reads at most 1,000 dynamic entries; a table whose end comes later is declined.
+    # The file: an ELF header, a PT_LOAD mapping all of it and a PT_DYNAMIC of 1,001
+    # DT_DEBUG entries before its DT_NULL.
+    import struct
+
+    entries = b"".join(struct.pack("<qQ", 21, 0) for _ in range(1001)) + bytes(16)
+    dyn_at = 64 + 2 * 56
+    size = dyn_at + len(entries)
+    header = struct.pack("<4sBBBBB7xHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0, 3, 62, 1, 0,
+                         64, 0, 0, 64, 56, 2, 64, 0, 0)
+    load = struct.pack("<IIQQQQQQ", 1, 6, 0, 0, 0, size, size, 0x1000)
+    dynamic = struct.pack("<IIQQQQQQ", 2, 6, dyn_at, dyn_at, dyn_at, len(entries),
+                          len(entries), 8)
+    path = tmp_path / "long-dynamic"
+    path.write_bytes(header + load + dynamic + entries)
+    with pytest.raises(elftables.Declined, match="without its end"):
+        _read(path)
+    short = tmp_path / "short-dynamic"
+    short.write_bytes(header + load + dynamic + entries[-16 * 3 :] + entries[: -16 * 3])
+    assert _read(short).dynamic == elftables.Dynamic()
