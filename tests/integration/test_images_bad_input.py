@@ -252,6 +252,19 @@ def test_small_binaries_share_one_spool_file(tmp_path: Path) -> None:
         assert Path(entry.stored).read_bytes()[offset:offset + size] == data
 
 
+def test_a_member_shorter_than_it_declares_is_refused(tmp_path: Path) -> None:
+    """Whether it goes to the spool or to a file of its own, a binary whose member holds
+    fewer bytes than its header declares is refused in one line."""
+    from sbomsign.errors import InputError
+
+    small = (BIN / "c-hello-plain").read_bytes()
+    for data in (small, GO):
+        tree = FileTree(str(tmp_path), "t")
+        with pytest.raises(InputError, match=rf"t: a member declares {len(data) + 10} bytes "
+                                             rf"but holds {len(data)}"):
+            tree.add_file("app", io.BytesIO(data), len(data) + 10, 0)  # type: ignore[arg-type]
+
+
 def test_spooled_binaries_scan_as_the_files_themselves(tmp_path: Path) -> None:
     """A PE file and an ELF file the direct reader leaves to lief are parsed by lief from
     their bytes in the spool; the artifacts equal those of the files scanned alone."""

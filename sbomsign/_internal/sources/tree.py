@@ -28,6 +28,7 @@ import shutil
 import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from sbomsign._internal.limits import LimitExceeded, limit
 from sbomsign._internal.sources.streams import Readable, first_line, max_binary_bytes
@@ -245,11 +246,7 @@ class FileTree:
         self._counter += 1
         dest = os.path.join(self._workdir, f"f{self._counter:07d}")
         with open(dest, "xb") as out:
-            out.write(head)
-            shutil.copyfileobj(reader, out, 1 << 20)
-            written = out.tell()
-        if written != size:
-            raise InputError(f"{self._what}: a member declares {size} bytes but holds {written}")
+            _write_member(out, reader, head, size, self._what)
         return dest
 
     def _hardlink(self, path: str, target: str, layer: int) -> str:
@@ -423,10 +420,21 @@ class _Spool:
         with open(os.open(self.path, flags, 0o600), "wb") as out:
             self._made = True
             out.seek(start)
-            out.write(head)
-            shutil.copyfileobj(reader, out, 1 << 20)
-            written = out.tell() - start
-        if written != size:
-            raise InputError(f"{what}: a member declares {size} bytes but holds {written}")
+            _write_member(out, reader, head, size, what)
         self._end = start + size
         return self.path, (start, size)
+
+
+def _write_member(out: BinaryIO, reader: Readable, head: bytes, size: int, what: str) -> None:
+    """Write a member's bytes at `out`'s position: `head`, already read, then the rest of
+    `reader`.
+
+    Raises:
+        InputError: the member holds fewer or more bytes than it declares.
+    """
+    start = out.tell()
+    out.write(head)
+    shutil.copyfileobj(reader, out, 1 << 20)
+    written = out.tell() - start
+    if written != size:
+        raise InputError(f"{what}: a member declares {size} bytes but holds {written}")
