@@ -168,7 +168,7 @@ def _outcome(
 
 #: What `run_tasks` gives a function producing tasks: call it with a file (path, and span of
 #: it) as soon as it is on disk.
-Early = Callable[[str, "tuple[int, int] | None"], None]
+Early = Callable[[str, tuple[int, int] | None], None]
 
 #: Tasks sent to a worker ahead of its answers.
 _IN_FLIGHT = 2

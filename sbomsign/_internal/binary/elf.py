@@ -69,7 +69,6 @@ _OS_ABI = {
 
 _GNU_BUILD_ID = 3
 _GNU_ABI_TAG = 1
-_DF_BIND_NOW = 0x8
 _DF_1_NOW = 0x1
 _DF_1_PIE = 0x08000000
 _ABI_TAG_OS = {0: "linux", 1: "hurd", 2: "solaris", 3: "freebsd"}
@@ -107,7 +106,7 @@ def _lief_tables(source: str | bytes) -> Tables:
         segments=tuple(
             Segment(type=kind(_raw(s.type), SEGMENT_TYPES), offset=s.file_offset,
                     filesz=s.physical_size, vaddr=s.virtual_address, memsz=s.virtual_size,
-                    flags=_code(s.flags) & 7)
+                    flags=_code(s.flags) & elftables.RWX)
             for s in binary.segments
         ),
         interpreter=text(binary.interpreter) if binary.has_interpreter else "",
@@ -256,7 +255,7 @@ def _hardening(
 ) -> Hardening:
     relro = "none"
     if any(s.type == elftables.PT_GNU_RELRO for s in t.segments):
-        bind_now = t.dynamic.flags & _DF_BIND_NOW or t.dynamic.flags_1 & _DF_1_NOW
+        bind_now = t.dynamic.flags & elftables.DF_BIND_NOW or t.dynamic.flags_1 & _DF_1_NOW
         relro = "full" if bind_now else "partial"
     tables = [(s.offset, s.size) for n in (".dynstr", ".strtab") if (s := by_name.get(n))]
     stack, fortify = string_table_flags(view, tables)

@@ -49,9 +49,11 @@ SECTION_TYPES = frozenset({SHT_NOTE})
 SEGMENT_TYPES = frozenset({PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_GNU_STACK, PT_GNU_RELRO})
 PF_X, PF_W = 1, 2
 #: The permission bits; lief keeps only these of a segment's flags.
-_RWX = 7
+RWX = 7
 DT_NULL, DT_NEEDED, DT_STRTAB, DT_RPATH, DT_BIND_NOW, DT_RUNPATH, DT_FLAGS = 0, 1, 5, 15, 24, 29, 30
 DT_FLAGS_1 = 0x6FFFFFFB
+#: DF_BIND_NOW in DT_FLAGS, which a DT_BIND_NOW entry also means.
+DF_BIND_NOW = 0x8
 _EM_PPC64 = 21
 #: lief reads at most this many dynamic entries; a longer table is left to it.
 _MAX_DYNAMIC = 1000
@@ -141,7 +143,7 @@ def dynamic_from(entries: list[tuple[int, int, str]]) -> Dynamic:
         elif tag == DT_FLAGS_1:
             flags_1 = value
         elif tag == DT_BIND_NOW:
-            flags |= 0x8
+            flags |= DF_BIND_NOW
     return Dynamic(tuple(needed), tuple(rpath), tuple(runpath), flags, flags_1)
 
 
@@ -260,7 +262,7 @@ def _segments(r: _Reader, bits: int, off: int, count: int) -> tuple[Segment, ...
         if offset + filesz > len(r.mm):
             raise Declined("segment outside the file")
         out.append(Segment(kind(p_type, SEGMENT_TYPES), offset, filesz, vaddr, memsz,
-                           flags & _RWX))
+                           flags & RWX))
     return tuple(out)
 
 
