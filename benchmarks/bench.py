@@ -52,10 +52,14 @@ def _once(cmd: list[str], env: dict[str, str] | None) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
+def _best(runs: list[tuple[float, float]]) -> Run:
+    """The best wall time and the largest max RSS of some runs."""
+    return Run(min(w for w, _ in runs), max(r for _, r in runs))
+
+
 def measure(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> Run:
     """Run `cmd` `repeat` times; the best wall time and the largest max RSS."""
-    runs = [_once(cmd, env) for _ in range(repeat)]
-    return Run(min(w for w, _ in runs), max(r for _, r in runs))
+    return _best([_once(cmd, env) for _ in range(repeat)])
 
 
 def measure_pair(ours: list[str], theirs: list[str], repeat: int,
@@ -66,8 +70,7 @@ def measure_pair(ours: list[str], theirs: list[str], repeat: int,
     for _ in range(repeat):
         a.append(_once(ours, None))
         b.append(_once(theirs, env))
-    return (Run(min(w for w, _ in a), max(r for _, r in a)),
-            Run(min(w for w, _ in b), max(r for _, r in b)))
+    return _best(a), _best(b)
 
 
 _GO_ONLY = """
