@@ -32,3 +32,14 @@ def elf_section(data: bytes, wanted: str) -> tuple[bytes, int]:
         raise AssertionError(f"no section {wanted}")
     _, offset, size = found
     return data[offset : offset + size], offset
+
+
+def with_second_interpreter(data: bytes) -> bytes:
+    """A 64-bit little-endian ELF file with its PT_PHDR header made a second PT_INTERP: a file
+    the loader refuses, whose choice of interpreter the direct ELF reader leaves to lief."""
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
+    (phnum,) = struct.unpack_from("<H", data, 0x38)
+    types = [struct.unpack_from("<I", data, phoff + 56 * i)[0] for i in range(phnum)]
+    out = bytearray(data)
+    struct.pack_into("<I", out, phoff + 56 * types.index(6), 3)
+    return bytes(out)

@@ -21,6 +21,7 @@ import pytest
 from sbomsign._internal.binary import elf, elftables, inspect_file
 from sbomsign._internal.binary._common import check_elf_header
 from sbomsign.errors import Error
+from tests.elf_sections import with_second_interpreter
 from tests.images import BIN, debs
 
 # lief warns about the raw values its enums lack in the damaged copies; the scan silences
@@ -82,26 +83,11 @@ def test_a_file_scanned_without_lief_is_scanned_as_lief_would(
     assert [inspect_file(str(p)) for p in paths] == direct
 
 
-def _phdr(data: bytearray, index: int) -> int:
-    """Offset of program header `index` of a 64-bit little-endian file."""
-    phoff = int.from_bytes(data[32:40], "little")
-    return phoff + 56 * index
-
-
-def _types(data: bytes) -> list[int]:
-    phnum = int.from_bytes(data[56:58], "little")
-    at = int.from_bytes(data[32:40], "little")
-    return [int.from_bytes(data[at + 56 * i : at + 56 * i + 4], "little") for i in range(phnum)]
-
-
 def test_an_unusual_file_is_left_to_lief(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Two PT_INTERP headers: the loader refuses such a file; which one a reader takes is its
-    # own choice, so the direct reader does not choose and lief reads the file as before.
-    data = bytearray((BIN / "c-hello-plain").read_bytes())
-    types = _types(data)
-    data[_phdr(data, types.index(6)) : _phdr(data, types.index(6)) + 4] = (3).to_bytes(4, "little")
+    # own choice, so the direct reader does not choose and lief reads the file.
     odd = tmp_path / "two-interpreters"
-    odd.write_bytes(bytes(data))
+    odd.write_bytes(with_second_interpreter((BIN / "c-hello-plain").read_bytes()))
     with pytest.raises(elftables.Declined, match="more than one"):
         _read(odd)
     scanned = inspect_file(str(odd))

@@ -14,6 +14,7 @@ import pytest
 
 from sbomsign._internal.sources.tree import FileTree
 from sbomsign.scan import scan_paths
+from tests.elf_sections import with_second_interpreter
 from tests.images import BIN
 
 
@@ -268,18 +269,13 @@ def test_a_member_shorter_than_it_declares_is_refused(tmp_path: Path) -> None:
 def test_spooled_binaries_scan_as_the_files_themselves(tmp_path: Path) -> None:
     """A PE file and an ELF file the direct reader leaves to lief are parsed by lief from
     their bytes in the spool; the artifacts equal those of the files scanned alone."""
-    plain = bytearray((BIN / "c-hello-plain").read_bytes())
-    phoff = int.from_bytes(plain[32:40], "little")
-    types = [int.from_bytes(plain[phoff + 56 * i:phoff + 56 * i + 4], "little")
-             for i in range(int.from_bytes(plain[56:58], "little"))]
-    at = phoff + 56 * types.index(6)  # PT_PHDR made a second PT_INTERP: left to lief
-    plain[at:at + 4] = (3).to_bytes(4, "little")
+    plain = with_second_interpreter((BIN / "c-hello-plain").read_bytes())  # left to lief
     odd = tmp_path / "odd"
-    odd.write_bytes(bytes(plain))
+    odd.write_bytes(plain)
     pe = (BIN / "pe-hello.exe").read_bytes()
     first = (BIN / "libdemo.so.1").read_bytes()  # so that neither starts the spool file
     layout = _layout(tmp_path / "oci", [_tar([_file("lib/first", first),
-                                               _file("bin/odd", bytes(plain)),
+                                               _file("bin/odd", plain),
                                                _file("bin/hello.exe", pe)])])
     inventory = scan_paths([f"oci-dir:{layout}:t"], jobs=1)
     alone = scan_paths([str(BIN / "libdemo.so.1"), str(odd), str(BIN / "pe-hello.exe")],
