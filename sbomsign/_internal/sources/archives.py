@@ -19,7 +19,6 @@ import io
 import os
 import re
 import stat
-import tarfile
 import zipfile
 from dataclasses import replace
 from typing import BinaryIO
@@ -35,6 +34,7 @@ from sbomsign._internal.sources.streams import (
     first_line,
     max_layer_bytes,
 )
+from sbomsign._internal.sources.tarstream import FILE, TarReader
 from sbomsign._internal.sources.tree import FileTree, clean
 from sbomsign.errors import Error, InputError
 from sbomsign.models import Component, ComponentKind, Container, Digests
@@ -240,14 +240,11 @@ def _deb(given: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component]
 def _control_fields(given: str, f: BinaryIO, offset: int, size: int) -> dict[str, str]:
     f.seek(offset)
     stream = decompressed(_Slice(f, size), f"{given}: control", cap=64 << 20)
-    try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
-            for member in tar:
-                if clean(member.name) == "control" and member.isreg() and member.size < 1 << 20:
-                    text = tar.extractfile(member).read().decode("utf-8", "replace")
-                    return next(iter(ospkg.paragraphs(text)), {})
-    except tarfile.TarError as e:
-        raise InputError(f"{given}: damaged control member ({e})") from None
+    tar = TarReader(stream, f"{given}: control member")
+    for member in tar.members():
+        if clean(member.name) == "control" and member.kind == FILE and member.size < 1 << 20:
+            text = tar.read().decode("utf-8", "replace")
+            return next(iter(ospkg.paragraphs(text)), {})
     raise InputError(f"{given}: the package has no control file")
 
 

@@ -25,13 +25,14 @@ import os
 import posixpath
 import re
 import shutil
-import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from sbomsign._internal.limits import LimitExceeded, limit
-from sbomsign._internal.sources.streams import Readable, first_line, max_binary_bytes
+from sbomsign._internal.sources import tarstream
+from sbomsign._internal.sources.streams import Readable, max_binary_bytes
+from sbomsign._internal.sources.tarstream import Member, TarReader
 from sbomsign.errors import InputError
 
 #: Most entries one image or archive may hold (`SBOMSIGN_MAX_FILES` raises it).
@@ -40,8 +41,6 @@ DEFAULT_MAX_FILES = 1_000_000
 #: may keep in memory (`SBOMSIGN_MAX_KEPT_BYTES` raises it): each file has its own bound, and
 #: this one stops many of them from adding up.
 DEFAULT_MAX_KEPT = 1 << 30
-#: Largest tar extended header (pax or GNU long name) read into memory.
-_MAX_TAR_HEADER = 1 << 20
 _SYMLINK_HOPS = 40
 
 #: System files kept for reading, with their size bound. rpm's databases go to disk.
@@ -122,30 +121,18 @@ class FileTree:
             InputError: the tar stream is damaged or a bound was exceeded.
         """
         skipped: dict[str, int] = {}
-        counted = _Counting(stream)
-        end_of_last = 0
+        tar = TarReader(stream, label)
         try:
-            with tarfile.open(fileobj=counted, mode="r|",  # type: ignore[call-overload]
-                              tarinfo=_BoundedTarInfo) as tar:
-                for member in tar:
-                    end_of_last = member.offset_data + (member.size if member.isreg() else 0)
-                    why = self._apply_member(tar, member, layer)
-                    if why:
-                        skipped[why] = skipped.get(why, 0) + 1
-        except tarfile.ReadError as e:
-            # NOTE: Go's archive/tar (umoci, ko, some registries' layers) may end a layer right
-            # after the last member's data, without padding or end blocks. Go's reader takes
-            # that as the end; so do we, but only when every byte of that member arrived.
-            if not (str(e) == "unexpected end of data" and 0 < end_of_last <= counted.seen):
-                raise InputError(f"{label}: damaged tar data ({first_line(e)})") from None
-        except tarfile.TarError as e:
-            raise InputError(f"{label}: damaged tar data ({first_line(e)})") from None
+            for member in tar.members():
+                why = self._apply_member(tar, member, layer)
+                if why:
+                    skipped[why] = skipped.get(why, 0) + 1
         except EOFError:
             raise InputError(f"{label}: tar data ends early") from None
         for why, count in sorted(skipped.items()):
             self.warnings.append(f"{label}: skipped {count} {why}")
 
-    def _apply_member(self, tar: tarfile.TarFile, member: tarfile.TarInfo, layer: int) -> str:
+    def _apply_member(self, tar: TarReader, member: Member, layer: int) -> str:
         path = clean(member.name)
         if path is None:
             return "entries with '..' or absolute names"
@@ -158,22 +145,20 @@ class FileTree:
         if base.startswith(".wh."):
             self._remove(posixpath.join(parent, base[4:]), below=layer)
             return ""
-        if member.isdir():
+        kind = member.kind
+        if kind == tarstream.DIR:
             if self.entries.get(path, Entry("", 0)).kind != "dir":
                 self._put(path, Entry("dir", layer))
             return ""
-        if member.issym():
+        if kind == tarstream.SYMLINK:
             self.add_symlink(path, member.linkname, layer)
             return ""
-        if member.islnk():
+        if kind == tarstream.HARDLINK:
             return self._hardlink(path, member.linkname, layer)
-        if not member.isreg():
+        if kind != tarstream.FILE:
             self._put(path, Entry("other", layer))
-            return "device files, fifos and sockets" if member.ischr() or member.isblk() else ""
-        reader = tar.extractfile(member)
-        if reader is None:  # pragma: no cover - a regular member always has one
-            return "unreadable members"
-        self.add_file(path, reader, member.size, layer)
+            return _SKIPPED_KINDS.get(kind, "")
+        self.add_file(path, tar, member.size, layer)
         return ""
 
     def add_file(self, path: str, reader: Readable, size: int, layer: int) -> None:
@@ -348,30 +333,9 @@ class FileTree:
         return sorted(self._children.get(real, ())) if real is not None else []
 
 
-class _Counting:
-    """A read-only stream that counts the bytes it gave out."""
-
-    def __init__(self, inner: Readable) -> None:
-        self._inner = inner
-        self.seen = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._inner.read(n)
-        self.seen += len(data)
-        return data
-
-
-class _BoundedTarInfo(tarfile.TarInfo):
-    """TarInfo that refuses huge extended headers before tarfile reads them into memory."""
-
-    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
-        if self.type in _EXTENDED and self.size > _MAX_TAR_HEADER:
-            raise tarfile.HeaderError(f"extended header of {self.size} bytes")
-        return super()._proc_member(tar)  # type: ignore[misc,no-any-return]
-
-
-_EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
-             tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+#: What a member of a kind the tree does not hold is counted as, in the warning.
+_SKIPPED_KINDS = {tarstream.DEVICE: "device files, fifos and sockets",
+                  tarstream.SPARSE: "sparse files (not read)"}
 
 
 def clean(name: str) -> str | None:
