@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from sbomsign import __version__
 from sbomsign.errors import EXIT_USAGE, Error
@@ -116,3 +119,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sbomsign: interrupted", file=sys.stderr)
         return 130
+
+
+def run() -> NoReturn:
+    """The `sbomsign` command: `main`, then exit with its code."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """Exit with `code` after the exit handlers and a flush of stdout and stderr, without
+    tearing down the interpreter.
+
+    Freeing every object and module at exit takes about 20 ms after an image scan, a
+    twentieth of the whole run. Exit handlers still run (temporary directories, logging).
+    While another thread is alive the normal exit is taken, which waits for it first.
+    """
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            # NOTE: what Python's own exit does when stdout cannot be flushed (a closed pipe).
+            code = code or 120
+    os._exit(code)
