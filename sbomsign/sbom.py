@@ -37,6 +37,7 @@ __all__ = [
     "document_stem",
     "merged_name",
     "ntia_problems",
+    "prepare",
     "read",
     "resolve_timestamp",
     "telco_problems",
@@ -146,11 +147,29 @@ def write(
     return codec_for(fmt.value).write(subject, options, fmt.value)
 
 
-def _profile(profile: str, fmt: SbomFormat, options: Options) -> str:
-    from sbomsign._internal.sbom import telco
+def prepare(formats: Sequence[SbomFormat | str]) -> None:
+    """Load what writing `formats` takes, so that the first `write` does not have to.
 
+    For a caller with time to spare before it writes: the CLI calls it while a scan waits for
+    its last files.
+
+    Raises:
+        SbomError: an unknown format.
+    """
+    from sbomsign._internal.sbom import (
+        codec_for,
+        common,  # noqa: F401 - imported to be loaded
+    )
+
+    for fmt in formats:
+        codec_for(str(fmt)).prepare(str(fmt))
+
+
+def _profile(profile: str, fmt: SbomFormat, options: Options) -> str:
     if not profile:
         return ""
+    from sbomsign._internal.sbom import telco
+
     if profile == telco.NAME:
         if fmt not in (SbomFormat.SPDX_JSON, SbomFormat.SPDX_TV):
             raise SbomError("the openchain-telco profile is written in SPDX 2.3 (JSON or "
@@ -192,7 +211,7 @@ def resolve_timestamp(timestamp: datetime | None = None) -> datetime:
     Raises:
         SbomError: `SOURCE_DATE_EPOCH` is not a number of seconds.
     """
-    from sbomsign._internal.sbom.common import resolve_timestamp as resolve
+    from sbomsign._internal.sbom.timestamp import resolve_timestamp as resolve
 
     return resolve(timestamp)
 

@@ -50,6 +50,7 @@ def scan_paths(
     insecure_registries: Sequence[str] = (),
     warn: Callable[[str], None] | None = None,
     classifiers: str = "",
+    while_waiting: Callable[[], None] | None = None,
 ) -> Inventory:
     """Scan files, directories, archives and images; bad input becomes `Inventory.problems`.
 
@@ -62,7 +63,10 @@ def scan_paths(
     one-line notes about entries that were skipped. `progress` is told (files inspected,
     files in all), `layer_progress` (image name, layers read, layers in all). `classifiers`
     names a JSON file of the user's own version-string classifiers (the form of the built-in
-    table, see the README), tried before the built-in ones.
+    table, see the README), tried before the built-in ones. `while_waiting` is called at most
+    once, when every file is found and the scan only waits for the workers to finish the last
+    of them: a caller's chance to prepare its next step with time it would otherwise wait
+    (the CLI loads the SBOM writers then).
 
     Raises:
         InputError: the classifier file cannot be read or is malformed (before any scan).
@@ -97,6 +101,7 @@ def scan_paths(
             timeout=timeout or worker.DEFAULT_TIMEOUT,
             memory_limit=worker.memory_limit() if memory_limit is None else memory_limit,
             progress=progress,
+            while_waiting=while_waiting,
         )
         return _collect(expanded[0], results, warn)
 

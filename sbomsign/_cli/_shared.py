@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,8 +169,10 @@ def registry_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"registry_ca": args.registry_ca, "insecure_registries": args.insecure_registry}
 
 
-def scan_for(args: argparse.Namespace, command: str) -> Inventory:
-    """Scan `args.paths` with the shared options; print each bad file's error on stderr."""
+def scan_for(args: argparse.Namespace, command: str,
+             while_waiting: Callable[[], None] | None = None) -> Inventory:
+    """Scan `args.paths` with the shared options; print each bad file's error on stderr.
+    `while_waiting` is `scan_paths`'."""
     from sbomsign.errors import InputError
     from sbomsign.scan import scan_paths
 
@@ -186,6 +189,7 @@ def scan_for(args: argparse.Namespace, command: str) -> Inventory:
         insecure_registries=args.insecure_registry,
         warn=lambda note: print(f"sbomsign {command}: warning: {note}", file=sys.stderr),
         classifiers=args.classifiers,
+        while_waiting=while_waiting,
     )
     for problem in inventory.problems:
         print(f"sbomsign {command}: error: {problem.path}: {problem.message}", file=sys.stderr)

@@ -228,7 +228,7 @@ def _plan(args: argparse.Namespace, inventory: Inventory,
 def run(args: argparse.Namespace) -> int:
     """Scan, write the documents, and exit 2 when any file could not be inspected."""
     from sbomsign._cli._shared import exit_code, scan_for
-    from sbomsign.sbom import resolve_timestamp, write
+    from sbomsign.sbom import prepare, resolve_timestamp, write
 
     if args.check:
         return _check(args)
@@ -243,7 +243,8 @@ def run(args: argparse.Namespace) -> int:
     # NOTE: one time for every document of the run, so the JSON and XML of a BOM agree.
     timestamp = resolve_timestamp(None)
 
-    inventory = scan_for(args, "sbom")
+    # NOTE: the writers load while the scan waits for its last files, not after it.
+    inventory = scan_for(args, "sbom", while_waiting=lambda: prepare(formats))
     code = exit_code(inventory)
     # NOTE: an image or package without binaries (a distroless base image) still has its
     # packages to describe.

@@ -138,10 +138,13 @@ class _Worker:
         self.conn.close()
 
     def stop(self) -> None:
+        """Ask the worker to exit; `reap` waits for it."""
         try:
             self.conn.send(None)
         except (OSError, ValueError):
             pass
+
+    def reap(self) -> None:
         self.proc.join(5)
         if self.proc.is_alive():
             self.proc.kill()
@@ -213,9 +216,11 @@ class _Pool:
         self._feed()
 
     def finish(
-        self, found: Sequence[Task], progress: Callable[[int, int], None] | None
+        self, found: Sequence[Task], progress: Callable[[int, int], None] | None,
+        while_waiting: Callable[[], None] | None = None,
     ) -> list[Artifact | ScanProblem]:
-        """The outcome of every task of `found`, in its order, shown under its display name."""
+        """The outcome of every task of `found`, in its order, shown under its display name.
+        `while_waiting` is called once the tasks are given out, before waiting for them."""
         wanted = []
         for t in found:
             index = self.early_index.get((t.path, t.span))
@@ -229,6 +234,9 @@ class _Pool:
         done = len(needed & self.outcomes.keys())
         if progress is not None and done:
             progress(done, len(needed))
+        self._feed()
+        if while_waiting is not None:
+            while_waiting()
         while done < len(needed):
             if not self._step(None):
                 raise RuntimeError("scan tasks left without a worker")  # pragma: no cover
@@ -284,11 +292,16 @@ class _Pool:
         self.workers = self.workers[:keep] + [w for w in self.workers[keep:] if w.task]
 
     def close(self) -> None:
+        # NOTE: every idle worker is asked to stop before any is waited for, so that they
+        # exit side by side.
+        idle = [w for w in self.workers if w.task is None]
         for w in self.workers:
             if w.task is None:
                 w.stop()
             else:
                 w.kill()
+        for w in idle:
+            w.reap()
 
 
 def _shown(outcome: Artifact | ScanProblem, display: str) -> Artifact | ScanProblem:
@@ -308,13 +321,15 @@ def run_tasks(
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
     progress: Callable[[int, int], None] | None = None,
     target: str = INSPECT,
+    while_waiting: Callable[[], None] | None = None,
 ) -> list[Artifact | ScanProblem]:
     """Inspect every task in worker processes; results come back in task order.
 
     `tasks` may be a function producing them: the workers are started first, so they are
     ready when the first file is found. It is given a function to call with the path of each
     file as soon as it is on disk, before the final list is known; the workers start on it
-    at once, and a final task for the same path takes that outcome.
+    at once, and a final task for the same path takes that outcome. `while_waiting` is
+    called once every task is given out, before waiting for the outcomes.
     """
     # NOTE: fork keeps start-up cheap (no re-import of the parent); the parent never imports
     # lief, so a worker that needs it loads it once for all its files.
@@ -330,7 +345,7 @@ def run_tasks(
         # NOTE: a worker with nothing to do holds nothing; it is killed rather than asked to
         # stop and waited for.
         pool.trim(len(found))
-        return pool.finish(found, progress)
+        return pool.finish(found, progress, while_waiting)
     finally:
         pool.close()
 

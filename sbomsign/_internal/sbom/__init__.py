@@ -62,6 +62,10 @@ class Codec(Protocol):
         """The document for a `common.Subject` with `common.Options`, in format `fmt`."""
         ...
 
+    def prepare(self, fmt: str) -> None:
+        """Import what `write` needs for format `fmt`, ahead of the first document."""
+        ...
+
     def load(self, data: bytes, doc: Any, name: str, fmt: str) -> Any:
         """The document as the format's library models it (`doc`: the decoded JSON, if any)."""
         ...

@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sbomsign.errors import SbomError
 from sbomsign.models import (
@@ -73,9 +73,6 @@ COMPONENT_FIELD_PROPERTIES = frozenset({
     P_GO_REPLACE_PATH, P_GO_REPLACE_VERSION, P_GO_REPLACE_H1, P_ARTIFACT,
     P_TELCO_CHECKSUM_OF, P_TELCO_STATED_VERSION,
 })
-
-_ENV_EPOCH = "SOURCE_DATE_EPOCH"
-
 
 @dataclass(frozen=True)
 class Options:
@@ -337,28 +334,6 @@ def document_uuid(subject: Subject, fmt: str, options: Options) -> uuid.UUID:
         *([subject.container.ref] if subject.container is not None else []),
     ])
     return uuid.uuid5(UUID_NAMESPACE, material)
-
-
-def resolve_timestamp(timestamp: datetime | None) -> datetime:
-    """The document time: the given one, else `SOURCE_DATE_EPOCH`, else now; UTC, seconds.
-
-    Raises:
-        SbomError: `SOURCE_DATE_EPOCH` is set but not a non-negative integer.
-    """
-    if timestamp is None:
-        epoch = os.environ.get(_ENV_EPOCH, "").strip()
-        if epoch:
-            if not epoch.isdigit():
-                raise SbomError(f"{_ENV_EPOCH} must be a number of seconds, not {epoch!r}")
-            try:
-                timestamp = datetime.fromtimestamp(int(epoch), UTC)
-            except (OverflowError, OSError, ValueError) as e:
-                raise SbomError(f"{_ENV_EPOCH} is out of range: {epoch}") from e
-        else:
-            timestamp = datetime.now(UTC)
-    if timestamp.tzinfo is None:
-        timestamp = timestamp.replace(tzinfo=UTC)
-    return timestamp.astimezone(UTC).replace(microsecond=0)
 
 
 _ACTOR = re.compile(r"^(?:(?P<type>Person|Organization|Organisation):\s*)?"

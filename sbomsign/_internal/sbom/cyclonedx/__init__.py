@@ -46,6 +46,14 @@ class _CycloneDX:
 
         return library.write(subject, options, xml=fmt == XML)
 
+    def prepare(self, fmt: str) -> None:
+        if fmt == JSON:
+            import packageurl  # noqa: F401 - imported to be loaded
+
+            from sbomsign._internal.sbom.cyclonedx import fastwrite  # noqa: F401
+        else:
+            from sbomsign._internal.sbom.cyclonedx import library  # noqa: F401
+
     def load(self, data: bytes, doc: Any, name: str, fmt: str) -> Any:
         from sbomsign._internal.sbom.cyclonedx import library
 

@@ -34,6 +34,9 @@ class _Spdx2:
 
         return library.write(subject, options, tag_value=fmt == TAG_VALUE)
 
+    def prepare(self, fmt: str) -> None:
+        from sbomsign._internal.sbom.spdx2 import library  # noqa: F401 - imported to be loaded
+
     def load(self, data: bytes, doc: Any, name: str, fmt: str) -> Any:
         from sbomsign._internal.sbom.spdx2 import library
 

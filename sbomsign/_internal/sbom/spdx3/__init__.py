@@ -31,6 +31,9 @@ class _Spdx3:
 
         return writer.write(subject, options)
 
+    def prepare(self, fmt: str) -> None:
+        from sbomsign._internal.sbom.spdx3 import writer  # noqa: F401 - imported to be loaded
+
     def load(self, data: bytes, doc: Any, name: str, fmt: str) -> Any:
         from sbomsign._internal.sbom.spdx3 import reader
 

@@ -18,7 +18,6 @@ from sbomsign._internal.sbom.common import (
     parse_actor,
     parse_comment_properties,
     release_name,
-    resolve_timestamp,
     spdx_id,
 )
 from sbomsign._internal.sbom.properties import (
@@ -26,6 +25,7 @@ from sbomsign._internal.sbom.properties import (
     binaries_from_properties,
     component_properties,
 )
+from sbomsign._internal.sbom.timestamp import resolve_timestamp
 from sbomsign.errors import SbomError
 from sbomsign.models import ComponentKind
 
