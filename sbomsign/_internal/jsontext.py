@@ -64,36 +64,41 @@ def _value(value: Any, out: list[str], newline: str, active: set[int]) -> None:
     text = _scalar(value)
     if text is not None:
         out.append(text)
-        return
-    if not value:
+    elif not value:
         out.append("{}" if isinstance(value, dict) else "[]")
-        return
+    else:
+        _container(value, out, newline, active)
+
+
+def _container(value: Any, out: list[str], newline: str, active: set[int]) -> None:
+    """A non-empty dict, list or tuple. Strings, the most common values, take the shortest
+    path: one escape and one append for each, with its separator."""
     if id(value) in active:
         raise ValueError("Circular reference detected")
     active.add(id(value))
     inner = newline + "  "
+    sep = "," + inner
     if isinstance(value, dict):
         out.append("{")
-        sep = inner
+        lead = inner
         for k, v in value.items():
-            leaf = _scalar(v)
-            if leaf is not None:
-                out.append(f"{sep}{_key(k)}: {leaf}")
+            key = _escape(k) if type(k) is str else _key(k)
+            if type(v) is str:
+                out.append(f"{lead}{key}: {_escape(v)}")
             else:
-                out.append(f"{sep}{_key(k)}: ")
+                out.append(f"{lead}{key}: ")
                 _value(v, out, inner, active)
-            sep = "," + inner
+            lead = sep
         out.append(newline + "}")
     else:
         out.append("[")
-        sep = inner
+        lead = inner
         for v in value:
-            leaf = _scalar(v)
-            if leaf is not None:
-                out.append(sep + leaf)
+            if type(v) is str:
+                out.append(lead + _escape(v))
             else:
-                out.append(sep)
+                out.append(lead)
                 _value(v, out, inner, active)
-            sep = "," + inner
+            lead = sep
         out.append(newline + "]")
     active.discard(id(value))

@@ -484,7 +484,7 @@ def _docker_archive(given: str, ref: Reference, settings: Settings, into: Expans
         # digest of the uncompressed tar, so it is checked after decompression.
         checked = Verifying(decompressed(archive.member(name, "layer"), what), diff_id, None,
                             what)
-        tree.apply_tar(io.BufferedReader(checked), i, what)
+        tree.apply_tar(io.BufferedReader(checked, 1 << 20), i, what)
         checked.drain()
     draft = Draft(identity, tree, diff_ids)
     into.drafts.append(draft)
