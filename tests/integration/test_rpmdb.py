@@ -175,6 +175,25 @@ def test_damaged_ndb_databases_are_one_line_errors(tmp_path: Path) -> None:
             list(rpmndb.headers(str(path), "db"))
 
 
+def test_a_damaged_sqlite_database_is_a_one_line_warning(tmp_path: Path) -> None:
+    """sqlite's own errors (a file that is no database, a database without the table) are
+    warnings of one line; the other databases are still read."""
+    from sbomsign._internal.sources import ospkg
+
+    empty = tmp_path / "empty.sqlite"
+    sqlite3.connect(empty).execute("CREATE TABLE other (x)").connection.commit()
+    for data, reason in ((b"not a database at all" * 100, "file is not a database"),
+                         (empty.read_bytes(), "no such table: Packages")):
+        disk = tmp_path / "rpmdb.sqlite"
+        disk.write_bytes(data)
+        kept = {"var/lib/rpm/rpmdb.sqlite": str(disk),
+                "var/lib/dpkg/status": b"Package: a\nStatus: install ok installed\n"
+                                       b"Version: 1\nArchitecture: all\n"}
+        found = ospkg.read(kept)  # type: ignore[arg-type]
+        assert found.warnings == [f"rpm database: unreadable ({reason})"]
+        assert [c.name for c in found.components.values()] == ["a"]
+
+
 #: What Azure Linux's image toolkit writes to var/lib/rpmmanifest/container-manifest-2.
 _MANIFEST_FORMAT = ("%{NAME}\t%{VERSION}-%{RELEASE}\t%{INSTALLTIME}\t%{BUILDTIME}\t%{VENDOR}\t"
                     "%{EPOCH}\t%{SIZE}\t%{ARCH}\t%{EPOCHNUM}\t%{SOURCERPM}\n")

@@ -19,7 +19,6 @@ import io
 import os
 import re
 import stat
-import zipfile
 from dataclasses import replace
 from typing import BinaryIO
 
@@ -165,6 +164,8 @@ def _open_nested(tree: FileTree, label: str, settings: Settings, depth: int,
 
 
 def _zip(given: str, f: BinaryIO, tree: FileTree) -> None:
+    import zipfile
+
     try:
         archive = zipfile.ZipFile(f)
         infos = archive.infolist()

@@ -13,7 +13,6 @@ licences come from its database entry (apk, rpm) or its Debian copyright file (`
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -53,7 +52,7 @@ def read(kept: Kept, resolve: Callable[[str], str | None] | None = None) -> Pack
         try:
             if reader(kept, found, distro_id):
                 found.databases.append(name)
-        except (InputError, sqlite3.Error, UnicodeDecodeError) as e:
+        except (InputError, UnicodeDecodeError) as e:
             found.warnings.append(f"{name} database: unreadable ({first_line(e)})")
     return found
 
@@ -277,11 +276,17 @@ def _rpm_file(name: str, rows: Rows) -> Reader:
 
 
 def _sqlite_rows(disk: str, what: str) -> Iterator[tuple[str, bytes]]:
-    with sqlite3.connect(f"file:{disk}?mode=ro&immutable=1", uri=True) as db:
-        for hnum, blob in db.execute("SELECT hnum, blob FROM Packages LIMIT ?",
-                                     (_MAX_RPM_ROWS,)):
-            if isinstance(blob, bytes):
-                yield f"row {hnum}", blob
+    # NOTE: imported here, as only UBI and Fedora images have such a database.
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{disk}?mode=ro&immutable=1", uri=True) as db:
+            for hnum, blob in db.execute("SELECT hnum, blob FROM Packages LIMIT ?",
+                                         (_MAX_RPM_ROWS,)):
+                if isinstance(blob, bytes):
+                    yield f"row {hnum}", blob
+    except sqlite3.Error as e:
+        raise InputError(first_line(e)) from None
 
 
 def _records(headers: Callable[[str, str], Iterator[bytes]]) -> Rows:
