@@ -75,12 +75,10 @@ def _work(conn: multiprocessing.connection.Connection, memory_limit: int, target
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_memory(memory_limit)
     module, _, func = target.partition(":")
-    mod = importlib.import_module(module)
-    inspect_file = getattr(mod, func)
-    # NOTE: done now, while the parent is still finding files, rather than on the first task.
-    warm_up = getattr(mod, "warm_up", None)
-    if warm_up is not None:
-        warm_up()
+    inspect_file = getattr(importlib.import_module(module), func)
+    # NOTE: a spawned worker loads what the first file needs now, while the parent is still
+    # finding files; a forked one inherited it.
+    _warm_up(target)
 
     while True:
         try:
@@ -334,6 +332,10 @@ def run_tasks(
     # NOTE: fork keeps start-up cheap (no re-import of the parent); the parent never imports
     # lief, so a worker that needs it loads it once for all its files.
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    if ctx.get_start_method() == "fork":
+        # NOTE: forked workers inherit what is loaded here once (the ELF reader, the
+        # classifier table), rather than each loading it at its start.
+        _warm_up(target)
     expected = None if callable(tasks) else len(tasks)
     if expected == 0:
         return []
@@ -348,6 +350,15 @@ def run_tasks(
         return pool.finish(found, progress, while_waiting)
     finally:
         pool.close()
+
+
+def _warm_up(target: str) -> None:
+    import importlib
+
+    module = importlib.import_module(target.partition(":")[0])
+    warm_up = getattr(module, "warm_up", None)
+    if warm_up is not None:
+        warm_up()
 
 
 def _crash_problem(task: Task, worker: _Worker) -> ScanProblem:

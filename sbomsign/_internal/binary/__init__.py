@@ -60,8 +60,8 @@ def sniff(stream: BinaryIO, start: int = 0) -> str | None:
 
 def warm_up() -> None:
     """Load what every file needs: the ELF reader, and the classifier table with its patterns
-    compiled. A scan worker calls this when it starts, while the parent is still finding the
-    files; forked workers would otherwise each do it on their first file."""
+    compiled. The scan calls this before it forks its workers, which inherit it (a spawned
+    worker calls it when it starts); each would otherwise do it on its first file."""
     from sbomsign._internal.binary import elf  # noqa: F401 - imported to be loaded
     from sbomsign._internal.binary.detectors import _rodata, classifiers
     from sbomsign._internal.hashing import digest_buffer  # noqa: F401 - imported to be loaded
