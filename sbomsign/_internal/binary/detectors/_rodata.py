@@ -44,6 +44,32 @@ def anchor(pattern: re.Pattern[bytes]) -> bytes:
     return best if len(best) >= _MIN_ANCHOR else b""
 
 
+class Screen:
+    """Which patterns may match a file's read-only data: a pattern whose anchor the data does
+    not hold cannot. Each anchor is looked for once per file, in the whole of each section;
+    a detector with many patterns asks this before it `search`es, which costs far more."""
+
+    def __init__(self, facts: Facts) -> None:
+        self._view = facts.view
+        self._spans = [(region.offset, min(region.size, MAX_SEARCH))
+                       for region in map(facts.sections.get, SECTIONS)
+                       if region is not None and region.size > 0]
+        self._seen: dict[bytes, bool] = {}
+
+    def may_match(self, pattern: re.Pattern[bytes]) -> bool:
+        """False when no match of `pattern` can be in the read-only data."""
+        if not self._spans:
+            return False
+        needle = anchor(pattern)
+        if not needle:
+            return True
+        held = self._seen.get(needle)
+        if held is None:
+            held = self._seen[needle] = any(self._view.holds(needle, offset, size)
+                                            for offset, size in self._spans)
+        return held
+
+
 def search(facts: Facts, pattern: re.Pattern[bytes]) -> Iterator[tuple[str, int, re.Match[bytes]]]:
     """(section, file offset, match) for every match in the read-only sections, in order."""
     needle = anchor(pattern)

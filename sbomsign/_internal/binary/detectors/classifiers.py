@@ -227,9 +227,12 @@ def _cpe(vendor_product: str, version: str) -> str:
 def detect(facts: Facts) -> Detection:
     """One component per product whose string the read-only data holds (its first one)."""
     found: dict[str, Component] = {}
+    screen = _rodata.Screen(facts)
     for classifier in _user + builtin():
         if classifier.name in found or not all(
-                next(_rodata.search(facts, r), None) is not None for r in classifier.requires):
+                map(screen.may_match, (*classifier.requires, classifier.pattern))):
+            continue
+        if not all(next(_rodata.search(facts, r), None) is not None for r in classifier.requires):
             continue
         for section, offset, m in _rodata.search(facts, classifier.pattern):
             found[classifier.name] = _component(classifier, section, offset, m)
