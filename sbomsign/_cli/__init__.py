@@ -138,6 +138,8 @@ def exit_now(code: int) -> NoReturn:
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # NOTE: started with the descriptor closed
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):

@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sbomsign.errors import InputError
+from sbomsign.errors import EXIT_ENVIRONMENT, Error, InputError
 
 
 def atomic_write(path: Path, data: bytes, *, overwrite: bool = True, mode: int = 0o644) -> None:
@@ -55,8 +55,14 @@ def atomic_write(path: Path, data: bytes, *, overwrite: bool = True, mode: int =
 def emit(data: bytes, output: str | None) -> None:
     """Write data to stdout (`None` or `-`) or atomically to the named file."""
     if output in (None, "-"):
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        if sys.stdout is None:  # NOTE: started with its stdout closed
+            raise Error("cannot write to stdout: it is closed", exit_code=EXIT_ENVIRONMENT)
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except OSError as e:
+            raise Error(f"cannot write to stdout: {e.strerror or e}",
+                        exit_code=EXIT_ENVIRONMENT) from None
     else:
         atomic_write(Path(output), data)
 

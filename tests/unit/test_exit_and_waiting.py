@@ -120,3 +120,14 @@ def test_prepare_loads_the_writers_of_the_formats(tmp_path: Path) -> None:
     assert done.stdout.split() == ["False", "True", "True"], done.stderr
     with pytest.raises(SbomError, match="unknown SBOM format"):
         sbom.prepare(["cyclonedx-yaml"])
+
+
+@pytest.mark.parametrize(("closed", "reason"), [(False, "No space left on device"),
+                                                (True, "it is closed")])
+def test_stdout_that_cannot_be_written_is_one_line_and_exit_3(closed: bool, reason: str) -> None:
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "sbomsign", "scan", str(GO)],
+                              stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                              timeout=120, preexec_fn=(lambda: os.close(1)) if closed else None)
+    assert done.returncode == 3
+    assert done.stderr == f"sbomsign scan: error: cannot write to stdout: {reason}\n"
