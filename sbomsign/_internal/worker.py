@@ -332,13 +332,13 @@ def run_tasks(
     # NOTE: fork keeps start-up cheap (no re-import of the parent); the parent never imports
     # lief, so a worker that needs it loads it once for all its files.
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    expected = None if callable(tasks) else len(tasks)
+    if expected == 0:
+        return []
     if ctx.get_start_method() == "fork":
         # NOTE: forked workers inherit what is loaded here once (the ELF reader, the
         # classifier table), rather than each loading it at its start.
         _warm_up(target)
-    expected = None if callable(tasks) else len(tasks)
-    if expected == 0:
-        return []
     count = max(1, jobs if expected is None else min(jobs, expected))
     pool = _Pool([_Worker(ctx, memory_limit, target) for _ in range(count)],
                  lambda: _Worker(ctx, memory_limit, target), timeout)
