@@ -242,3 +242,17 @@ def test_damaged_copies_are_refused_or_read_as_tarfile_reads_them() -> None:
             pytest.fail("a copy tarfile refuses was read")
         assert rows == expected
     assert read > 100 and refused > 100
+
+
+def test_where_tarfile_and_go_differ_the_reader_does_as_go() -> None:
+    """Container runtimes extract layers with Go's archive/tar: the ustar name prefix counts
+    only under the POSIX magic, and a global pax header applies to no member."""
+    gnu = _header("name", 0, extra={345: b"atime-bytes"})  # GNU magic: bytes 345.. are times
+    posix = bytearray(_header("name", 0, extra={345: b"dir", 257: b"ustar\x0000"}))
+    record = b"11 path=gx\n"
+    glob = _header("pax_global_header", len(record), b"g") + _data(record)
+    data = gnu + bytes(posix) + glob + _header("after", 0) + bytes(1024)
+    assert [r[0] for r in _ours(data)] == ["name", "dir/name", "after"]
+    assert [r[0] for r in _theirs(data)] == ["atime-bytes/name", "dir/name", "gx"]
+    with pytest.raises(InputError, match="a pax record of the wrong length"):
+        _ours(_header("pax_global_header", 8, b"g") + _data(b"9 path=\n") + bytes(1024))

@@ -5,10 +5,13 @@ stream mode hands data on in 10 KiB pieces through several Python layers, and th
 the reading time of an image; here a member's data goes to its reader in the caller's own
 read sizes, and a header costs one parse of one block.
 
-Read: POSIX ustar (with its name prefix), GNU (long names and long link names, base-256
-numbers), pax extended headers (`path`, `linkpath`, `size`; others are ignored, and so are
-global headers, as Go's archive/tar leaves them to the caller), and V7. A member's data may
-end the stream without padding or end blocks, as Go's writer leaves some layers.
+Read: POSIX ustar, GNU (long names and long link names, base-256 numbers), pax extended
+headers (`path`, `linkpath`, `size`; others are ignored, and so are global headers), and V7.
+Where tarfile and Go's archive/tar (which container runtimes extract layers with) differ, this
+reader does as Go does: the ustar name prefix is read only under the POSIX magic (tarfile also
+takes it from GNU and V7 headers, where those bytes mean other things), and a global header
+applies to no member (tarfile applies it to every later one). A member's data may end the
+stream without padding or end blocks, as Go's writer leaves some layers.
 
 Refused with `InputError` (one line): a header whose checksum or numbers are wrong, a stream
 that ends inside a header or inside a member's data, a pax record that does not parse, an
@@ -122,8 +125,12 @@ class TarReader:
                 name = _text(data.split(b"\0", 1)[0])
             elif kind == b"K":
                 linkname = _text(data.split(b"\0", 1)[0])
-            elif kind != b"g":
+            else:
                 records = self._pax(data)
+                if kind == b"g":
+                    # NOTE: a global header is checked like any other, but applies to no
+                    # member, as Go's reader leaves it (tarfile applies it to every later one).
+                    records = {}
                 name = records.get("path", name)
                 linkname = records.get("linkpath", linkname)
                 if "size" in records:
