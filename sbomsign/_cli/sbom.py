@@ -143,10 +143,11 @@ def _check(args: argparse.Namespace) -> int:
             continue
         if problems:
             failed = True
-            print(f"{path}: {title}: {len(problems)} required field(s) missing")
-            print("".join(f"  {line}\n" for line in problems), end="")
+            report = f"{path}: {title}: {len(problems)} required field(s) missing\n" + \
+                "".join(f"  {line}\n" for line in problems)
         else:
-            print(f"{path}: {title}: every required field present")
+            report = f"{path}: {title}: every required field present\n"
+        emit(report.encode(), None)
     return EXIT_USAGE if unreadable else EXIT_FAILURE if failed else EXIT_OK
 
 

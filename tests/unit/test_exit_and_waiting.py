@@ -131,3 +131,15 @@ def test_stdout_that_cannot_be_written_is_one_line_and_exit_3(closed: bool, reas
                               timeout=120, preexec_fn=(lambda: os.close(1)) if closed else None)
     assert done.returncode == 3
     assert done.stderr == f"sbomsign scan: error: cannot write to stdout: {reason}\n"
+
+
+def test_a_check_report_that_cannot_be_written_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    document = tmp_path / "doc.json"
+    subprocess.run([sys.executable, "-m", "sbomsign", "sbom", str(GO), "-o", str(document)],
+                   check=True, cwd=ROOT, timeout=120)
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, "-m", "sbomsign", "sbom", "--check", "bsi",
+                               str(document)], stdout=full, stderr=subprocess.PIPE, text=True,
+                              cwd=ROOT, timeout=120)
+    assert done.returncode == 3
+    assert done.stderr == "sbomsign sbom: error: cannot write to stdout: No space left on device\n"
