@@ -114,6 +114,11 @@ class Component:
     cpe: str = ""
     supplier: str = ""
     licenses: tuple[str, ...] = ()
+    """Declared licences as SPDX expressions (all of them apply)."""
+    license_names: tuple[str, ...] = ()
+    """Licences declared in words that are not all SPDX identifiers (`GPL`, `public-domain`,
+    an rpm `License` tag as written), sorted; `licenses` is then empty. CycloneDX writes them
+    as licence names; SPDX has no place for a name without its text, and leaves them out."""
     depends_on: tuple[str, ...] = ()
     """`ref`s of components this one depends on (cargo-auditable edges)."""
     properties: tuple[tuple[str, str], ...] = ()
@@ -401,6 +406,8 @@ class Container:
     licenses: tuple[str, ...] = ()
     """A package's declared licences as SPDX expressions (all of them apply), where every
     name it declares maps to an SPDX identifier; else empty."""
+    license_names: tuple[str, ...] = ()
+    """A package's declared licence names where they do not all map (`Component`'s)."""
     package_database: str = ""
     """Where the OS packages were read from (`dpkg`, `dpkg status.d`, `apk`, `rpm`, `rpm
     Berkeley DB`, `rpm ndb`, `rpm manifest`), or empty

@@ -127,6 +127,10 @@ def test_distroless_image_matches_syft_and_knows_more(images: Path) -> None:
     # netbase's copyright file is machine-readable (DEP-5); tzdata's names no SPDX licence
     licences = {p.name: p.licenses for p in container.packages}
     assert licences == {"base-files": (), "netbase": ("GPL-2.0-only",), "tzdata": ()}
+    # tzdata declares its licence by a name SPDX has no identifier for: it is kept as a name
+    # (CycloneDX `license.name`). base-files only points at a licence text: no declaration.
+    names = {p.name: p.license_names for p in container.packages}
+    assert names == {"base-files": (), "netbase": (), "tzdata": ("public-domain",)}
 
 
 def test_glibc_image_whiteouts_ownership_and_library_edges(images: Path) -> None:

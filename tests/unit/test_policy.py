@@ -1438,6 +1438,25 @@ def test_allowed_licenses() -> None:
     assert bad["sbom.allowedLicenses"].endswith("pkg:golang/stdlib@1.19.8 (BSD-3-Clause)")
 
 
+def test_licences_given_by_name_are_judged() -> None:
+    """A licence named in words (CycloneDX `license.name`, as an OS package's `GPL` is
+    written) is allowed only where the list names it, as an expression of that one word."""
+    from dataclasses import replace
+
+    from sbomsign.models import Component, ComponentKind
+
+    go = scanned("go-linux-loong64")
+    named = Component(ComponentKind.OS_PACKAGE, "tzdata", "1", "pkg:deb/debian/tzdata@1",
+                      license_names=("public-domain",))
+    attested = replace(go, components=(*go.components, named))
+    ev = evidence(go, attestations=(sbom_attestation(go, described=attested),))
+    bad = failed(run(sbom_policy(allowedLicenses=["bsd-3-clause"]), ev))
+    assert bad["sbom.allowedLicenses"].endswith("pkg:deb/debian/tzdata@1 (public-domain)")
+    result = only(run(sbom_policy(allowedLicenses=["bsd-3-clause", "public-domain"]), ev),
+                  "sbom.allowedLicenses")
+    assert result.message == "2 component(s) with a known licence, all allowed"
+
+
 @pytest.mark.parametrize(
     ("expression", "allowed"),
     [

@@ -230,6 +230,7 @@ def _merge_component(a: Component, b: Component) -> Component:
         properties=tuple(sorted(set(a.properties) | set(b.properties))),
         evidence=tuple(dict.fromkeys(a.evidence + b.evidence)),
         licenses=tuple(dict.fromkeys(a.licenses + b.licenses)),
+        license_names=tuple(sorted(set(a.license_names) | set(b.license_names))),
     )
 
 

@@ -130,7 +130,9 @@ class CdxComponentRecord:
     supplier: str = ""
     """The supplier's name; '' without one."""
     licenses: list[str] = field(default_factory=list)
-    """Expressions, then license ids (or names), in the library's order; no empty ones."""
+    """Expressions, then license ids, in the library's order; no empty ones."""
+    license_names: list[str] = field(default_factory=list)
+    """Licences given by name only (no id)."""
     properties: list[tuple[str, str | None]] = field(default_factory=list)
     hashes: list[tuple[str, str]] = field(default_factory=list)
     """(algorithm as CycloneDX spells it, content)."""
@@ -229,6 +231,7 @@ def _cdx_models(
             cpe=c.cpe or "",
             supplier=c.supplier,
             licenses=c.licenses,
+            license_names=c.license_names,
             properties=props,
             evidence=c.evidence,
             default_linking=default_linking(kind),

@@ -159,6 +159,7 @@ def component_from_facts(
     properties: Sequence[tuple[str, str]],
     evidence: Sequence[Evidence],
     default_linking: Linking,
+    license_names: Sequence[str] = (),
 ) -> Component:
     """A model `Component` from what a document says, sbomsign's own properties first."""
     props = list(properties)
@@ -193,6 +194,7 @@ def component_from_facts(
         cpe=cpe,
         supplier=supplier,
         licenses=tuple(licenses),
+        license_names=tuple(sorted(set(license_names))),
         properties=tuple(sorted({
             (k, v) for k, v in props
             if k.startswith("sbomsign:") and k not in COMPONENT_FIELD_PROPERTIES

@@ -235,6 +235,7 @@ def _deb(given: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component]
     package = next(iter(found.components.values()))
     return Container("package", given, Digests(sha256=""), version=package.version,
                      purl=package.purl, cpe=package.cpe, licenses=package.licenses,
+                     license_names=package.license_names,
                      platform=f"linux/{fields.get('Architecture', '')}"), package
 
 
@@ -282,6 +283,7 @@ def _rpm(given: str, f: BinaryIO, tree: FileTree) -> tuple[Container, Component]
     _cpio(given, decompressed(f, f"{given}: payload"), tree)
     return Container("package", given, Digests(sha256=""), version=package.version,
                      purl=package.purl, cpe=package.cpe, licenses=package.licenses,
+                     license_names=package.license_names,
                      platform=f"linux/{header.text(rpmheader.ARCH)}"), package
 
 

@@ -82,6 +82,7 @@ def _component(ecosystem: str, namespace: str, name: str, version: str, qualifie
     # Apache-2.0"): they travel as written in a property, and as SPDX licences only where
     # every name maps exactly (`licences`).
     props = tuple(sorted((f"sbomsign:os-package:{k}", v) for k, v in extra.items() if v))
+    spdx = licences.declared(list(licence_names))
     # NOTE: a CPE only where the product table maps the package (or its source package) to
     # the NVD's vendor:product; no vendor is made up from a package name.
     return Component(
@@ -93,7 +94,8 @@ def _component(ecosystem: str, namespace: str, name: str, version: str, qualifie
         linking=Linking.NONE,
         found_by=source,
         supplier=supplier,
-        licenses=licences.declared(list(licence_names)),
+        licenses=spdx,
+        license_names=() if spdx else tuple(sorted(set(filter(None, licence_names)))),
         properties=props,
         evidence=(Evidence("manifest-analysis", 1.0, source, location=location),),
     )

@@ -16,13 +16,16 @@ def licenses(
     bad = []
     judged = 0
     for c in components:
-        verdicts = [_license_allowed(expr, allowed) for expr in c.licenses]
+        # NOTE: a licence given by name is judged as an expression of that one word: allowed
+        # only where the list names it.
+        stated = c.licenses + c.license_names
+        verdicts = [_license_allowed(expr, allowed) for expr in stated]
         known = [v for v in verdicts if v is not None]
         if not known:
             continue  # no licence information: not judged
         judged += 1
         if not all(known):
-            bad.append(f"{_component_label(c)} ({' AND '.join(c.licenses)})")
+            bad.append(f"{_component_label(c)} ({' AND '.join(stated)})")
     if bad:
         ev.add(
             "sbom.allowedLicenses", False, f"licence(s) not allowed in {where}: {_listing(bad)}"

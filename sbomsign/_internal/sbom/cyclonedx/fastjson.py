@@ -272,6 +272,7 @@ def _component(value: Any, path: str) -> tuple[_Sortable, CdxComponentRecord]:
         # NOTE: ancestors are components the library reads as such; checked alike, not kept
         # (a replaced Go module's requirement is also in its properties).
         _components(pedigree, f"{path}.pedigree", "ancestors")
+    licenses, license_names = _licenses(c, path)
     return _Sortable((kind, group, name, version, bom_ref, purl_key)), CdxComponentRecord(
         name=name,
         version=version,
@@ -279,7 +280,8 @@ def _component(value: Any, path: str) -> tuple[_Sortable, CdxComponentRecord]:
         purl=purl,
         cpe=_opt(c, "cpe", path),
         supplier=supplier,
-        licenses=_licenses(c, path),
+        licenses=licenses,
+        license_names=license_names,
         properties=_properties(c, path),
         hashes=_hashes(c, path),
         evidence=_evidence(c["evidence"], f"{path}.evidence") if "evidence" in c else [],
@@ -344,25 +346,15 @@ def _hashes(d: dict[str, Any], path: str) -> list[tuple[str, str]]:
     return _sorted_set(pairs, lambda p: p, path)
 
 
-def _licenses(d: dict[str, Any], path: str) -> list[str]:
-    """License ids, names and expressions in the library's order: expressions first."""
+def _licenses(d: dict[str, Any], path: str) -> tuple[list[str], list[str]]:
+    """License expressions and ids in the library's order (expressions first), and the
+    licences given by a name alone."""
     expressions: list[_Sortable] = []
     licenses: list[_Sortable] = []
     for where, entry in _items(d, "licenses", path):
         entry = _obj(entry, where)
         if "license" in entry:
-            where += ".license"
-            lic = _obj(entry["license"], where)
-            _only(lic, _LICENSE_KEYS, where)
-            lid, lname = _opt(lic, "id", where), _opt(lic, "name", where)
-            if not lid and not lname:
-                raise _Invalid(where, "has neither id nor name")
-            ack = _choice(lic["acknowledgement"], _ACKNOWLEDGEMENTS, f"{where}.acknowledgement"
-                          ) if "acknowledgement" in lic else None
-            url = _uri(lic["url"], f"{where}.url") if "url" in lic else None
-            # NOTE: the library drops the name when an id is given.
-            licenses.append(_Sortable((ack, lid, None if lid else lname, url, None,
-                                       _opt(lic, "bom-ref", where) or None, _Sortable())))
+            licenses.append(_license(entry["license"], where + ".license"))
         elif "expression" in entry:
             _only(entry, _EXPRESSION_KEYS, where)
             ack = _choice(entry["acknowledgement"], _ACKNOWLEDGEMENTS,
@@ -371,10 +363,26 @@ def _licenses(d: dict[str, Any], path: str) -> list[str]:
                                           _opt(entry, "bom-ref", where) or None, _Sortable())))
         else:
             raise _Invalid(where, "has neither license nor expression")
+    ordered = _sorted_set(licenses, lambda e: e, path)
     out = [e[1] for e in _sorted_set(expressions, lambda e: e, path)]
-    out += [lic[1] or lic[2] for lic in _sorted_set(licenses, lambda e: e, path)]
+    out += [lic[1] for lic in ordered]
     # NOTE: the reader skips an empty expression (or id) rather than keep an empty license.
-    return [text for text in out if text]
+    return [text for text in out if text], [lic[2] for lic in ordered if lic[2]]
+
+
+def _license(value: Any, where: str) -> _Sortable:
+    """One `license` object as the library sorts it: a name only where there is no id."""
+    lic = _obj(value, where)
+    _only(lic, _LICENSE_KEYS, where)
+    lid, lname = _opt(lic, "id", where), _opt(lic, "name", where)
+    if not lid and not lname:
+        raise _Invalid(where, "has neither id nor name")
+    ack = _choice(lic["acknowledgement"], _ACKNOWLEDGEMENTS, f"{where}.acknowledgement"
+                  ) if "acknowledgement" in lic else None
+    url = _uri(lic["url"], f"{where}.url") if "url" in lic else None
+    # NOTE: the library drops the name when an id is given.
+    return _Sortable((ack, lid, None if lid else lname, url, None,
+                      _opt(lic, "bom-ref", where) or None, _Sortable()))
 
 
 class _Ref:

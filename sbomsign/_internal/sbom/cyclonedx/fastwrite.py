@@ -152,7 +152,7 @@ def _container(subject: Subject, container: Container, supplier: Json | None,
         "components": _sorted_components(artifacts) or None,
         "cpe": container.cpe or None,
         "hashes": _hashes(container.digests),
-        "licenses": _licenses(container.licenses),
+        "licenses": _licenses(container.licenses, container.license_names),
         "name": subject.name,
         "properties": _properties(props),
         "purl": _purl(container.purl),
@@ -188,7 +188,7 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
         # NOTE: CycloneDX 1.7 says when a component is not in the artifact but provided by
         # the environment it runs in: what a binary links dynamically or loads.
         "isExternal": True if external and spec == "1.7" and c.linking in EXTERNAL else None,
-        "licenses": _licenses(c.licenses),
+        "licenses": _licenses(c.licenses, c.license_names),
         "name": c.name,
         "pedigree": _pedigree(c, c.replacement) if c.replacement is not None else None,
         "properties": _properties(props),
@@ -200,10 +200,11 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
     })
 
 
-def _licenses(licenses: Sequence[str]) -> list[Json] | None:
-    if not licenses:
-        return None
-    return [{"acknowledgement": "declared", "expression": " AND ".join(licenses)}]
+def _licenses(licenses: Sequence[str], names: Sequence[str] = ()) -> list[Json] | None:
+    if licenses:
+        return [{"acknowledgement": "declared", "expression": " AND ".join(licenses)}]
+    # NOTE: the library's order: names sorted (they are, in the model).
+    return [{"license": {"acknowledgement": "declared", "name": n}} for n in names] or None
 
 
 def _pedigree(c: Component, replacement: Replacement) -> Json:

@@ -191,15 +191,19 @@ def _hashes(digests: Digests) -> list[Any]:
     return [HashType(alg=algs[k], content=v) for k, v in sorted(digests.as_dict().items())]
 
 
-def _expression(licenses: Sequence[str]) -> list[Any] | None:
+def _expression(licenses: Sequence[str], names: Sequence[str] = ()) -> list[Any] | None:
     """A component's licences, all of which apply, as one SPDX expression: what its authors
-    declare (not a licence concluded by analysis)."""
-    from cyclonedx.model.license import LicenseAcknowledgement, LicenseExpression
+    declare (not a licence concluded by analysis); else the names it declares them by."""
+    from cyclonedx.model.license import (
+        DisjunctiveLicense,
+        LicenseAcknowledgement,
+        LicenseExpression,
+    )
 
-    if not licenses:
-        return None
-    return [LicenseExpression(" AND ".join(licenses),
-                              acknowledgement=LicenseAcknowledgement.DECLARED)]
+    declared = LicenseAcknowledgement.DECLARED
+    if licenses:
+        return [LicenseExpression(" AND ".join(licenses), acknowledgement=declared)]
+    return [DisjunctiveLicense(name=n, acknowledgement=declared) for n in names] or None
 
 
 def _properties(pairs: Iterable[tuple[str, str]]) -> list[Any]:
@@ -225,7 +229,7 @@ def _container_component(subject: Subject, supplier: Any, artifacts: list[Any], 
         hashes=_hashes(container.digests),
         purl=purl(container.purl),
         cpe=container.cpe or None,
-        licenses=_expression(container.licenses),
+        licenses=_expression(container.licenses, container.license_names),
         properties=_properties(container_properties(container)
                                + (bsi_props.container_properties(container) if bsi else [])),
         components=artifacts,
@@ -267,7 +271,7 @@ def _component(c: Component, owners: Sequence[str], spec: str, *,
         cpe=c.cpe or None,
         scope=ComponentScope(SCOPES.get(c.scope, "required")),
         supplier=OrganizationalEntity(name=c.supplier) if c.supplier else None,
-        licenses=_expression(c.licenses),
+        licenses=_expression(c.licenses, c.license_names),
         pedigree=pedigree(c, c.replacement) if c.replacement is not None else None,
         properties=_properties(component_properties(c, owners)
                                + (bsi_props.component_properties(c) if bsi else [])),
@@ -379,6 +383,7 @@ def _record(c: CdxComponent, records: dict[int, CdxComponentRecord]) -> CdxCompo
             cpe=c.cpe,
             supplier=(c.supplier.name or "") if c.supplier is not None else "",
             licenses=_licenses(c),
+            license_names=_license_names(c),
             properties=[(p.name, p.value) for p in c.properties],
             hashes=[(h.alg.value, h.content) for h in c.hashes],
             evidence=_evidence_back(c),
@@ -388,13 +393,19 @@ def _record(c: CdxComponent, records: dict[int, CdxComponentRecord]) -> CdxCompo
 
 
 def _licenses(c: CdxComponent) -> list[str]:
+    """Expressions and licence ids (names are `_license_names`')."""
     out = []
     for lic in c.licenses:
-        value = getattr(lic, "value", None) or getattr(lic, "id", None) or getattr(
-            lic, "name", None)
+        value = getattr(lic, "value", None) or getattr(lic, "id", None)
         if value:
             out.append(str(value))
     return out
+
+
+def _license_names(c: CdxComponent) -> list[str]:
+    """The licences given by a name alone."""
+    return [str(lic.name) for lic in c.licenses
+            if getattr(lic, "name", None) and not getattr(lic, "id", None)]
 
 
 def _evidence_back(c: CdxComponent) -> list[Evidence]:

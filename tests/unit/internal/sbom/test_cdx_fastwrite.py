@@ -54,6 +54,9 @@ def _odd_components() -> s.Subject:
                   properties=(("b", "2"), ("a", "1"), ("a", "1")), licenses=("Zlib", "MIT")),
         Component(ComponentKind.OS_PACKAGE, "zlib", "1.3", "pkg:generic/zlib@1.3",
                   supplier="Zlib authors", cpe="cpe:2.3:a:zlib:zlib:1.3:*:*:*:*:*:*:*"),
+        # Licences declared by names that are no SPDX identifiers.
+        Component(ComponentKind.OS_PACKAGE, "tzdata", "2024a", "pkg:deb/debian/tzdata@2024a",
+                  license_names=("GPL", "public-domain")),
     )
     art = s.c_artifact()
     art = replace(art, components=tuple(sorted(art.components + extra, key=lambda c: c.ref)))
@@ -102,3 +105,23 @@ def test_the_codec_writes_json_directly_and_xml_through_the_library(
 
 def test_techniques_are_the_librarys() -> None:
     assert origin.TECHNIQUES == {t.value for t in AnalysisTechnique}
+
+
+def test_licence_names_are_written_and_read_back() -> None:
+    """A package whose licences are names (not SPDX identifiers) has them as CycloneDX
+    licence names; both readers give them back as names, not as SPDX licences."""
+    import json
+
+    from sbomsign import sbom
+
+    lib, fast = _both(_odd_components(), OPTIONS["plain"], "1.6")
+    assert fast == lib
+    tzdata = next(c for c in json.loads(fast)["components"]
+                  if c["name"] == "tzdata")
+    assert tzdata["licenses"] == [
+        {"license": {"acknowledgement": "declared", "name": "GPL"}},
+        {"license": {"acknowledgement": "declared", "name": "public-domain"}}]
+    for via_library in (False, True):
+        inventory = sbom.read(fast, via_library=via_library)
+        (read,) = [c for a in inventory.artifacts for c in a.components if c.name == "tzdata"]
+        assert (read.licenses, read.license_names) == ((), ("GPL", "public-domain"))
