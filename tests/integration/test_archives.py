@@ -299,6 +299,14 @@ def test_a_package_without_binaries_still_has_its_sbom(tmp_path: Path) -> None:
         {"acknowledgement": "declared", "expression": "GPL-2.0-only"}]
     spdx = parse_file(str(tmp_path / f"{netbase.name}.spdx.json"))
     assert validate_full_spdx_document(spdx) == []
+    # tzdata declares its licence by a name SPDX has no identifier for: a licence name.
+    (tzdata,) = debs(("tzdata",))
+    done = subprocess.run([sys.executable, "-m", "sbomsign", "sbom", str(tzdata), "-o", "-"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(done.stdout) is None
+    assert json.loads(done.stdout)["metadata"]["component"]["licenses"] == [
+        {"license": {"acknowledgement": "declared", "name": "public-domain"}}]
 
 
 def test_a_release_archive_is_attested_and_verified_with_its_own_sbom(tmp_path: Path) -> None:
