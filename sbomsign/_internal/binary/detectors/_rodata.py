@@ -51,9 +51,7 @@ class Screen:
 
     def __init__(self, facts: Facts) -> None:
         self._view = facts.view
-        self._spans = [(region.offset, min(region.size, MAX_SEARCH))
-                       for region in map(facts.sections.get, SECTIONS)
-                       if region is not None and region.size > 0]
+        self._spans = [(offset, size) for _, offset, size in _sections(facts)]
         self._seen: dict[bytes, bool] = {}
 
     def may_match(self, pattern: re.Pattern[bytes]) -> bool:
@@ -70,15 +68,20 @@ class Screen:
         return held
 
 
+def _sections(facts: Facts) -> Iterator[tuple[str, int, int]]:
+    """(name, file offset, size searched) of each read-only section a file has."""
+    for name in SECTIONS:
+        region = facts.sections.get(name)
+        if region is not None and region.size > 0:
+            yield name, region.offset, min(region.size, MAX_SEARCH)
+
+
 def search(facts: Facts, pattern: re.Pattern[bytes]) -> Iterator[tuple[str, int, re.Match[bytes]]]:
     """(section, file offset, match) for every match in the read-only sections, in order."""
     needle = anchor(pattern)
-    for name in SECTIONS:
-        region = facts.sections.get(name)
-        if region is None or region.size <= 0:
-            continue
-        end = region.offset + min(region.size, MAX_SEARCH)
-        at = region.offset
+    for name, offset, searched in _sections(facts):
+        end = offset + searched
+        at = offset
         taken = at
         while at < end:
             size = min(_CHUNK + _OVERLAP, end - at)
