@@ -122,9 +122,9 @@ class TarReader:
                 return self._plain(block, name, linkname, size, sparse)
             data = self._extended(block)
             if kind == b"L":
-                name = _text(data.split(b"\0", 1)[0])
+                name = _field(data)
             elif kind == b"K":
-                linkname = _text(data.split(b"\0", 1)[0])
+                linkname = _field(data)
             else:
                 records = self._pax(data)
                 if kind == b"g":
@@ -146,11 +146,11 @@ class TarReader:
                sparse: bool) -> Member:
         self._check(block)
         flag = block[156:157]
-        own = _text(block[:100].split(b"\0", 1)[0])
+        own = _field(block[:100])
         if block[257:263] == b"ustar\0":
-            prefix = block[345:500].split(b"\0", 1)[0]
+            prefix = _field(block[345:500])
             if prefix:
-                own = _text(prefix) + "/" + own
+                own = prefix + "/" + own
         kind = _KINDS.get(flag, OTHER)
         if kind == FILE and flag == b"\0" and own.endswith("/"):
             kind = DIR  # NOTE: V7 wrote a directory as a file whose name ends in a slash
@@ -166,7 +166,7 @@ class TarReader:
             name=name.rstrip("/") if kind == DIR else name,
             kind=kind,
             size=0 if kind in _HEADER_ONLY else data,
-            linkname=_text(block[157:257].split(b"\0", 1)[0]) if linkname is None else linkname,
+            linkname=_field(block[157:257]) if linkname is None else linkname,
         )
 
     def _extended(self, block: bytes) -> bytes:
@@ -263,6 +263,11 @@ class TarReader:
 
     def _damaged(self, reason: str) -> InputError:
         return InputError(f"{self._what}: damaged tar data ({reason})")
+
+
+def _field(raw: bytes) -> str:
+    """A name field: its text up to the first NUL."""
+    return _text(raw.split(b"\0", 1)[0])
 
 
 def _text(raw: bytes) -> str:
